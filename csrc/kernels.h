@@ -1,0 +1,133 @@
+/*
+ * sigmax kernels: pure C on (pointer, shape, byte strides).
+ *
+ * No Python.h here and no allocation proportional to the number of rows:
+ * every kernel walks the rows it is given and keeps O(k) or O(k * m) scratch.
+ * Callers (module.c) guarantee clean input: matching shapes, aligned data,
+ * native byte order, class indices in range.  Numeric trouble (a non-finite
+ * logit or loss) is reported through the return code, never as a silent NaN.
+ *
+ * Each typed kernel exists as _f32 (float) and _f64 (double), generated from
+ * one body in kernels_impl.h.  Sums over rows are kept in double for both.
+ *
+ * The objective, for n rows x_i, targets t_i, sample weights s_i, W (k x m),
+ * b (k) and z_i = W x_i + b:
+ *
+ *     L(W, b) = sum_i s_i l(z_i, t_i) / sum_i s_i  +  (alpha / 2) ||W||_F^2
+ *
+ *   softmax + log:  l = -sum_k t_k log softmax(z)_k
+ *   sigmoid + log:  l = -sum_k [t_k log sigma(z_k) + (1 - t_k) log(1 - sigma(z_k))]
+ *   softmax + mse:  l = sum_k (softmax(z)_k - t_k)^2
+ *   sigmoid + mse:  l = sum_k (sigma(z_k) - t_k)^2
+ *
+ * Targets are either class indices c_i (t_i = one-hot(c_i); with the sigmoid
+ * link and k = 1, t_i = c_i in {0, 1}) or a dense n x k matrix.
+ */
+#ifndef SIGMAX_KERNELS_H
+#define SIGMAX_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Sizes and strides: the width of npy_intp (checked in module.c). */
+typedef ptrdiff_t sx_size;
+
+typedef enum { SX_LINK_SOFTMAX = 0, SX_LINK_SIGMOID = 1 } sx_link;
+typedef enum { SX_LOSS_LOG = 0, SX_LOSS_MSE = 1 } sx_loss;
+typedef enum {
+    SX_OUT_LOGITS = 0,    /* z */
+    SX_OUT_PROBA = 1,     /* softmax(z) or sigma(z) */
+    SX_OUT_LOG_PROBA = 2  /* log softmax(z) or log sigma(z), finite where proba underflows */
+} sx_output;
+
+enum {
+    SX_OK = 0,
+    SX_ERR_NONFINITE = 1, /* a logit or a loss term is NaN or infinite */
+    SX_ERR_NOMEM = 2
+};
+
+/* A strided 2-D view: element (i, j) lives at data + i * s0 + j * s1 (bytes). */
+typedef struct {
+    const char *data;
+    sx_size rows, cols;
+    sx_size s0, s1;
+} sx_view;
+
+/* One supervised problem: the design matrix, its targets and weights. */
+typedef struct {
+    sx_view X;               /* n x m */
+    const char *y_index;     /* n class indices (sx_size), or NULL ... */
+    sx_size y_stride;
+    sx_view Y;               /* ... then an n x k target matrix (X's type) */
+    const char *sw;          /* n sample weights (X's type), or NULL for ones */
+    sx_size sw_stride;
+    sx_link link;
+    sx_loss loss;
+} sx_data;
+
+/* The model: W (k x m) and b (k), in X's type. */
+typedef struct {
+    sx_view W;
+    const char *b;
+    sx_size b_stride;
+} sx_params;
+
+/* Sums over the rows a kernel call visited; callers may chain calls. */
+typedef struct {
+    double loss;    /* sum_i s_i l_i */
+    double weight;  /* sum_i s_i */
+    double *gW;     /* k x m, row-major: sum_i s_i dl/dz_i x_i^T; NULL for loss only */
+    double *gb;     /* k: sum_i s_i dl/dz_i (used when gW is set) */
+} sx_accum;
+
+/*
+ * Loss and gradient sums over a set of rows: rows[0..count) when rows is not
+ * NULL, else begin .. begin + count.  Adds into acc.
+ */
+int sx_loss_grad_f32(const sx_data *d, const sx_params *p, const sx_size *rows,
+                     sx_size begin, sx_size count, sx_accum *acc);
+int sx_loss_grad_f64(const sx_data *d, const sx_params *p, const sx_size *rows,
+                     sx_size begin, sx_size count, sx_accum *acc);
+
+/* out (n x k, strided, X's type) = logits, probabilities or log-probabilities. */
+int sx_forward_f32(const sx_view *X, const sx_params *p, sx_link link,
+                   sx_output what, char *out, sx_size out_s0, sx_size out_s1);
+int sx_forward_f64(const sx_view *X, const sx_params *p, sx_link link,
+                   sx_output what, char *out, sx_size out_s0, sx_size out_s1);
+
+/* out (n x k) = link applied row-wise to Z (n x k); out may alias Z. */
+int sx_activate_f32(const sx_view *Z, sx_link link, int log_output,
+                    char *out, sx_size out_s0, sx_size out_s1);
+int sx_activate_f64(const sx_view *Z, sx_link link, int log_output,
+                    char *out, sx_size out_s0, sx_size out_s1);
+
+/*
+ * One epoch of minibatch SGD on the objective above, in place on the
+ * C-contiguous W (k x m) and b (k):
+ *     W <- W - lr * (g_W(batch) + alpha W),  b <- b - lr * g_b(batch)
+ * where g is the weighted mean gradient over the batch.  Rows are visited in
+ * a pseudo-random order drawn from seed (a bijection on [0, n), no n-sized
+ * index array) when shuffle is set, else in order.  *mean_loss receives the
+ * mean over batches of each batch's objective before its step.
+ */
+int sx_sgd_epoch_f32(const sx_data *d, char *W, char *b, sx_size k,
+                     double lr, double alpha, sx_size batch_size, int shuffle,
+                     uint64_t seed, double *mean_loss);
+int sx_sgd_epoch_f64(const sx_data *d, char *W, char *b, sx_size k,
+                     double lr, double alpha, sx_size batch_size, int shuffle,
+                     uint64_t seed, double *mean_loss);
+
+/* Row permutation used by the SGD epoch: position -> row, a bijection on [0, n). */
+typedef struct {
+    uint64_t n, mask, keys[4];
+    unsigned half_bits;
+} sx_permutation;
+
+void sx_permutation_init(sx_permutation *perm, uint64_t n, uint64_t seed);
+uint64_t sx_permutation_apply(const sx_permutation *perm, uint64_t position);
+
+/* Per-row loss and dl/dz from logits z and dense targets t (k each); dz may be NULL. */
+double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *t,
+                   sx_size k, double *dz);
+
+#endif /* SIGMAX_KERNELS_H */

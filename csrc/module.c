@@ -1,0 +1,532 @@
+/*
+ * sigmax._core: the CPython glue around the kernels.
+ *
+ * Each entry point checks that its arguments are arrays of the expected
+ * dtype, rank, shape, alignment and byte order (the Python layer converts
+ * user input into that form and gives the friendly messages; these checks
+ * make the private module safe on its own), dispatches on float32/float64,
+ * and runs the kernel with the GIL released.  Arrays are borrowed, never
+ * copied: the kernels read them through their strides.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <numpy/arrayobject.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "kernels.h"
+
+/* Rows per block of the threaded loss_grad; blocks are fixed by n alone, so
+ * the reduction order (and the result) does not depend on the thread count. */
+#define SX_BLOCK_MIN_ROWS 4096
+#define SX_MAX_BLOCKS 16
+
+typedef char sx_size_is_npy_intp[(sizeof(sx_size) == sizeof(npy_intp)) ? 1 : -1];
+
+/* ---- argument checks ---------------------------------------------------- */
+
+/* obj must be an aligned, native-order ndarray of typenum and rank ndim. */
+static PyArrayObject *
+check_array(PyObject *obj, const char *name, int typenum, int ndim, int writeable)
+{
+    if (!PyArray_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a numpy.ndarray", name);
+        return NULL;
+    }
+    PyArrayObject *arr = (PyArrayObject *)obj;
+    if (PyArray_TYPE(arr) != typenum) {
+        PyErr_Format(PyExc_TypeError, "%s has the wrong dtype for this call", name);
+        return NULL;
+    }
+    if (PyArray_NDIM(arr) != ndim) {
+        PyErr_Format(PyExc_ValueError, "%s must be %d-dimensional", name, ndim);
+        return NULL;
+    }
+    if (!PyArray_ISALIGNED(arr) || !PyArray_ISNOTSWAPPED(arr)) {
+        PyErr_Format(PyExc_ValueError, "%s must be aligned and in native byte order", name);
+        return NULL;
+    }
+    if (writeable && !PyArray_ISWRITEABLE(arr)) {
+        PyErr_Format(PyExc_ValueError, "%s must be writeable", name);
+        return NULL;
+    }
+    return arr;
+}
+
+static int
+check_dim(PyArrayObject *arr, const char *name, int axis, npy_intp expected)
+{
+    if (PyArray_DIM(arr, axis) != expected) {
+        PyErr_Format(PyExc_ValueError, "%s has %zd entries along axis %d, expected %zd",
+                     name, (Py_ssize_t)PyArray_DIM(arr, axis), axis, (Py_ssize_t)expected);
+        return -1;
+    }
+    return 0;
+}
+
+static sx_view
+view_of(PyArrayObject *arr)
+{
+    sx_view v;
+    v.data = PyArray_BYTES(arr);
+    v.rows = PyArray_DIM(arr, 0);
+    v.cols = PyArray_NDIM(arr) > 1 ? PyArray_DIM(arr, 1) : 1;
+    v.s0 = PyArray_STRIDE(arr, 0);
+    v.s1 = PyArray_NDIM(arr) > 1 ? PyArray_STRIDE(arr, 1) : 0;
+    return v;
+}
+
+static int
+parse_link_loss(int link, int loss)
+{
+    if ((link != SX_LINK_SOFTMAX && link != SX_LINK_SIGMOID) ||
+        (loss != SX_LOSS_LOG && loss != SX_LOSS_MSE)) {
+        PyErr_SetString(PyExc_ValueError, "unknown link or loss code");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+raise_status(int status)
+{
+    if (status == SX_ERR_NONFINITE) {
+        PyErr_SetString(PyExc_ValueError,
+                        "non-finite value encountered: the input contains NaN or "
+                        "infinity, or the logits overflowed");
+    }
+    else if (status == SX_ERR_NOMEM) {
+        PyErr_NoMemory();
+    }
+    return status == SX_OK ? 0 : -1;
+}
+
+/*
+ * Fill data and params from (X, y, Y, sw, W, b), all of X's dtype except y
+ * (intp).  Exactly one of y, Y is not None.  Checks every shape and that the
+ * class indices lie in range.
+ */
+static int
+build_problem(PyObject *Xo, PyObject *yo, PyObject *Yo, PyObject *swo,
+              PyObject *Wo, PyObject *bo, int link, int loss,
+              sx_data *d, sx_params *p, int *typenum)
+{
+    PyArrayObject *X, *W, *b;
+    if (!PyArray_Check(Xo)) {
+        PyErr_SetString(PyExc_TypeError, "X must be a numpy.ndarray");
+        return -1;
+    }
+    *typenum = PyArray_TYPE((PyArrayObject *)Xo);
+    if (*typenum != NPY_FLOAT32 && *typenum != NPY_FLOAT64) {
+        PyErr_SetString(PyExc_TypeError, "X must be float32 or float64");
+        return -1;
+    }
+    if (parse_link_loss(link, loss) < 0 ||
+        !(X = check_array(Xo, "X", *typenum, 2, 0)) ||
+        !(W = check_array(Wo, "W", *typenum, 2, 0)) ||
+        !(b = check_array(bo, "b", *typenum, 1, 0))) {
+        return -1;
+    }
+    const npy_intp n = PyArray_DIM(X, 0), m = PyArray_DIM(X, 1), k = PyArray_DIM(W, 0);
+    if (k < 1 || check_dim(W, "W", 1, m) < 0 || check_dim(b, "b", 0, k) < 0) {
+        if (k < 1) {
+            PyErr_SetString(PyExc_ValueError, "W must have at least one row");
+        }
+        return -1;
+    }
+    memset(d, 0, sizeof(*d));
+    d->X = view_of(X);
+    d->link = (sx_link)link;
+    d->loss = (sx_loss)loss;
+    p->W = view_of(W);
+    p->b = PyArray_BYTES(b);
+    p->b_stride = PyArray_STRIDE(b, 0);
+
+    if ((yo == Py_None) == (Yo == Py_None)) {
+        PyErr_SetString(PyExc_ValueError, "exactly one of y and Y must be given");
+        return -1;
+    }
+    if (yo != Py_None) {
+        PyArrayObject *y = check_array(yo, "y", NPY_INTP, 1, 0);
+        if (!y || check_dim(y, "y", 0, n) < 0) {
+            return -1;
+        }
+        const npy_intp ncls = (link == SX_LINK_SIGMOID && k == 1) ? 2 : k;
+        const char *yd = PyArray_BYTES(y);
+        const npy_intp ys = PyArray_STRIDE(y, 0);
+        npy_intp bad = -1;
+        for (npy_intp i = 0; i < n; i++) {
+            npy_intp c = *(const npy_intp *)(yd + i * ys);
+            if (c < 0 || c >= ncls) {
+                bad = i;
+                break;
+            }
+        }
+        if (bad >= 0) {
+            PyErr_Format(PyExc_ValueError, "y[%zd] is not a class index in [0, %zd)",
+                         (Py_ssize_t)bad, (Py_ssize_t)ncls);
+            return -1;
+        }
+        d->y_index = yd;
+        d->y_stride = ys;
+    }
+    else {
+        PyArrayObject *Y = check_array(Yo, "Y", *typenum, 2, 0);
+        if (!Y || check_dim(Y, "Y", 0, n) < 0 || check_dim(Y, "Y", 1, k) < 0) {
+            return -1;
+        }
+        d->Y = view_of(Y);
+    }
+    if (swo != Py_None) {
+        PyArrayObject *sw = check_array(swo, "sample_weight", *typenum, 1, 0);
+        if (!sw || check_dim(sw, "sample_weight", 0, n) < 0) {
+            return -1;
+        }
+        d->sw = PyArray_BYTES(sw);
+        d->sw_stride = PyArray_STRIDE(sw, 0);
+    }
+    return 0;
+}
+
+static int
+loss_grad_dispatch(int typenum, const sx_data *d, const sx_params *p, const sx_size *rows,
+                   sx_size begin, sx_size count, sx_accum *acc)
+{
+    return typenum == NPY_FLOAT32 ? sx_loss_grad_f32(d, p, rows, begin, count, acc)
+                                  : sx_loss_grad_f64(d, p, rows, begin, count, acc);
+}
+
+/*
+ * Full-data loss (and gradient sums) over fixed row blocks, run on up to
+ * n_threads threads; block sums are added in block order.
+ */
+static int
+loss_grad_blocked(int typenum, const sx_data *d, const sx_params *p, int n_threads,
+                  sx_accum *total)
+{
+    int status = SX_OK;
+    const sx_size n = d->X.rows, k = p->W.rows, m = d->X.cols;
+    const size_t gsize = total->gW ? (size_t)(k * m + k) : 0;
+    sx_size nblocks = n / SX_BLOCK_MIN_ROWS;
+    if (nblocks > SX_MAX_BLOCKS) {
+        nblocks = SX_MAX_BLOCKS;
+    }
+    if (nblocks < 2) {
+        return loss_grad_dispatch(typenum, d, p, NULL, 0, n, total);
+    }
+    sx_accum *acc = calloc((size_t)nblocks, sizeof(sx_accum));
+    double *scratch = gsize ? calloc((size_t)nblocks * gsize, sizeof(double)) : NULL;
+    int *codes = calloc((size_t)nblocks, sizeof(int));
+    if (acc == NULL || codes == NULL || (gsize && scratch == NULL)) {
+        status = SX_ERR_NOMEM;
+        goto done;
+    }
+    for (sx_size blk = 0; blk < nblocks; blk++) {
+        if (gsize) {
+            acc[blk].gW = scratch + (size_t)blk * gsize;
+            acc[blk].gb = acc[blk].gW + k * m;
+        }
+    }
+    (void)n_threads;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(n_threads > 0 ? n_threads : 1)
+#endif
+    for (sx_size blk = 0; blk < nblocks; blk++) {
+        const sx_size begin = n * blk / nblocks, end = n * (blk + 1) / nblocks;
+        codes[blk] = loss_grad_dispatch(typenum, d, p, NULL, begin, end - begin, &acc[blk]);
+    }
+    for (sx_size blk = 0; blk < nblocks; blk++) {
+        if (codes[blk] != SX_OK) {
+            status = codes[blk];
+            goto done;
+        }
+        total->loss += acc[blk].loss;
+        total->weight += acc[blk].weight;
+        for (size_t j = 0; j < gsize; j++) {
+            total->gW[j] += acc[blk].gW[j];  /* gb follows gW in each block's scratch */
+        }
+    }
+done:
+    free(acc);
+    free(scratch);
+    free(codes);
+    return status;
+}
+
+/* ---- entry points ------------------------------------------------------- */
+
+PyDoc_STRVAR(loss_grad_doc,
+"loss_grad(X, y, Y, sample_weight, W, b, link, loss, alpha, grad_W, grad_b, n_threads)\n"
+"--\n\n"
+"Objective sum_i s_i l_i / sum_i s_i + alpha/2 ||W||^2 and, when grad_W and\n"
+"grad_b are arrays, its gradient written into them.  Private: use sigmax.loss_grad.");
+
+static PyObject *
+core_loss_grad(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *Xo, *yo, *Yo, *swo, *Wo, *bo, *gWo, *gbo;
+    int link, loss, n_threads, typenum, status;
+    double alpha;
+    sx_data d;
+    sx_params p;
+    double *grad = NULL;
+    PyObject *result = NULL;
+
+    if (!PyArg_ParseTuple(args, "OOOOOOiidOOi:loss_grad", &Xo, &yo, &Yo, &swo, &Wo, &bo,
+                          &link, &loss, &alpha, &gWo, &gbo, &n_threads) ||
+        build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &d, &p, &typenum) < 0) {
+        goto cleanup;
+    }
+    const sx_size k = p.W.rows, m = d.X.cols;
+    PyArrayObject *gW = NULL, *gb = NULL;
+    if ((gWo == Py_None) != (gbo == Py_None)) {
+        PyErr_SetString(PyExc_ValueError, "grad_W and grad_b go together");
+        goto cleanup;
+    }
+    if (gWo != Py_None) {
+        if (!(gW = check_array(gWo, "grad_W", typenum, 2, 1)) ||
+            !(gb = check_array(gbo, "grad_b", typenum, 1, 1)) ||
+            check_dim(gW, "grad_W", 0, k) < 0 || check_dim(gW, "grad_W", 1, m) < 0 ||
+            check_dim(gb, "grad_b", 0, k) < 0) {
+            goto cleanup;
+        }
+        grad = calloc((size_t)(k * m + k), sizeof(double));
+        if (grad == NULL) {
+            PyErr_NoMemory();
+            goto cleanup;
+        }
+    }
+    sx_accum acc = {0.0, 0.0, grad, grad ? grad + k * m : NULL};
+    double wnorm2 = 0.0;
+
+    Py_BEGIN_ALLOW_THREADS
+    status = loss_grad_blocked(typenum, &d, &p, n_threads, &acc);
+    if (status == SX_OK && acc.weight > 0.0) {
+        const double inv = 1.0 / acc.weight;
+        for (sx_size c = 0; c < k; c++) {
+            for (sx_size j = 0; j < m; j++) {
+                const char *wp = p.W.data + c * p.W.s0 + j * p.W.s1;
+                const double wv = typenum == NPY_FLOAT32 ? *(const float *)wp : *(const double *)wp;
+                wnorm2 += wv * wv;
+                if (grad) {
+                    const double g = grad[c * m + j] * inv + alpha * wv;
+                    char *gp = PyArray_BYTES(gW) + c * PyArray_STRIDE(gW, 0) + j * PyArray_STRIDE(gW, 1);
+                    if (typenum == NPY_FLOAT32) {
+                        *(float *)gp = (float)g;
+                    }
+                    else {
+                        *(double *)gp = g;
+                    }
+                }
+            }
+            if (grad) {
+                const double g = grad[k * m + c] * inv;
+                char *gp = PyArray_BYTES(gb) + c * PyArray_STRIDE(gb, 0);
+                if (typenum == NPY_FLOAT32) {
+                    *(float *)gp = (float)g;
+                }
+                else {
+                    *(double *)gp = g;
+                }
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+
+    if (raise_status(status) < 0) {
+        goto cleanup;
+    }
+    if (!(acc.weight > 0.0)) {
+        PyErr_SetString(PyExc_ValueError, "the sample weights sum to zero");
+        goto cleanup;
+    }
+    result = PyFloat_FromDouble(acc.loss / acc.weight + 0.5 * alpha * wnorm2);
+cleanup:
+    free(grad);
+    return result;
+}
+
+PyDoc_STRVAR(forward_doc,
+"forward(X, W, b, link, what, out)\n--\n\n"
+"out = logits (what=0), probabilities (1) or log-probabilities (2) of X W^T + b.");
+
+static PyObject *
+core_forward(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *Xo, *Wo, *bo, *outo;
+    int link, what, typenum, status;
+    PyArrayObject *X, *W, *b, *out;
+
+    if (!PyArg_ParseTuple(args, "OOOiiO:forward", &Xo, &Wo, &bo, &link, &what, &outo)) {
+        return NULL;
+    }
+    if (!PyArray_Check(Xo)) {
+        PyErr_SetString(PyExc_TypeError, "X must be a numpy.ndarray");
+        return NULL;
+    }
+    typenum = PyArray_TYPE((PyArrayObject *)Xo);
+    if (typenum != NPY_FLOAT32 && typenum != NPY_FLOAT64) {
+        PyErr_SetString(PyExc_TypeError, "X must be float32 or float64");
+        return NULL;
+    }
+    if (parse_link_loss(link, SX_LOSS_LOG) < 0 || what < SX_OUT_LOGITS || what > SX_OUT_LOG_PROBA) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ValueError, "unknown output code");
+        }
+        return NULL;
+    }
+    if (!(X = check_array(Xo, "X", typenum, 2, 0)) || !(W = check_array(Wo, "W", typenum, 2, 0)) ||
+        !(b = check_array(bo, "b", typenum, 1, 0)) ||
+        !(out = check_array(outo, "out", typenum, 2, 1))) {
+        return NULL;
+    }
+    const npy_intp n = PyArray_DIM(X, 0), m = PyArray_DIM(X, 1), k = PyArray_DIM(W, 0);
+    if (check_dim(W, "W", 1, m) < 0 || check_dim(b, "b", 0, k) < 0 ||
+        check_dim(out, "out", 0, n) < 0 || check_dim(out, "out", 1, k) < 0) {
+        return NULL;
+    }
+    const sx_view xv = view_of(X);
+    const sx_params p = {view_of(W), PyArray_BYTES(b), PyArray_STRIDE(b, 0)};
+    char *od = PyArray_BYTES(out);
+    const npy_intp os0 = PyArray_STRIDE(out, 0), os1 = PyArray_STRIDE(out, 1);
+
+    Py_BEGIN_ALLOW_THREADS
+    status = typenum == NPY_FLOAT32
+                 ? sx_forward_f32(&xv, &p, (sx_link)link, (sx_output)what, od, os0, os1)
+                 : sx_forward_f64(&xv, &p, (sx_link)link, (sx_output)what, od, os0, os1);
+    Py_END_ALLOW_THREADS
+
+    if (raise_status(status) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(activate_doc,
+"activate(Z, link, log, out)\n--\n\n"
+"out = softmax or sigmoid of Z row-wise (their logarithm when log is true); out may be Z.");
+
+static PyObject *
+core_activate(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *Zo, *outo;
+    int link, log_output, typenum, status;
+    PyArrayObject *Z, *out;
+
+    if (!PyArg_ParseTuple(args, "OipO:activate", &Zo, &link, &log_output, &outo)) {
+        return NULL;
+    }
+    if (!PyArray_Check(Zo)) {
+        PyErr_SetString(PyExc_TypeError, "Z must be a numpy.ndarray");
+        return NULL;
+    }
+    typenum = PyArray_TYPE((PyArrayObject *)Zo);
+    if (typenum != NPY_FLOAT32 && typenum != NPY_FLOAT64) {
+        PyErr_SetString(PyExc_TypeError, "Z must be float32 or float64");
+        return NULL;
+    }
+    if (parse_link_loss(link, SX_LOSS_LOG) < 0 || !(Z = check_array(Zo, "Z", typenum, 2, 0)) ||
+        !(out = check_array(outo, "out", typenum, 2, 1)) ||
+        check_dim(out, "out", 0, PyArray_DIM(Z, 0)) < 0 ||
+        check_dim(out, "out", 1, PyArray_DIM(Z, 1)) < 0) {
+        return NULL;
+    }
+    const sx_view zv = view_of(Z);
+    char *od = PyArray_BYTES(out);
+    const npy_intp os0 = PyArray_STRIDE(out, 0), os1 = PyArray_STRIDE(out, 1);
+
+    Py_BEGIN_ALLOW_THREADS
+    status = typenum == NPY_FLOAT32
+                 ? sx_activate_f32(&zv, (sx_link)link, log_output, od, os0, os1)
+                 : sx_activate_f64(&zv, (sx_link)link, log_output, od, os0, os1);
+    Py_END_ALLOW_THREADS
+
+    if (raise_status(status) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(sgd_epoch_doc,
+"sgd_epoch(X, y, Y, sample_weight, W, b, link, loss, learning_rate, alpha, batch_size,\n"
+"          shuffle, seed)\n--\n\n"
+"One epoch of minibatch SGD, updating the C-contiguous W and b in place.\n"
+"Returns the mean over minibatches of the minibatch objective.");
+
+static PyObject *
+core_sgd_epoch(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *Xo, *yo, *Yo, *swo, *Wo, *bo;
+    int link, loss, shuffle, typenum, status;
+    double lr, alpha, mean_loss = 0.0;
+    Py_ssize_t batch_size;
+    unsigned long long seed;
+    sx_data d;
+    sx_params p;
+
+    if (!PyArg_ParseTuple(args, "OOOOOOiiddnpK:sgd_epoch", &Xo, &yo, &Yo, &swo, &Wo, &bo,
+                          &link, &loss, &lr, &alpha, &batch_size, &shuffle, &seed) ||
+        build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &d, &p, &typenum) < 0) {
+        return NULL;
+    }
+    PyArrayObject *W = (PyArrayObject *)Wo, *b = (PyArrayObject *)bo;
+    if (!PyArray_IS_C_CONTIGUOUS(W) || !PyArray_IS_C_CONTIGUOUS(b) ||
+        !PyArray_ISWRITEABLE(W) || !PyArray_ISWRITEABLE(b)) {
+        PyErr_SetString(PyExc_ValueError, "W and b must be writeable and C-contiguous");
+        return NULL;
+    }
+    if (batch_size < 1 || !isfinite(lr) || !isfinite(alpha)) {
+        PyErr_SetString(PyExc_ValueError, "batch_size must be >= 1; learning_rate and alpha finite");
+        return NULL;
+    }
+    char *Wd = PyArray_BYTES(W), *bd = PyArray_BYTES(b);
+    const sx_size k = p.W.rows;
+
+    Py_BEGIN_ALLOW_THREADS
+    status = typenum == NPY_FLOAT32
+                 ? sx_sgd_epoch_f32(&d, Wd, bd, k, lr, alpha, batch_size, shuffle, seed, &mean_loss)
+                 : sx_sgd_epoch_f64(&d, Wd, bd, k, lr, alpha, batch_size, shuffle, seed, &mean_loss);
+    Py_END_ALLOW_THREADS
+
+    if (raise_status(status) < 0) {
+        return NULL;
+    }
+    return PyFloat_FromDouble(mean_loss);
+}
+
+static PyObject *
+core_has_openmp(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(args))
+{
+#ifdef _OPENMP
+    Py_RETURN_TRUE;
+#else
+    Py_RETURN_FALSE;
+#endif
+}
+
+static PyMethodDef core_methods[] = {
+    {"loss_grad", core_loss_grad, METH_VARARGS, loss_grad_doc},
+    {"forward", core_forward, METH_VARARGS, forward_doc},
+    {"activate", core_activate, METH_VARARGS, activate_doc},
+    {"sgd_epoch", core_sgd_epoch, METH_VARARGS, sgd_epoch_doc},
+    {"has_openmp", core_has_openmp, METH_NOARGS, "Whether the kernels were built with OpenMP threads."},
+    {NULL, NULL, 0, NULL}
+};
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT, "sigmax._core",
+    "sigmax's C kernels (private: use the functions in the sigmax package).",
+    -1, core_methods, NULL, NULL, NULL, NULL
+};
+
+PyMODINIT_FUNC
+PyInit__core(void)
+{
+    import_array();
+    return PyModule_Create(&core_module);
+}

@@ -1,0 +1,110 @@
+"""Input checks shared by the low-level functions and the estimators.
+
+Everything a user can hand to sigmax passes through here before it reaches the
+C kernels, so the kernels can assume clean input: float32 or float64 arrays in
+native byte order, aligned, with matching shapes.  Arrays that already have
+that form are passed through without a copy (views and memory maps included).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+LINKS = {"softmax": 0, "sigmoid": 1}
+LOSSES = {"log": 0, "mse": 1}
+
+
+def compute_dtype(dtype: np.dtype) -> np.dtype:
+    """float32 stays float32; every other accepted input computes in float64."""
+    return np.dtype(np.float32) if dtype == np.float32 else np.dtype(np.float64)
+
+
+def _reject_kind(arr: np.ndarray, name: str) -> None:
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold real numbers (bool, integer or float), got dtype {arr.dtype}"
+        )
+
+
+def as_float_array(
+    a: Any, name: str, ndim: Optional[int] = None, dtype: Optional[np.dtype] = None
+) -> np.ndarray:
+    """An aligned native-order float32/float64 ndarray view of ``a``.
+
+    ``dtype=None`` keeps float32 and float64 as they are and converts bool,
+    integer and float16 input to float64 (one copy).  Non-native byte order and
+    misaligned buffers are converted; anything else is returned as it is.
+    """
+    arr = np.asarray(a)
+    _reject_kind(arr, name)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
+    target = compute_dtype(arr.dtype) if dtype is None else np.dtype(dtype)
+    if arr.dtype != target or not arr.dtype.isnative:
+        arr = arr.astype(target.newbyteorder("="))
+    if not arr.flags.aligned:
+        arr = arr.copy()
+    return arr
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+
+
+def check_link_loss(link: str, loss: str) -> tuple[int, int]:
+    if link not in LINKS:
+        raise ValueError(f"link must be one of {sorted(LINKS)}, got {link!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+    return LINKS[link], LOSSES[loss]
+
+
+def check_alpha(alpha: Any) -> float:
+    try:
+        value = float(alpha)
+    except (TypeError, ValueError):
+        raise TypeError(f"alpha must be a real number, got {alpha!r}") from None
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"alpha must be finite and >= 0, got {alpha!r}")
+    return value
+
+
+def check_sample_weight(sample_weight: Any, n: int, dtype: np.dtype) -> Optional[np.ndarray]:
+    """None, or a finite non-negative (n,) array of ``dtype`` with a positive sum."""
+    if sample_weight is None:
+        return None
+    sw = as_float_array(sample_weight, "sample_weight", dtype=dtype)
+    if sw.ndim == 0:
+        sw = np.full(n, sw, dtype=dtype)
+    if sw.ndim != 1 or sw.shape[0] != n:
+        raise ValueError(f"sample_weight must have shape ({n},), got {sw.shape}")
+    check_finite(sw, "sample_weight")
+    if (sw < 0).any():
+        raise ValueError("sample_weight must be non-negative")
+    if not sw.sum(dtype=np.float64) > 0:
+        raise ValueError("sample_weight must not be all zero")
+    return sw
+
+
+def class_indices(y: Any, n: int, n_classes: int, name: str = "y") -> np.ndarray:
+    """Validate integer class indices in [0, n_classes) and return them as intp."""
+    arr = np.asarray(y)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(f"{name} must have shape ({n},), got {arr.shape}")
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or infinity")
+        if (arr != np.round(arr)).any():
+            raise ValueError(f"{name} must hold integer class indices, got non-integral values")
+    elif arr.dtype.kind not in "biu":
+        raise TypeError(f"{name} must hold integer class indices, got dtype {arr.dtype}")
+    if n and (arr.min() < 0 or arr.max() >= n_classes):
+        raise ValueError(
+            f"{name} must hold class indices in [0, {n_classes}), "
+            f"got values in [{arr.min()}, {arr.max()}]"
+        )
+    if arr.dtype != np.intp or not arr.dtype.isnative or not arr.flags.aligned:
+        arr = arr.astype(np.intp)
+    return arr
