@@ -105,6 +105,7 @@ int sx_activate_f64(const sx_view *Z, sx_link link, int log_output,
  * One epoch of minibatch SGD on the objective above, in place on the
  * C-contiguous W (k x m) and b (k):
  *     W <- W - lr * (g_W(batch) + alpha W),  b <- b - lr * g_b(batch)
+ * (b stays as it is unless fit_intercept)
  * where g is the weighted mean gradient over the batch.  Rows are visited in
  * a pseudo-random order drawn from seed (a bijection on [0, n), no n-sized
  * index array) when shuffle is set, else in order.  *mean_loss receives the
@@ -112,10 +113,10 @@ int sx_activate_f64(const sx_view *Z, sx_link link, int log_output,
  */
 int sx_sgd_epoch_f32(const sx_data *d, char *W, char *b, sx_size k,
                      double lr, double alpha, sx_size batch_size, int shuffle,
-                     uint64_t seed, double *mean_loss);
+                     int fit_intercept, uint64_t seed, double *mean_loss);
 int sx_sgd_epoch_f64(const sx_data *d, char *W, char *b, sx_size k,
                      double lr, double alpha, sx_size batch_size, int shuffle,
-                     uint64_t seed, double *mean_loss);
+                     int fit_intercept, uint64_t seed, double *mean_loss);
 
 /* Row permutation used by the SGD epoch: position -> row, a bijection on [0, n). */
 typedef struct {

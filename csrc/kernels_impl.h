@@ -166,7 +166,7 @@ done:
 
 int SX_NAME(sx_sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k,
                           double lr, double alpha, sx_size batch_size, int shuffle,
-                          uint64_t seed, double *mean_loss)
+                          int fit_intercept, uint64_t seed, double *mean_loss)
 {
     int status = SX_OK;
     const sx_size n = d->X.rows, m = d->X.cols;
@@ -210,7 +210,7 @@ int SX_NAME(sx_sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k,
             w[j] = (SX_T)(wj - lr * (grad[j] * inv + alpha * wj));
             wnorm2 += (double)w[j] * (double)w[j];
         }
-        for (sx_size c = 0; c < k; c++) {
+        for (sx_size c = 0; c < k && fit_intercept; c++) {
             bias[c] = (SX_T)((double)bias[c] - lr * grad[k * m + c] * inv);
         }
     }

@@ -454,7 +454,7 @@ core_activate(PyObject *Py_UNUSED(self), PyObject *args)
 
 PyDoc_STRVAR(sgd_epoch_doc,
 "sgd_epoch(X, y, Y, sample_weight, W, b, link, loss, learning_rate, alpha, batch_size,\n"
-"          shuffle, seed)\n--\n\n"
+"          shuffle, fit_intercept, seed)\n--\n\n"
 "One epoch of minibatch SGD, updating the C-contiguous W and b in place.\n"
 "Returns the mean over minibatches of the minibatch objective.");
 
@@ -462,15 +462,16 @@ static PyObject *
 core_sgd_epoch(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *Xo, *yo, *Yo, *swo, *Wo, *bo;
-    int link, loss, shuffle, typenum, status;
+    int link, loss, shuffle, fit_intercept, typenum, status;
     double lr, alpha, mean_loss = 0.0;
     Py_ssize_t batch_size;
     unsigned long long seed;
     sx_data d;
     sx_params p;
 
-    if (!PyArg_ParseTuple(args, "OOOOOOiiddnpK:sgd_epoch", &Xo, &yo, &Yo, &swo, &Wo, &bo,
-                          &link, &loss, &lr, &alpha, &batch_size, &shuffle, &seed) ||
+    if (!PyArg_ParseTuple(args, "OOOOOOiiddnppK:sgd_epoch", &Xo, &yo, &Yo, &swo, &Wo, &bo,
+                          &link, &loss, &lr, &alpha, &batch_size, &shuffle,
+                          &fit_intercept, &seed) ||
         build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &d, &p, &typenum) < 0) {
         return NULL;
     }
@@ -489,8 +490,10 @@ core_sgd_epoch(PyObject *Py_UNUSED(self), PyObject *args)
 
     Py_BEGIN_ALLOW_THREADS
     status = typenum == NPY_FLOAT32
-                 ? sx_sgd_epoch_f32(&d, Wd, bd, k, lr, alpha, batch_size, shuffle, seed, &mean_loss)
-                 : sx_sgd_epoch_f64(&d, Wd, bd, k, lr, alpha, batch_size, shuffle, seed, &mean_loss);
+                 ? sx_sgd_epoch_f32(&d, Wd, bd, k, lr, alpha, batch_size, shuffle,
+                                    fit_intercept, seed, &mean_loss)
+                 : sx_sgd_epoch_f64(&d, Wd, bd, k, lr, alpha, batch_size, shuffle,
+                                    fit_intercept, seed, &mean_loss);
     Py_END_ALLOW_THREADS
 
     if (raise_status(status) < 0) {

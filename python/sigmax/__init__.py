@@ -5,7 +5,10 @@ Low level (the lectures' formulas): :func:`sigmoid`, :func:`softmax`,
 Estimators: :class:`LogisticRegression`, :class:`SoftmaxRegression`.
 Data: :mod:`sigmax.datasets`.
 """
+from . import datasets
 from ._api import log_softmax, logits, loss, loss_grad, sigmoid, softmax
+from ._estimators import LogisticRegression, SoftmaxRegression
+from .exceptions import ConvergenceWarning, NotFittedError
 
 __version__ = "0.1.0"
 
@@ -16,4 +19,9 @@ __all__ = [
     "logits",
     "loss",
     "loss_grad",
+    "LogisticRegression",
+    "SoftmaxRegression",
+    "NotFittedError",
+    "ConvergenceWarning",
+    "datasets",
 ]

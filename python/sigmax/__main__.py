@@ -1,0 +1,47 @@
+"""``python -m sigmax``: the lectures' MNIST softmax regression.
+
+Zero initialisation, 25 epochs of minibatch SGD with batch size 256 and
+learning rate 0.1, as in the lecture (which reports 92.16% test accuracy).
+MNIST is read from $SIGMAX_DATA, or downloaded and verified into a cache.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Optional, Sequence
+
+import numpy as np
+
+from . import SoftmaxRegression
+from .datasets import load_mnist
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sigmax", description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--learning-rate", type=float, default=0.1)
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", default=None,
+                        help="directory with the four MNIST IDX files (default: $SIGMAX_DATA or a cache)")
+    args = parser.parse_args(argv)
+
+    X_train, y_train, X_test, y_test = load_mnist(args.data_dir, dtype=np.dtype(args.dtype))
+    print(f"MNIST: {X_train.shape[0]} training and {X_test.shape[0]} test images, "
+          f"{X_train.shape[1]} features, {args.dtype}")
+    model = SoftmaxRegression(solver="sgd", learning_rate=args.learning_rate,
+                              max_iter=args.epochs, batch_size=args.batch_size,
+                              random_state=args.seed, verbose=1)
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    elapsed = time.perf_counter() - start
+    accuracy = model.score(X_test, y_test)
+    print(f"test accuracy: {100 * accuracy:.2f}%  (the lecture reports 92.16%)")
+    print(f"training: {elapsed:.2f} s, {1000 * elapsed / args.epochs:.1f} ms per epoch")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,350 @@
+"""The estimators: LogisticRegression and SoftmaxRegression.
+
+They validate input, encode labels, pick a solver from _solvers and store
+the fitted parameters.  They follow scikit-learn's conventions (parameters
+stored as given and validated in fit, fitted attributes ending in ``_``)
+without importing scikit-learn.
+"""
+from __future__ import annotations
+
+import inspect
+import numbers
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+from . import _core
+from ._api import _threads
+from ._progress import EpochProgress
+from ._solvers import Problem, gd, sgd
+from ._validation import (
+    LINKS,
+    LOSSES,
+    as_float_array,
+    check_alpha,
+    check_finite,
+    check_sample_weight,
+)
+from .exceptions import NotFittedError
+
+__all__ = ["LogisticRegression", "SoftmaxRegression"]
+
+_OUT_LOGITS, _OUT_PROBA, _OUT_LOG_PROBA = 0, 1, 2
+SOLVERS = ("gd", "sgd")
+
+
+class _ParamsMixin:
+    """get_params / set_params / repr from the constructor's signature."""
+
+    @classmethod
+    def _param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values()
+                      if p.name != "self" and p.kind != p.VAR_KEYWORD)
+
+    def get_params(self, deep: bool = True) -> Dict[str, Any]:
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any):
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; "
+                                 f"valid parameters are {valid}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items()
+                   if not (isinstance(v, type(defaults.get(k))) and v == defaults.get(k))]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+
+def _check_positive(value, name, kind=numbers.Real):
+    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0 \
+            or not np.isfinite(value):
+        what = "a positive integer" if kind is numbers.Integral else "a positive finite number"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return value
+
+
+class _LinearClassifier(_ParamsMixin):
+    """Shared fit/predict machinery: a linear model W (K, M), b (K,) behind a link."""
+
+    _link = "softmax"
+
+    def __init__(self, *, solver: str = "sgd", learning_rate: float = 0.1,
+                 max_iter: int = 100, batch_size: int = 256, alpha: float = 0.0,
+                 loss: str = "log", fit_intercept: bool = True, shuffle: bool = True,
+                 random_state: Optional[int] = None, warm_start: bool = False,
+                 n_jobs: Optional[int] = None, verbose: int = 0):
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.alpha = alpha
+        self.loss = loss
+        self.fit_intercept = fit_intercept
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    # -- hooks for the subclasses ------------------------------------------
+    def _encode_targets(self, y, n, dtype):
+        """Return (classes_, y_index or None, Y or None, K, link, mode)."""
+        raise NotImplementedError
+
+    # -- fitting -----------------------------------------------------------
+    def _check_hyperparameters(self):
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
+        _check_positive(self.learning_rate, "learning_rate")
+        _check_positive(self.max_iter, "max_iter", numbers.Integral)
+        _check_positive(self.batch_size, "batch_size", numbers.Integral)
+        check_alpha(self.alpha)
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to X (n, M) and y; returns self.
+
+        The fitted attributes are replaced only when training succeeds: an
+        exception (bad input, non-finite values, KeyboardInterrupt between
+        epochs) leaves a previously fitted model as it was.
+        """
+        self._check_hyperparameters()
+        X = as_float_array(X, "X", ndim=2)
+        n, m = X.shape
+        if n < 1:
+            raise ValueError("X must have at least one row (got 0 samples)")
+        if m < 1:
+            raise ValueError("X must have at least one feature (got 0 features)")
+        classes, y_index, Y, k, link, mode = self._encode_targets(y, n, X.dtype)
+        sw = check_sample_weight(sample_weight, n, X.dtype)
+        problem = Problem(X, y_index, Y, sw, LINKS[link], LOSSES[self.loss],
+                          check_alpha(self.alpha), _threads(self.n_jobs))
+
+        W = np.zeros((k, m), dtype=X.dtype)
+        b = np.zeros(k, dtype=X.dtype)
+        if self.warm_start and getattr(self, "coef_", None) is not None \
+                and self.coef_.shape == W.shape:
+            W[...] = self.coef_
+            b[...] = self.intercept_
+
+        on_epoch = self._progress(self.max_iter)
+        if self.solver == "gd":
+            n_iter, curve = gd(problem, W, b, learning_rate=float(self.learning_rate),
+                               max_iter=int(self.max_iter), fit_intercept=bool(self.fit_intercept),
+                               on_epoch=on_epoch)
+        else:
+            rng = np.random.default_rng(self.random_state)
+            n_iter, curve = sgd(problem, W, b, learning_rate=float(self.learning_rate),
+                                max_iter=int(self.max_iter), batch_size=int(self.batch_size),
+                                shuffle=bool(self.shuffle), rng=rng,
+                                fit_intercept=bool(self.fit_intercept), on_epoch=on_epoch)
+
+        self.classes_ = classes
+        self.coef_ = W
+        self.intercept_ = b
+        self._fitted_link = link
+        self._mode = mode
+        self.n_features_in_ = m
+        self.n_iter_ = n_iter
+        self.loss_curve_ = list(curve)
+        return self
+
+    def _progress(self, total):
+        if not self.verbose:
+            return lambda epoch, value: None
+        return EpochProgress(total, type(self).__name__)
+
+    # -- prediction --------------------------------------------------------
+    def __sklearn_is_fitted__(self) -> bool:
+        return getattr(self, "coef_", None) is not None
+
+    def _check_fitted_X(self, X):
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; "
+                                 "call 'fit' first.")
+        X = as_float_array(X, "X", ndim=2)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} "
+                             f"was fitted with {self.n_features_in_} features")
+        W = self.coef_.astype(X.dtype, copy=False)
+        b = self.intercept_.astype(X.dtype, copy=False)
+        return X, W, b
+
+    def _forward(self, X, what, link=None):
+        X, W, b = self._check_fitted_X(X)
+        out = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
+        if X.shape[0]:
+            _core.forward(X, W, b, LINKS[link or self._fitted_link], what, out)
+        return out
+
+    def decision_function(self, X) -> np.ndarray:
+        """Logits X W^T + b: shape (n,) for a binary model, else (n, K)."""
+        Z = self._forward(X, _OUT_LOGITS)
+        return Z[:, 0] if Z.shape[1] == 1 else Z
+
+    def predict(self, X) -> np.ndarray:
+        """The most probable class of each row (labels from classes_)."""
+        Z = self._forward(X, _OUT_LOGITS)
+        if Z.shape[1] == 1:
+            return self.classes_[(Z[:, 0] > 0).astype(np.intp)]
+        return self.classes_[np.argmax(Z, axis=1)]
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """Log-probabilities, finite even where predict_proba underflows to 0."""
+        return self._forward(X, _OUT_LOG_PROBA)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, shape (n, n_classes); rows sum to 1."""
+        return self._forward(X, _OUT_PROBA)
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Mean accuracy of predict(X) against y (weighted with sample_weight)."""
+        pred = self.predict(X)
+        y = np.asarray(y)
+        if y.shape != pred.shape:
+            raise ValueError(f"y must have shape {pred.shape}, got {y.shape}")
+        hits = (pred == y) if pred.ndim == 1 else (pred == y).all(axis=1)
+        return float(np.average(hits, weights=sample_weight))
+
+
+def _encode_labels(y, n):
+    """classes_ (sorted unique labels) and the class index of each row."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-dimensional (n,), got shape {y.shape}")
+    if y.shape[0] != n:
+        raise ValueError(f"X has {n} rows but y has {y.shape[0]}")
+    if y.dtype.kind == "c":
+        raise TypeError("y must not be complex")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError("y contains NaN or infinity")
+    if y.dtype.kind == "O":
+        if any(v is None or (isinstance(v, float) and not np.isfinite(v)) for v in y):
+            raise ValueError("y contains None or NaN labels")
+    classes, y_index = np.unique(y, return_inverse=True)
+    if classes.shape[0] < 2:
+        raise ValueError(f"y needs at least 2 classes, got {classes.shape[0]} ({classes!r})")
+    return classes, y_index.reshape(-1).astype(np.intp, copy=False)
+
+
+class SoftmaxRegression(_LinearClassifier):
+    """Softmax regression (multinomial logistic regression), K >= 2 classes.
+
+    Model: ``P(y = k | x) = softmax(W x + b)_k`` with W (K, M), b (K,), trained
+    on the cross-entropy ``-log P(y_i | x_i)`` (``loss="log"``) or on the
+    squared error between probabilities and one-hot targets (``loss="mse"``),
+    plus ``(alpha / 2) ||W||^2``, from zero initial weights as in the lectures.
+
+    Parameters
+    ----------
+    solver : {"sgd", "gd"}
+        "gd": full-batch gradient descent, one step per epoch.
+        "sgd": minibatch stochastic gradient descent (``batch_size=1`` is the
+        per-sample learning rule).
+    learning_rate : float
+        Step size eta.
+    max_iter : int
+        Number of epochs.
+    batch_size : int
+        Minibatch size for "sgd".
+    alpha : float
+        L2 penalty (bias not penalized).
+    loss : {"log", "mse"}
+    fit_intercept : bool
+        Learn b (else b stays 0).
+    shuffle : bool
+        Visit rows in a new random order each epoch ("sgd").
+    random_state : int, numpy Generator or None
+        Seed of the shuffling.
+    warm_start : bool
+        Start from the previous fit's coefficients.
+    n_jobs : int or None
+        Threads for full-batch passes (None: 1, -1: all cores).
+    verbose : int
+        Show progress: a bar on a terminal, a line per epoch otherwise
+        (on standard error).
+
+    Attributes
+    ----------
+    coef_ : ndarray (K, M)
+    intercept_ : ndarray (K,)
+    classes_ : ndarray (K,)
+    n_features_in_ : int
+    n_iter_ : int
+    loss_curve_ : list of float, the objective per epoch (see the solvers)
+    """
+
+    def _encode_targets(self, y, n, dtype):
+        classes, y_index = _encode_labels(y, n)
+        return classes, y_index, None, classes.shape[0], "softmax", "softmax"
+
+
+class LogisticRegression(_LinearClassifier):
+    """Logistic regression: sigmoid outputs trained on the log loss.
+
+    * two classes: one sigmoid unit, ``P(y = classes_[1] | x) = sigma(w.x + b)``,
+      coef_ of shape (1, M);
+    * more than two classes in a 1-D y: one-vs-rest ("one-vs-all"), K
+      independent sigmoids, probabilities normalized over the classes;
+    * a 2-D 0/1 indicator y (n, K): multi-label, K independent sigmoids;
+      predict returns an indicator matrix and predict_proba each label's
+      probability.
+
+    ``loss="mse"`` trains sigma(z) on the squared error instead (the lectures'
+    attenuated-gradient comparison).  Parameters and attributes are those of
+    :class:`SoftmaxRegression`.
+    """
+
+    _link = "sigmoid"
+
+    def _encode_targets(self, y, n, dtype):
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 2 and y_arr.shape[1] > 1:
+            if y_arr.shape[0] != n:
+                raise ValueError(f"X has {n} rows but y has {y_arr.shape[0]}")
+            Y = as_float_array(y_arr, "y", dtype=dtype)
+            check_finite(Y, "y")
+            if not np.isin(Y, (0, 1)).all():
+                raise ValueError("a 2-D y must be a 0/1 indicator matrix (multi-label)")
+            k = Y.shape[1]
+            return np.arange(k), None, Y, k, "sigmoid", "multilabel"
+        classes, y_index = _encode_labels(y_arr, n)
+        if classes.shape[0] == 2:
+            return classes, y_index, None, 1, "sigmoid", "binary"
+        return classes, y_index, None, classes.shape[0], "sigmoid", "ovr"
+
+    def predict(self, X) -> np.ndarray:
+        if self.__sklearn_is_fitted__() and self._mode == "multilabel":
+            return (self._forward(X, _OUT_LOGITS) > 0).astype(np.int64)
+        return super().predict(X)
+
+    def _sigmoid_probabilities(self, X, log: bool) -> np.ndarray:
+        if self.__sklearn_is_fitted__() and self._mode == "binary":
+            # [sigma(-z), sigma(z)]: 1 - sigma(z) = sigma(-z) keeps full precision
+            z = self._forward(X, _OUT_LOGITS)
+            return _activate(np.hstack([-z, z]), "sigmoid", log)
+        if self.__sklearn_is_fitted__() and self._mode == "ovr":
+            # one-vs-rest: sigma(z_k) / sum_j sigma(z_j) = softmax(log sigma(z))_k
+            return _activate(self._forward(X, _OUT_LOG_PROBA), "softmax", log)
+        return self._forward(X, _OUT_LOG_PROBA if log else _OUT_PROBA)
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        return self._sigmoid_probabilities(X, log=True)
+
+    def predict_proba(self, X) -> np.ndarray:
+        return self._sigmoid_probabilities(X, log=False)
+
+
+def _activate(Z: np.ndarray, link: str, log: bool) -> np.ndarray:
+    """The link applied row-wise to logits Z (in place)."""
+    _core.activate(Z, LINKS[link], log, Z)
+    return Z

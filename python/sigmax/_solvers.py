@@ -1,0 +1,74 @@
+"""Solver loops.  They see the problem only through the C kernels in _core:
+each epoch or iteration is one kernel call over X; no per-sample Python.
+
+Every solver updates W and b in place and returns (n_iter, loss_curve).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Tuple
+
+import numpy as np
+
+from . import _core
+
+
+@dataclass
+class Problem:
+    """A validated training problem, ready for the kernels."""
+
+    X: np.ndarray                 # (n, M) float32/float64, any strides
+    y_index: Optional[np.ndarray]  # (n,) intp class indices, or None ...
+    Y: Optional[np.ndarray]        # ... an (n, K) target matrix of X's dtype
+    sample_weight: Optional[np.ndarray]
+    link: int
+    loss: int
+    alpha: float
+    n_threads: int
+
+    def loss_grad(self, W: np.ndarray, b: np.ndarray, gW: np.ndarray, gb: np.ndarray) -> float:
+        """Objective at (W, b); its gradient written into gW, gb."""
+        return _core.loss_grad(self.X, self.y_index, self.Y, self.sample_weight, W, b,
+                               self.link, self.loss, self.alpha, gW, gb, self.n_threads)
+
+
+EpochCallback = Callable[[int, float], None]
+
+
+def gd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
+       max_iter: int, fit_intercept: bool, on_epoch: EpochCallback) -> Tuple[int, List[float]]:
+    """Full-batch gradient descent: W <- W - lr * dL/dW, b <- b - lr * dL/db.
+
+    loss_curve[t] is the objective at the iterate before step t (it comes with
+    the gradient at no extra cost).
+    """
+    gW = np.empty_like(W)
+    gb = np.empty_like(b)
+    curve: List[float] = []
+    for epoch in range(max_iter):
+        value = problem.loss_grad(W, b, gW, gb)
+        W -= learning_rate * gW
+        if fit_intercept:
+            b -= learning_rate * gb
+        curve.append(value)
+        on_epoch(epoch, value)
+    return max_iter, curve
+
+
+def sgd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
+        max_iter: int, batch_size: int, shuffle: bool, rng: np.random.Generator,
+        fit_intercept: bool, on_epoch: EpochCallback) -> Tuple[int, List[float]]:
+    """Minibatch SGD, one C call per epoch; batch_size=1 is the per-sample rule.
+
+    loss_curve[e] is the mean over epoch e's minibatches of the minibatch
+    objective before each step (as PyTorch training loops usually report it).
+    """
+    curve: List[float] = []
+    for epoch in range(max_iter):
+        seed = int(rng.integers(0, 2**63))
+        value = _core.sgd_epoch(problem.X, problem.y_index, problem.Y, problem.sample_weight,
+                                W, b, problem.link, problem.loss, learning_rate,
+                                problem.alpha, batch_size, shuffle, fit_intercept, seed)
+        curve.append(value)
+        on_epoch(epoch, value)
+    return max_iter, curve
