@@ -230,10 +230,33 @@ def _encode_labels(y, n):
     if y.dtype.kind == "O":
         if any(v is None or (isinstance(v, float) and not np.isfinite(v)) for v in y):
             raise ValueError("y contains None or NaN labels")
-    classes, y_index = np.unique(y, return_inverse=True)
+    classes, y_index = _unique_inverse(y)
     if classes.shape[0] < 2:
         raise ValueError(f"y needs at least 2 classes, got {classes.shape[0]} ({classes!r})")
-    return classes, y_index.reshape(-1).astype(np.intp, copy=False)
+    return classes, y_index
+
+
+# Integer labels up to this value are encoded with a lookup table instead of a sort.
+_MAX_TABLE_LABEL = 1 << 20
+
+
+def _unique_inverse(y: np.ndarray):
+    """np.unique(y, return_inverse=True), with the inverse as intp.
+
+    Non-negative integer labels (the usual case) take a path that needs at most
+    one n-sized temporary, and none when y is already intp holding 0..K-1:
+    training then allocates far less than X.
+    """
+    if y.dtype.kind in "biu" and y.shape[0] and y.min() >= 0 and y.max() < _MAX_TABLE_LABEL:
+        counts = np.bincount(y.astype(np.intp, copy=False))
+        classes = np.flatnonzero(counts)
+        if classes.shape[0] == counts.shape[0]:  # labels are exactly 0..K-1
+            return classes.astype(y.dtype), y.astype(np.intp, copy=False)
+        table = np.zeros(counts.shape[0], dtype=np.intp)
+        table[classes] = np.arange(classes.shape[0])
+        return classes.astype(y.dtype), table[y]
+    classes, inverse = np.unique(y, return_inverse=True)
+    return classes, inverse.reshape(-1).astype(np.intp, copy=False)
 
 
 class SoftmaxRegression(_LinearClassifier):

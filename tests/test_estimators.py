@@ -1,0 +1,249 @@
+"""LogisticRegression and SoftmaxRegression: the lectures' training rules,
+label handling, fitted attributes and prediction methods."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sigmax
+from sigmax import LogisticRegression, NotFittedError, SoftmaxRegression
+
+REPO = Path(__file__).resolve().parents[1]
+TOYDATA = REPO.parent / "shared" / "data" / "lectures" / "toydata.txt"
+
+
+def blobs(n=120, m=3, k=3, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=6.0, size=(k, m))
+    y = rng.integers(0, k, size=n)
+    X = centers[y] + rng.normal(size=(n, m))
+    return X.astype(dtype), y
+
+
+def manual_sgd(X, y, k, lr, epochs, batch, link="softmax", alpha=0.0):
+    """The lectures' minibatch rule with numpy, rows in order."""
+    from reference import loss_grad as ref_loss_grad
+
+    W = np.zeros((k, X.shape[1]))
+    b = np.zeros(k)
+    for _ in range(epochs):
+        for start in range(0, X.shape[0], batch):
+            sl = slice(start, start + batch)
+            _, gW, gb = ref_loss_grad(X[sl], y[sl], W, b, link=link, loss="log", alpha=alpha)
+            W = W - lr * gW
+            b = b - lr * gb
+    return W, b
+
+
+@pytest.mark.parametrize("batch", [1, 7, 32])
+def test_sgd_without_shuffle_is_the_lecture_rule(batch):
+    X, y = blobs(n=50)
+    model = SoftmaxRegression(solver="sgd", learning_rate=0.05, max_iter=3, batch_size=batch,
+                              shuffle=False, alpha=0.01).fit(X, y)
+    W, b = manual_sgd(X, y, 3, 0.05, 3, batch, alpha=0.01)
+    np.testing.assert_allclose(model.coef_, W, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.intercept_, b, rtol=1e-10, atol=1e-12)
+
+
+def test_gd_is_full_batch_gradient_descent():
+    X, y = blobs(n=40, k=2)
+    model = LogisticRegression(solver="gd", learning_rate=0.3, max_iter=5).fit(X, y)
+    W, b = manual_sgd(X, y, 1, 0.3, 5, batch=X.shape[0], link="sigmoid")
+    np.testing.assert_allclose(model.coef_, W, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.intercept_, b, rtol=1e-10, atol=1e-12)
+    # loss_curve_[t] is the objective before step t; it starts at log 2 from zero weights
+    assert model.loss_curve_[0] == pytest.approx(np.log(2), rel=1e-12)
+    assert np.all(np.diff(model.loss_curve_) < 0)
+
+
+def test_shuffled_sgd_visits_every_row_once_per_epoch():
+    # With lr tiny the epoch's update is (to first order) the sum of all batch
+    # gradients; a permutation that skipped or repeated rows would change it.
+    X, y = blobs(n=37)
+    lr = 1e-7
+    shuffled = SoftmaxRegression(solver="sgd", learning_rate=lr, max_iter=1, batch_size=1,
+                                 random_state=3).fit(X, y)
+    ordered = SoftmaxRegression(solver="sgd", learning_rate=lr, max_iter=1, batch_size=1,
+                                shuffle=False).fit(X, y)
+    np.testing.assert_allclose(shuffled.coef_, ordered.coef_, rtol=1e-5)
+
+
+def test_random_state_makes_sgd_reproducible():
+    X, y = blobs()
+    a = SoftmaxRegression(solver="sgd", batch_size=8, max_iter=3, random_state=7).fit(X, y)
+    b = SoftmaxRegression(solver="sgd", batch_size=8, max_iter=3, random_state=7).fit(X, y)
+    c = SoftmaxRegression(solver="sgd", batch_size=8, max_iter=3, random_state=8).fit(X, y)
+    assert np.array_equal(a.coef_, b.coef_)
+    assert not np.array_equal(a.coef_, c.coef_)
+
+
+def lecture_toy_split(X, y):
+    rng = np.random.RandomState(123)
+    idx = np.arange(y.shape[0])
+    rng.shuffle(idx)
+    test, train = idx[:25], idx[25:]
+    mu, sd = X[train].mean(0), X[train].std(0)
+    return (X[train] - mu) / sd, y[train], (X[test] - mu) / sd, y[test]
+
+
+@pytest.mark.skipif(not TOYDATA.exists(), reason="the lectures' toy data set is not beside the checkout")
+def test_lecture_toy_experiment_96_percent():
+    data = np.genfromtxt(TOYDATA, delimiter="\t")
+    X, y = data[:, :2].astype(np.float32), data[:, 2].astype(np.int64)
+    Xtr, ytr, Xte, yte = lecture_toy_split(X, y)
+    model = LogisticRegression(solver="gd", learning_rate=0.1, max_iter=30).fit(Xtr, ytr)
+    assert model.score(Xte, yte) == pytest.approx(0.96)
+
+
+@pytest.mark.parametrize("labels", [
+    np.array([3, 7, 9]), np.array(["cat", "dog", "emu"]), np.array([-2.5, 0.0, 4.0]),
+])
+def test_any_labels(labels):
+    X, yi = blobs()
+    y = labels[yi]
+    model = SoftmaxRegression(max_iter=20).fit(X, y)
+    assert np.array_equal(model.classes_, np.sort(labels))
+    pred = model.predict(X)
+    assert pred.dtype == y.dtype and set(pred) <= set(labels)
+    assert model.score(X, y) > 0.9
+
+
+def test_bool_labels_binary():
+    X, yi = blobs(k=2)
+    y = yi.astype(bool)
+    model = LogisticRegression(max_iter=20).fit(X, y)
+    assert model.classes_.tolist() == [False, True]
+    assert model.coef_.shape == (1, 3)
+    assert model.predict(X).dtype == bool
+    assert model.score(X, y) > 0.9
+
+
+def test_binary_probabilities():
+    X, y = blobs(k=2)
+    model = LogisticRegression(max_iter=30).fit(X, y)
+    z = model.decision_function(X)
+    assert z.shape == (X.shape[0],)
+    np.testing.assert_allclose(z, X @ model.coef_[0] + model.intercept_[0], rtol=1e-12)
+    P = model.predict_proba(X)
+    np.testing.assert_allclose(P[:, 1], 1 / (1 + np.exp(-z)), rtol=1e-12)
+    np.testing.assert_allclose(P.sum(1), 1, atol=1e-12)
+    np.testing.assert_allclose(model.predict_log_proba(X), np.log(P), rtol=1e-10)
+    assert np.array_equal(model.predict(X), model.classes_[(z > 0).astype(int)])
+
+
+def test_one_vs_rest_trains_independent_sigmoids():
+    X, y = blobs(k=4)
+    ovr = LogisticRegression(solver="gd", max_iter=20, learning_rate=0.5).fit(X, y)
+    assert ovr.coef_.shape == (4, 3)
+    for c in range(4):
+        single = LogisticRegression(solver="gd", max_iter=20, learning_rate=0.5).fit(X, y == c)
+        np.testing.assert_allclose(ovr.coef_[c], single.coef_[0], rtol=1e-10, atol=1e-12)
+    P = ovr.predict_proba(X)
+    S = 1 / (1 + np.exp(-ovr.decision_function(X)))
+    np.testing.assert_allclose(P, S / S.sum(1, keepdims=True), rtol=1e-10)
+    np.testing.assert_allclose(np.exp(ovr.predict_log_proba(X)), P, rtol=1e-10)
+    assert np.array_equal(ovr.predict(X), np.argmax(P, axis=1))
+
+
+def test_multilabel_indicator_targets():
+    X, y = blobs(k=3)
+    Y = np.stack([y == 0, y != 0, X[:, 0] > 0], axis=1).astype(int)
+    model = LogisticRegression(solver="gd", max_iter=50, learning_rate=0.5).fit(X, Y)
+    assert model.coef_.shape == (3, 3)
+    P = model.predict_proba(X)
+    np.testing.assert_allclose(P, 1 / (1 + np.exp(-model.decision_function(X))), rtol=1e-10)
+    assert np.array_equal(model.predict(X), (P > 0.5).astype(int))
+    assert model.score(X, Y) > 0.8
+
+
+def test_softmax_probabilities():
+    X, y = blobs(k=5)
+    model = SoftmaxRegression(max_iter=10).fit(X, y)
+    Z = model.decision_function(X)
+    np.testing.assert_allclose(Z, X @ model.coef_.T + model.intercept_, rtol=1e-12)
+    P = model.predict_proba(X)
+    E = np.exp(Z - Z.max(1, keepdims=True))
+    np.testing.assert_allclose(P, E / E.sum(1, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(model.predict_log_proba(X), np.log(P), rtol=1e-10)
+
+
+def test_mse_loss_uses_the_squared_error_gradient():
+    X, y = blobs(k=2)
+    model = LogisticRegression(solver="gd", loss="mse", max_iter=1, learning_rate=1.0).fit(X, y)
+    # from zero weights a = 1/2, so dL/dz = 2 (a - y) a (1 - a) = (1/2)(1/2 - y)
+    g = 0.5 * (0.5 - y)
+    np.testing.assert_allclose(model.coef_[0], -(g @ X) / X.shape[0], rtol=1e-12)
+
+
+def test_sample_weight_equals_repetition():
+    X, y = blobs(n=30)
+    w = np.arange(30) % 3
+    weighted = SoftmaxRegression(solver="gd", max_iter=5).fit(X, y, sample_weight=w)
+    repeated = SoftmaxRegression(solver="gd", max_iter=5).fit(np.repeat(X, w, 0), np.repeat(y, w))
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-10)
+
+
+def test_fit_intercept_false_keeps_zero_bias():
+    X, y = blobs()
+    for solver in ("gd", "sgd"):
+        model = SoftmaxRegression(solver=solver, fit_intercept=False, max_iter=3).fit(X, y)
+        assert np.all(model.intercept_ == 0)
+
+
+def test_warm_start_continues():
+    X, y = blobs()
+    once = SoftmaxRegression(solver="gd", max_iter=6).fit(X, y)
+    twice = SoftmaxRegression(solver="gd", max_iter=3, warm_start=True).fit(X, y).fit(X, y)
+    np.testing.assert_allclose(once.coef_, twice.coef_, rtol=1e-12)
+
+
+def test_float32_in_float32_out():
+    X, y = blobs(dtype=np.float32)
+    model = SoftmaxRegression(max_iter=3).fit(X, y)
+    assert model.coef_.dtype == np.float32
+    assert model.predict_proba(X).dtype == np.float32
+
+
+def test_params_protocol():
+    model = SoftmaxRegression(learning_rate=0.5, max_iter=7)
+    params = model.get_params()
+    assert params["learning_rate"] == 0.5 and params["max_iter"] == 7
+    assert model.set_params(alpha=0.1) is model and model.alpha == 0.1
+    assert "learning_rate=0.5" in repr(model)
+    with pytest.raises(ValueError, match="invalid parameter"):
+        model.set_params(nope=1)
+    clone = type(model)(**model.get_params())
+    assert clone.get_params() == model.get_params()
+
+
+def test_not_fitted_and_feature_count():
+    model = SoftmaxRegression()
+    with pytest.raises(NotFittedError):
+        model.predict(np.zeros((2, 3)))
+    X, y = blobs()
+    model.fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(np.zeros((2, 4)))
+
+
+def test_failed_fit_leaves_the_model_unchanged():
+    X, y = blobs()
+    model = SoftmaxRegression(max_iter=3).fit(X, y)
+    before = {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in vars(model).items()}
+    bad = X.copy()
+    bad[-1, 0] = np.nan
+    with pytest.raises(ValueError, match="non-finite|NaN"):
+        model.fit(bad, y)
+    with pytest.raises(ValueError):
+        model.fit(X[:, :2], np.zeros(len(X)))  # a single class
+    after = vars(model)
+    assert before.keys() == after.keys()
+    for key, value in before.items():
+        assert np.array_equal(value, after[key]) if isinstance(value, np.ndarray) else value == after[key]
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    X, y = blobs()
+    SoftmaxRegression(max_iter=4, verbose=1).fit(X, y)
+    err = capsys.readouterr().err
+    assert err.count("epochs") == 4 and "4/4" in err
