@@ -19,8 +19,8 @@ if sys.platform.startswith("linux"):
 
 core = Extension(
     "sigmax._core",
-    sources=["csrc/module.c", "csrc/kernels.c"],
-    depends=["csrc/kernels.h", "csrc/kernels_impl.h"],
+    sources=["csrc/module.c", "csrc/kernels.c", "csrc/lbfgs.c"],
+    depends=["csrc/kernels.h", "csrc/kernels_impl.h", "csrc/lbfgs.h"],
     include_dirs=[numpy.get_include(), "csrc"],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")],
     extra_compile_args=compile_args,

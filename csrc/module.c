@@ -20,6 +20,7 @@
 #endif
 
 #include "kernels.h"
+#include "lbfgs.h"
 
 /* Rows per block of the threaded loss_grad; blocks are fixed by n alone, so
  * the reduction order (and the result) does not depend on the thread count. */
@@ -502,6 +503,171 @@ core_sgd_epoch(PyObject *Py_UNUSED(self), PyObject *args)
     return PyFloat_FromDouble(mean_loss);
 }
 
+/* ---- the exact solver: L-BFGS over the fused loss_grad ------------------- */
+
+/* The objective of one fit, seen by lbfgs.c as f(x) with x = [W (k*m), b (k)]. */
+typedef struct {
+    int typenum;
+    sx_data d;
+    sx_params p;      /* points at Wt, bt below */
+    sx_size k, m;
+    char *Wt, *bt;    /* the caller's W and b arrays (X's dtype), written at each evaluation */
+    double alpha;
+    int fit_intercept, n_threads;
+    double *grad;     /* k*m + k data-term sums */
+    PyThreadState *thread;  /* saved while the GIL is released */
+    PyObject *callback;     /* callable(iteration, objective, grad_norm) or None */
+    int python_error;
+} fit_objective;
+
+static void
+store_params(fit_objective *o, const double *x)
+{
+    const sx_size km = o->k * o->m;
+    for (sx_size i = 0; i < km + o->k; i++) {
+        const double v = (i < km || o->fit_intercept) ? x[i] : 0.0;
+        char *dst = i < km ? o->Wt : o->bt;
+        const sx_size j = i < km ? i : i - km;
+        if (o->typenum == NPY_FLOAT32) {
+            ((float *)dst)[j] = (float)v;
+        }
+        else {
+            ((double *)dst)[j] = v;
+        }
+    }
+}
+
+static int
+fit_objective_eval(void *ctx, const double *x, double *f, double *g)
+{
+    fit_objective *o = ctx;
+    const sx_size km = o->k * o->m;
+    store_params(o, x);
+    memset(o->grad, 0, (size_t)(km + o->k) * sizeof(double));
+    sx_accum acc = {0.0, 0.0, o->grad, o->grad + km};
+    int status = loss_grad_blocked(o->typenum, &o->d, &o->p, o->n_threads, &acc);
+    if (status != SX_OK) {
+        return status;
+    }
+    const double inv = 1.0 / acc.weight;
+    double penalty = 0.0;
+    for (sx_size i = 0; i < km; i++) {
+        penalty += x[i] * x[i];
+        g[i] = o->grad[i] * inv + o->alpha * x[i];
+    }
+    for (sx_size c = 0; c < o->k; c++) {
+        g[km + c] = o->fit_intercept ? o->grad[km + c] * inv : 0.0;
+    }
+    *f = acc.loss * inv + 0.5 * o->alpha * penalty;
+    return SX_OK;
+}
+
+/* Between iterations: take the GIL, report progress, honour Ctrl-C. */
+static int
+fit_objective_hook(void *ctx, sx_size iter, double f, double gnorm)
+{
+    fit_objective *o = ctx;
+    int stop = 0;
+    PyEval_RestoreThread(o->thread);
+    if (o->callback != Py_None) {
+        PyObject *r = PyObject_CallFunction(o->callback, "ndd", (Py_ssize_t)iter, f, gnorm);
+        if (r == NULL) {
+            stop = 1;
+        }
+        Py_XDECREF(r);
+    }
+    if (!stop && PyErr_CheckSignals() < 0) {
+        stop = 1;
+    }
+    o->python_error = stop;
+    o->thread = PyEval_SaveThread();
+    return stop;
+}
+
+PyDoc_STRVAR(lbfgs_doc,
+"lbfgs(X, y, Y, sample_weight, W, b, link, loss, alpha, fit_intercept, tol, max_iter,\n"
+"      memory, n_threads, callback)\n--\n\n"
+"Minimize the objective of loss_grad over (W, b) by L-BFGS, starting from and\n"
+"updating the C-contiguous W and b in place.  callback(iteration, objective,\n"
+"grad_norm) runs after every iteration.  Returns (n_iter, n_evals, objective,\n"
+"grad_norm, initial_grad_norm, stop) with stop 0 converged, 1 max_iter, 2 no progress.");
+
+static PyObject *
+core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *Xo, *yo, *Yo, *swo, *Wo, *bo, *callback;
+    int link, loss, fit_intercept, n_threads, status = SX_OK;
+    double alpha, tol;
+    Py_ssize_t max_iter, memory;
+    fit_objective o;
+    double *x = NULL;
+    PyObject *result = NULL;
+
+    memset(&o, 0, sizeof(o));
+    if (!PyArg_ParseTuple(args, "OOOOOOiidpdnniO:lbfgs", &Xo, &yo, &Yo, &swo, &Wo, &bo, &link,
+                          &loss, &alpha, &fit_intercept, &tol, &max_iter, &memory, &n_threads,
+                          &callback) ||
+        build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &o.d, &o.p, &o.typenum) < 0) {
+        goto cleanup;
+    }
+    PyArrayObject *W = (PyArrayObject *)Wo, *b = (PyArrayObject *)bo;
+    if (!PyArray_IS_C_CONTIGUOUS(W) || !PyArray_IS_C_CONTIGUOUS(b) ||
+        !PyArray_ISWRITEABLE(W) || !PyArray_ISWRITEABLE(b)) {
+        PyErr_SetString(PyExc_ValueError, "W and b must be writeable and C-contiguous");
+        goto cleanup;
+    }
+    if (max_iter < 0 || memory < 1 || !isfinite(tol) || tol < 0 || !isfinite(alpha) || alpha < 0) {
+        PyErr_SetString(PyExc_ValueError, "need max_iter >= 0, memory >= 1, finite tol, alpha >= 0");
+        goto cleanup;
+    }
+    if (callback != Py_None && !PyCallable_Check(callback)) {
+        PyErr_SetString(PyExc_TypeError, "callback must be callable or None");
+        goto cleanup;
+    }
+    o.k = o.p.W.rows;
+    o.m = o.d.X.cols;
+    o.Wt = PyArray_BYTES(W);
+    o.bt = PyArray_BYTES(b);
+    o.alpha = alpha;
+    o.fit_intercept = fit_intercept;
+    o.n_threads = n_threads;
+    o.callback = callback;
+    const sx_size dim = o.k * o.m + o.k;
+    x = malloc((size_t)dim * sizeof(double));
+    o.grad = malloc((size_t)dim * sizeof(double));
+    if (x == NULL || o.grad == NULL) {
+        PyErr_NoMemory();
+        goto cleanup;
+    }
+    for (sx_size i = 0; i < dim; i++) {
+        const char *src = i < o.k * o.m ? o.Wt : o.bt;
+        const sx_size j = i < o.k * o.m ? i : i - o.k * o.m;
+        x[i] = o.typenum == NPY_FLOAT32 ? ((const float *)src)[j] : ((const double *)src)[j];
+        if (i >= o.k * o.m && !fit_intercept) {
+            x[i] = 0.0;
+        }
+    }
+    const sx_lbfgs_options opt = {max_iter, tol, memory};
+    sx_lbfgs_result res;
+
+    o.thread = PyEval_SaveThread();
+    status = sx_lbfgs(dim, x, fit_objective_eval, fit_objective_hook, &o, &opt, &res);
+    if (status == SX_OK) {
+        store_params(&o, x);
+    }
+    PyEval_RestoreThread(o.thread);
+
+    if (o.python_error || raise_status(status) < 0) {
+        goto cleanup;
+    }
+    result = Py_BuildValue("nndddi", (Py_ssize_t)res.n_iter, (Py_ssize_t)res.n_evals, res.f,
+                           res.gnorm, res.gnorm0, (int)res.stop);
+cleanup:
+    free(x);
+    free(o.grad);
+    return result;
+}
+
 static PyObject *
 core_has_openmp(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(args))
 {
@@ -517,6 +683,7 @@ static PyMethodDef core_methods[] = {
     {"forward", core_forward, METH_VARARGS, forward_doc},
     {"activate", core_activate, METH_VARARGS, activate_doc},
     {"sgd_epoch", core_sgd_epoch, METH_VARARGS, sgd_epoch_doc},
+    {"lbfgs", core_lbfgs, METH_VARARGS, lbfgs_doc},
     {"has_openmp", core_has_openmp, METH_NOARGS, "Whether the kernels were built with OpenMP threads."},
     {NULL, NULL, 0, NULL}
 };

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import warnings
 from typing import Any, Dict, Optional
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy as np
 from . import _core
 from ._api import _threads
 from ._progress import EpochProgress
-from ._solvers import Problem, gd, sgd
+from ._solvers import Problem, gd, lbfgs, sgd
 from ._validation import (
     LINKS,
     LOSSES,
@@ -25,12 +26,14 @@ from ._validation import (
     check_finite,
     check_sample_weight,
 )
-from .exceptions import NotFittedError
+from .exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError, compatible
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
-_OUT_LOGITS, _OUT_PROBA, _OUT_LOG_PROBA = 0, 1, 2
-SOLVERS = ("gd", "sgd")
+_OUT_LOGITS = 0
+SOLVERS = ("lbfgs", "gd", "sgd")
+# max_iter=None means: iterations for lbfgs, epochs for gd and sgd
+DEFAULT_MAX_ITER = {"lbfgs": 1000, "gd": 100, "sgd": 100}
 
 
 class _ParamsMixin:
@@ -74,18 +77,21 @@ class _LinearClassifier(_ParamsMixin):
 
     _link = "softmax"
 
-    def __init__(self, *, solver: str = "sgd", learning_rate: float = 0.1,
-                 max_iter: int = 100, batch_size: int = 256, alpha: float = 0.0,
-                 loss: str = "log", fit_intercept: bool = True, shuffle: bool = True,
+    def __init__(self, *, solver: str = "lbfgs", alpha: float = 0.0, tol: float = 1e-6,
+                 max_iter: Optional[int] = None, learning_rate: float = 0.1,
+                 batch_size: int = 256, loss: str = "log", fit_intercept: bool = True,
+                 class_weight=None, shuffle: bool = True,
                  random_state: Optional[int] = None, warm_start: bool = False,
                  n_jobs: Optional[int] = None, verbose: int = 0):
         self.solver = solver
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.batch_size = batch_size
         self.alpha = alpha
+        self.tol = tol
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
         self.loss = loss
         self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
         self.shuffle = shuffle
         self.random_state = random_state
         self.warm_start = warm_start
@@ -104,9 +110,15 @@ class _LinearClassifier(_ParamsMixin):
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
         _check_positive(self.learning_rate, "learning_rate")
-        _check_positive(self.max_iter, "max_iter", numbers.Integral)
+        if self.max_iter is not None:
+            _check_positive(self.max_iter, "max_iter", numbers.Integral)
         _check_positive(self.batch_size, "batch_size", numbers.Integral)
+        _check_positive(self.tol, "tol")
         check_alpha(self.alpha)
+        if not (self.class_weight is None or self.class_weight == "balanced"
+                or isinstance(self.class_weight, dict)):
+            raise ValueError("class_weight must be None, 'balanced' or a dict {label: weight}, "
+                             f"got {self.class_weight!r}")
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to X (n, M) and y; returns self.
@@ -119,13 +131,17 @@ class _LinearClassifier(_ParamsMixin):
         X = as_float_array(X, "X", ndim=2)
         n, m = X.shape
         if n < 1:
-            raise ValueError("X must have at least one row (got 0 samples)")
+            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum "
+                             "of 1 is required: X must have at least one row")
         if m < 1:
-            raise ValueError("X must have at least one feature (got 0 features)")
+            raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum "
+                             "of 1 is required: X must have at least one feature")
         classes, y_index, Y, k, link, mode = self._encode_targets(y, n, X.dtype)
         sw = check_sample_weight(sample_weight, n, X.dtype)
-        problem = Problem(X, y_index, Y, sw, LINKS[link], LOSSES[self.loss],
-                          check_alpha(self.alpha), _threads(self.n_jobs))
+        sw = self._apply_class_weight(sw, classes, y_index, n, X.dtype)
+        alpha = check_alpha(self.alpha)
+        problem = Problem(X, y_index, Y, sw, LINKS[link], LOSSES[self.loss], alpha,
+                          _threads(self.n_jobs))
 
         W = np.zeros((k, m), dtype=X.dtype)
         b = np.zeros(k, dtype=X.dtype)
@@ -134,17 +150,22 @@ class _LinearClassifier(_ParamsMixin):
             W[...] = self.coef_
             b[...] = self.intercept_
 
-        on_epoch = self._progress(self.max_iter)
-        if self.solver == "gd":
+        max_iter = int(self.max_iter if self.max_iter is not None else DEFAULT_MAX_ITER[self.solver])
+        on_epoch = self._progress(max_iter)
+        fit_intercept = bool(self.fit_intercept)
+        if self.solver == "lbfgs":
+            n_iter, curve, outcome = lbfgs(problem, W, b, tol=float(self.tol), max_iter=max_iter,
+                                           fit_intercept=fit_intercept, on_epoch=on_epoch)
+            self._warn_lbfgs(outcome, alpha, sw, n, y_index is None and Y is not None)
+        elif self.solver == "gd":
             n_iter, curve = gd(problem, W, b, learning_rate=float(self.learning_rate),
-                               max_iter=int(self.max_iter), fit_intercept=bool(self.fit_intercept),
-                               on_epoch=on_epoch)
+                               max_iter=max_iter, fit_intercept=fit_intercept, on_epoch=on_epoch)
         else:
             rng = np.random.default_rng(self.random_state)
             n_iter, curve = sgd(problem, W, b, learning_rate=float(self.learning_rate),
-                                max_iter=int(self.max_iter), batch_size=int(self.batch_size),
+                                max_iter=max_iter, batch_size=int(self.batch_size),
                                 shuffle=bool(self.shuffle), rng=rng,
-                                fit_intercept=bool(self.fit_intercept), on_epoch=on_epoch)
+                                fit_intercept=fit_intercept, on_epoch=on_epoch)
 
         self.classes_ = classes
         self.coef_ = W
@@ -156,10 +177,72 @@ class _LinearClassifier(_ParamsMixin):
         self.loss_curve_ = list(curve)
         return self
 
+    def _apply_class_weight(self, sw, classes, y_index, n, dtype):
+        """Sample weights times the weight of each row's class (scikit-learn's
+        definition: "balanced" gives class c the weight n / (K * count_c))."""
+        if self.class_weight is None:
+            return sw
+        if y_index is None:
+            raise ValueError("class_weight is not supported for multi-label targets")
+        if self.class_weight == "balanced":
+            counts = np.bincount(y_index, minlength=classes.shape[0])
+            per_class = n / (classes.shape[0] * counts)
+        else:
+            per_class = np.ones(classes.shape[0])
+            for label, weight in self.class_weight.items():
+                matches = np.flatnonzero(classes == label)
+                if matches.shape[0] != 1:
+                    raise ValueError(f"class_weight names the label {label!r}, which is not in y")
+                per_class[matches[0]] = weight
+            if not (np.isfinite(per_class).all() and (per_class >= 0).all()):
+                raise ValueError("class_weight values must be finite and non-negative")
+        weights = per_class.astype(dtype)[y_index]
+        if sw is not None:
+            weights *= sw
+        if not weights.sum(dtype=np.float64) > 0:
+            raise ValueError("the sample and class weights are all zero")
+        return weights
+
+    def _warn_lbfgs(self, outcome, alpha, sw, n, soft_targets):
+        name = type(self).__name__
+        if outcome.stop == "max_iter":
+            warnings.warn(f"{name}: L-BFGS reached max_iter before the gradient norm fell to "
+                          f"tol * max(1, initial norm) (now {outcome.grad_norm:.3g}); raise "
+                          "max_iter or tol, or scale the features", compatible(ConvergenceWarning), stacklevel=3)
+        elif outcome.stop == "no_progress" and \
+                outcome.grad_norm > 1e-3 * max(1.0, outcome.initial_grad_norm):
+            warnings.warn(f"{name}: L-BFGS stopped: the line search found no decrease at gradient "
+                          f"norm {outcome.grad_norm:.3g}", compatible(ConvergenceWarning), stacklevel=3)
+        if alpha == 0 and self.loss == "log" and not soft_targets:
+            # Every row whose true class has probability <= 1/2 costs >= log 2, so an
+            # objective below log 2 * min_i s_i / sum_i s_i means every row is classified
+            # right: the data are separable and the unpenalized optimum lies at infinity.
+            share = 1.0 / n if sw is None else float(sw[sw > 0].min() / sw.sum(dtype=np.float64))
+            if outcome.objective < np.log(2) * share:
+                warnings.warn(f"{name}: the classes are linearly separable and alpha=0, so the "
+                              "log loss has no minimizer (the weights grow without bound); the "
+                              "fit stopped at a finite point. Set alpha > 0 for a unique "
+                              "solution", compatible(ConvergenceWarning), stacklevel=3)
+
     def _progress(self, total):
         if not self.verbose:
             return lambda epoch, value: None
         return EpochProgress(total, type(self).__name__)
+
+    # -- scikit-learn protocol (scikit-learn is imported only by scikit-learn's callers) --
+    _estimator_type = "classifier"
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="classifier",
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags(multi_class=True, multi_label=self._multi_label),
+            input_tags=InputTags(two_d_array=True),
+        )
+
+    _multi_label = False
 
     # -- prediction --------------------------------------------------------
     def __sklearn_is_fitted__(self) -> bool:
@@ -167,12 +250,12 @@ class _LinearClassifier(_ParamsMixin):
 
     def _check_fitted_X(self, X):
         if not self.__sklearn_is_fitted__():
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; "
+            raise compatible(NotFittedError)(f"This {type(self).__name__} instance is not fitted yet; "
                                  "call 'fit' first.")
         X = as_float_array(X, "X", ndim=2)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} "
-                             f"was fitted with {self.n_features_in_} features")
+                             f"is expecting {self.n_features_in_} features as input")
         W = self.coef_.astype(X.dtype, copy=False)
         b = self.intercept_.astype(X.dtype, copy=False)
         return X, W, b
@@ -185,9 +268,14 @@ class _LinearClassifier(_ParamsMixin):
         return out
 
     def decision_function(self, X) -> np.ndarray:
-        """Logits X W^T + b: shape (n,) for a binary model, else (n, K)."""
+        """Logits X W^T + b, shape (n, K); for two classes the (n,) score of
+        classes_[1], positive where it is predicted (z_1 - z_0 for softmax)."""
         Z = self._forward(X, _OUT_LOGITS)
-        return Z[:, 0] if Z.shape[1] == 1 else Z
+        if Z.shape[1] == 1:
+            return Z[:, 0]
+        if self._mode == "softmax" and Z.shape[1] == 2:
+            return Z[:, 1] - Z[:, 0]
+        return Z
 
     def predict(self, X) -> np.ndarray:
         """The most probable class of each row (labels from classes_)."""
@@ -196,13 +284,30 @@ class _LinearClassifier(_ParamsMixin):
             return self.classes_[(Z[:, 0] > 0).astype(np.intp)]
         return self.classes_[np.argmax(Z, axis=1)]
 
+    def _link_probabilities(self, Z: np.ndarray, log: bool) -> np.ndarray:
+        """Probabilities (or their logs) from logits Z, overwriting Z."""
+        return _activate(Z, "softmax", log)
+
+    def _probabilities(self, X, log: bool) -> np.ndarray:
+        Z = self._forward(X, _OUT_LOGITS)
+        P = self._link_probabilities(Z.copy() if log else Z, log=False)
+        if not log:
+            return P
+        L = self._link_probabilities(Z, log=True)
+        # Where P >= 1/2, log(P) is as exact as P itself; taking it there makes
+        # predict_log_proba agree with log(predict_proba) to the last bit, while
+        # the small entries keep their own logs (finite where P underflows to 0).
+        large = P >= 0.5
+        L[large] = np.log(P[large])
+        return L
+
     def predict_log_proba(self, X) -> np.ndarray:
         """Log-probabilities, finite even where predict_proba underflows to 0."""
-        return self._forward(X, _OUT_LOG_PROBA)
+        return self._probabilities(X, log=True)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape (n, n_classes); rows sum to 1."""
-        return self._forward(X, _OUT_PROBA)
+        return self._probabilities(X, log=False)
 
     def score(self, X, y, sample_weight=None) -> float:
         """Mean accuracy of predict(X) against y (weighted with sample_weight)."""
@@ -216,8 +321,13 @@ class _LinearClassifier(_ParamsMixin):
 
 def _encode_labels(y, n):
     """classes_ (sorted unique labels) and the class index of each row."""
+    if y is None:
+        raise ValueError(f"this estimator requires y to be passed, but the target y is None")
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn("A column-vector y was passed when a 1d array was expected: "
+                      "y of shape (n, 1) is read as (n,); pass y.ravel()",
+                      compatible(DataConversionWarning), stacklevel=4)
         y = y[:, 0]
     if y.ndim != 1:
         raise ValueError(f"y must be 1-dimensional (n,), got shape {y.shape}")
@@ -225,14 +335,19 @@ def _encode_labels(y, n):
         raise ValueError(f"X has {n} rows but y has {y.shape[0]}")
     if y.dtype.kind == "c":
         raise TypeError("y must not be complex")
-    if y.dtype.kind == "f" and not np.isfinite(y).all():
-        raise ValueError("y contains NaN or infinity")
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all():
+            raise ValueError("y contains NaN or infinity")
+        if (y != np.round(y)).any():
+            raise ValueError("Unknown label type: continuous. Classifiers need discrete "
+                             "labels (integers, strings, bools, or floats with integral values)")
     if y.dtype.kind == "O":
         if any(v is None or (isinstance(v, float) and not np.isfinite(v)) for v in y):
             raise ValueError("y contains None or NaN labels")
     classes, y_index = _unique_inverse(y)
     if classes.shape[0] < 2:
-        raise ValueError(f"y needs at least 2 classes, got {classes.shape[0]} ({classes!r})")
+        raise ValueError(f"y needs at least 2 classes, got {classes.shape[0]} class "
+                         f"({classes!r})")
     return classes, y_index
 
 
@@ -269,21 +384,30 @@ class SoftmaxRegression(_LinearClassifier):
 
     Parameters
     ----------
-    solver : {"sgd", "gd"}
-        "gd": full-batch gradient descent, one step per epoch.
-        "sgd": minibatch stochastic gradient descent (``batch_size=1`` is the
-        per-sample learning rule).
-    learning_rate : float
-        Step size eta.
-    max_iter : int
-        Number of epochs.
-    batch_size : int
-        Minibatch size for "sgd".
+    solver : {"lbfgs", "gd", "sgd"}
+        "lbfgs" (default): L-BFGS with a Wolfe line search, to the exact
+        regularized optimum (within ``tol``).
+        "gd": the lectures' full-batch gradient descent, one step per epoch.
+        "sgd": the lectures' minibatch stochastic gradient descent
+        (``batch_size=1`` is the per-sample learning rule).
     alpha : float
-        L2 penalty (bias not penalized).
+        L2 penalty (bias not penalized).  scikit-learn's ``C`` corresponds to
+        ``alpha = 1 / (C * sum(sample_weight))``.
+    tol : float
+        "lbfgs" stops when ||gradient||_2 <= tol * max(1, initial norm).
+    max_iter : int or None
+        Iterations ("lbfgs", default 1000) or epochs ("gd", "sgd", default 100).
+        Reaching it before ``tol`` gives a ConvergenceWarning ("lbfgs").
+    learning_rate : float
+        Step size eta ("gd", "sgd").
+    batch_size : int
+        Minibatch size ("sgd").
     loss : {"log", "mse"}
     fit_intercept : bool
         Learn b (else b stays 0).
+    class_weight : dict, "balanced" or None
+        Multiplies each row's weight by its class's weight; "balanced" uses
+        n / (K * count of the class).
     shuffle : bool
         Visit rows in a new random order each epoch ("sgd").
     random_state : int, numpy Generator or None
@@ -291,7 +415,8 @@ class SoftmaxRegression(_LinearClassifier):
     warm_start : bool
         Start from the previous fit's coefficients.
     n_jobs : int or None
-        Threads for full-batch passes (None: 1, -1: all cores).
+        Threads for full-batch passes (None: 1, -1: all cores); the result
+        does not depend on it.
     verbose : int
         Show progress: a bar on a terminal, a line per epoch otherwise
         (on standard error).
@@ -328,8 +453,11 @@ class LogisticRegression(_LinearClassifier):
     """
 
     _link = "sigmoid"
+    _multi_label = True
 
     def _encode_targets(self, y, n, dtype):
+        if y is None:
+            raise ValueError(f"this estimator requires y to be passed, but the target y is None")
         y_arr = np.asarray(y)
         if y_arr.ndim == 2 and y_arr.shape[1] > 1:
             if y_arr.shape[0] != n:
@@ -350,24 +478,18 @@ class LogisticRegression(_LinearClassifier):
             return (self._forward(X, _OUT_LOGITS) > 0).astype(np.int64)
         return super().predict(X)
 
-    def _sigmoid_probabilities(self, X, log: bool) -> np.ndarray:
-        if self.__sklearn_is_fitted__() and self._mode == "binary":
+    def _link_probabilities(self, Z: np.ndarray, log: bool) -> np.ndarray:
+        if self._mode == "binary":
             # [sigma(-z), sigma(z)]: 1 - sigma(z) = sigma(-z) keeps full precision
-            z = self._forward(X, _OUT_LOGITS)
-            return _activate(np.hstack([-z, z]), "sigmoid", log)
-        if self.__sklearn_is_fitted__() and self._mode == "ovr":
+            return _activate(np.hstack([-Z, Z]), "sigmoid", log)
+        if self._mode == "ovr":
             # one-vs-rest: sigma(z_k) / sum_j sigma(z_j) = softmax(log sigma(z))_k
-            return _activate(self._forward(X, _OUT_LOG_PROBA), "softmax", log)
-        return self._forward(X, _OUT_LOG_PROBA if log else _OUT_PROBA)
-
-    def predict_log_proba(self, X) -> np.ndarray:
-        return self._sigmoid_probabilities(X, log=True)
-
-    def predict_proba(self, X) -> np.ndarray:
-        return self._sigmoid_probabilities(X, log=False)
+            return _activate(_activate(Z, "sigmoid", True), "softmax", log)
+        return _activate(Z, "sigmoid", log)
 
 
 def _activate(Z: np.ndarray, link: str, log: bool) -> np.ndarray:
     """The link applied row-wise to logits Z (in place)."""
-    _core.activate(Z, LINKS[link], log, Z)
+    if Z.size:
+        _core.activate(Z, LINKS[link], log, Z)
     return Z

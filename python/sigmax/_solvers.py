@@ -72,3 +72,37 @@ def sgd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
         curve.append(value)
         on_epoch(epoch, value)
     return max_iter, curve
+
+
+@dataclass
+class LbfgsOutcome:
+    """Why L-BFGS stopped: "converged", "max_iter" or "no_progress" (the line
+    search found no decrease: the rounding limit of the data's dtype)."""
+
+    stop: str
+    objective: float
+    grad_norm: float
+    initial_grad_norm: float
+
+
+LBFGS_STOPS = {0: "converged", 1: "max_iter", 2: "no_progress"}
+
+
+def lbfgs(problem: Problem, W: np.ndarray, b: np.ndarray, *, tol: float, max_iter: int,
+          fit_intercept: bool, on_epoch: EpochCallback, memory: int = 10
+          ) -> Tuple[int, List[float], LbfgsOutcome]:
+    """L-BFGS (in C) until ||grad||_2 <= tol * max(1, ||grad_0||_2).
+
+    loss_curve[t] is the objective after iteration t.  Also returns the outcome.
+    """
+    curve: List[float] = []
+
+    def record(iteration: int, value: float, grad_norm: float) -> None:
+        curve.append(value)
+        on_epoch(iteration - 1, value)
+
+    n_iter, _, value, gnorm, gnorm0, stop = _core.lbfgs(
+        problem.X, problem.y_index, problem.Y, problem.sample_weight, W, b, problem.link,
+        problem.loss, problem.alpha, fit_intercept, tol, max_iter, memory, problem.n_threads,
+        record)
+    return n_iter, curve, LbfgsOutcome(LBFGS_STOPS[stop], value, gnorm, gnorm0)

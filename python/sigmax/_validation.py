@@ -20,11 +20,27 @@ def compute_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float32) if dtype == np.float32 else np.dtype(np.float64)
 
 
-def _reject_kind(arr: np.ndarray, name: str) -> None:
+def _as_real_array(a: Any, name: str) -> np.ndarray:
+    """np.asarray(a), refusing what cannot be read as real numbers."""
+    if hasattr(a, "tocsr") or type(a).__module__.startswith("scipy.sparse"):
+        raise TypeError(f"sparse input is not supported: {name} must be a dense array "
+                        "(use .toarray())")
+    if a is None:
+        raise ValueError(f"{name} is None: expected an array-like of real numbers")
+    arr = np.asarray(a)
+    if arr.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {arr.dtype}")
+    if arr.dtype.kind == "O":
+        try:  # an object array of numbers is converted, once
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name} must hold real numbers; as an object array it could not "
+                            f"be converted: {err}") from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(
             f"{name} must hold real numbers (bool, integer or float), got dtype {arr.dtype}"
         )
+    return arr
 
 
 def as_float_array(
@@ -36,10 +52,13 @@ def as_float_array(
     integer and float16 input to float64 (one copy).  Non-native byte order and
     misaligned buffers are converted; anything else is returned as it is.
     """
-    arr = np.asarray(a)
-    _reject_kind(arr, name)
+    arr = _as_real_array(a, name)
     if ndim is not None and arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
+        hint = ""
+        if ndim == 2 and arr.ndim == 1:
+            hint = (". Reshape your data with X.reshape(-1, 1) for a single feature "
+                    "or X.reshape(1, -1) for a single sample")
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}{hint}")
     target = compute_dtype(arr.dtype) if dtype is None else np.dtype(dtype)
     if arr.dtype != target or not arr.dtype.isnative:
         arr = arr.astype(target.newbyteorder("="))
@@ -90,7 +109,7 @@ def check_sample_weight(sample_weight: Any, n: int, dtype: np.dtype) -> Optional
 
 def class_indices(y: Any, n: int, n_classes: int, name: str = "y") -> np.ndarray:
     """Validate integer class indices in [0, n_classes) and return them as intp."""
-    arr = np.asarray(y)
+    arr = _as_real_array(y, name)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"{name} must have shape ({n},), got {arr.shape}")
     if arr.dtype.kind == "f":

@@ -1,4 +1,12 @@
-"""Exceptions and warnings raised by sigmax estimators."""
+"""Exceptions and warnings raised by sigmax estimators.
+
+sigmax never imports scikit-learn.  When the caller has imported it, errors
+and warnings are raised as subclasses of both sigmax's class and
+scikit-learn's class of the same name, so code (and scikit-learn's own
+checks) catching either one works.
+"""
+import sys
+from typing import Dict, Tuple, Type
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -7,7 +15,28 @@ class NotFittedError(ValueError, AttributeError):
 
 
 class ConvergenceWarning(UserWarning):
-    """A solver stopped at ``max_iter`` before reaching its tolerance."""
+    """A solver stopped before reaching its tolerance, or the problem has no
+    finite minimizer (separable classes without a penalty)."""
 
 
-__all__ = ["NotFittedError", "ConvergenceWarning"]
+class DataConversionWarning(UserWarning):
+    """Input was converted to another shape than given (a column-vector y)."""
+
+
+_combined: Dict[Tuple[type, type], type] = {}
+
+
+def compatible(cls: Type) -> Type:
+    """cls, or a subclass of cls and of scikit-learn's namesake when loaded."""
+    sk = sys.modules.get("sklearn.exceptions")
+    base = getattr(sk, cls.__name__, None) if sk is not None else None
+    if base is None or issubclass(cls, base):
+        return cls
+    key = (cls, base)
+    if key not in _combined:
+        _combined[key] = type(cls.__name__, (cls, base), {"__module__": cls.__module__,
+                                                          "__doc__": cls.__doc__})
+    return _combined[key]
+
+
+__all__ = ["NotFittedError", "ConvergenceWarning", "DataConversionWarning"]
