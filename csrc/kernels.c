@@ -9,6 +9,27 @@
 
 #include "kernels.h"
 
+/* size bytes aligned to SX_VECTOR_BYTES; *raw receives the pointer to free. */
+static void *sx_aligned_alloc(size_t size, void **raw)
+{
+    *raw = malloc(size + SX_VECTOR_BYTES);
+    if (*raw == NULL) {
+        return NULL;
+    }
+    uintptr_t addr = (uintptr_t)*raw;
+    return (void *)((addr + SX_VECTOR_BYTES - 1) & ~(uintptr_t)(SX_VECTOR_BYTES - 1));
+}
+
+/* A vector-aligned copy of size bytes at src (NULL when out of memory). */
+static const char *sx_aligned_copy(const char *src, size_t size, void **raw)
+{
+    char *dst = sx_aligned_alloc(size, raw);
+    if (dst != NULL) {
+        memcpy(dst, src, size);
+    }
+    return dst;
+}
+
 /* sigma(z), branched on the sign so exp never overflows. */
 static double sigmoid(double z)
 {
@@ -49,7 +70,16 @@ double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *t,
 {
     double l = 0.0;
     if (link == SX_LINK_SOFTMAX) {
-        double lse = logsumexp(z, k);
+        /* a = softmax(z) from one exp per class: dz holds e^{z - max}, then a */
+        double zmax = z[0], s = 0.0;
+        for (sx_size j = 1; j < k; j++) {
+            zmax = z[j] > zmax ? z[j] : zmax;
+        }
+        for (sx_size j = 0; j < k; j++) {
+            dz[j] = exp(z[j] - zmax);
+            s += dz[j];
+        }
+        const double lse = zmax + log(s), inv = 1.0 / s;
         if (loss == SX_LOSS_LOG) {
             /* l = sum_k t_k (lse - z_k); dl/dz_j = a_j sum_k t_k - t_j */
             double tsum = 0.0;
@@ -59,48 +89,39 @@ double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *t,
                 }
                 tsum += t[j];
             }
-            if (dz) {
-                for (sx_size j = 0; j < k; j++) {
-                    dz[j] = exp(z[j] - lse) * tsum - t[j];
-                }
+            for (sx_size j = 0; j < k; j++) {
+                dz[j] = dz[j] * inv * tsum - t[j];
             }
         }
         else {
             /* l = sum_k (a_k - t_k)^2; with g = 2 (a - t): dl/dz_j = a_j (g_j - g.a) */
             double ga = 0.0;
             for (sx_size j = 0; j < k; j++) {
-                double a = exp(z[j] - lse);
-                double r = a - t[j];
+                const double a = dz[j] * inv, r = a - t[j];
                 l += r * r;
                 ga += 2.0 * r * a;
             }
-            if (dz) {
-                for (sx_size j = 0; j < k; j++) {
-                    double a = exp(z[j] - lse);
-                    dz[j] = a * (2.0 * (a - t[j]) - ga);
-                }
+            for (sx_size j = 0; j < k; j++) {
+                const double a = dz[j] * inv;
+                dz[j] = a * (2.0 * (a - t[j]) - ga);
             }
         }
     }
     else {
         for (sx_size j = 0; j < k; j++) {
-            double zj = z[j];
-            double a = sigmoid(zj);
+            /* one exp per output: e = e^{-|z|}, sigma(z) and softplus from it */
+            const double zj = z[j], e = exp(-fabs(zj));
+            const double a = zj >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
             if (loss == SX_LOSS_LOG) {
                 /* l = softplus(z) - t z, written so that neither branch cancels */
-                l += (zj >= 0.0) ? (1.0 - t[j]) * zj + log1p(exp(-zj))
-                                 : log1p(exp(zj)) - t[j] * zj;
-                if (dz) {
-                    dz[j] = a - t[j];
-                }
+                l += (zj >= 0.0 ? (1.0 - t[j]) * zj : -t[j] * zj) + log1p(e);
+                dz[j] = a - t[j];
             }
             else {
                 /* l = (a - t)^2; dl/dz = 2 (a - t) a (1 - a), with 1 - a = sigma(-z) */
-                double r = a - t[j];
+                const double r = a - t[j], a_neg = zj >= 0.0 ? e / (1.0 + e) : 1.0 / (1.0 + e);
                 l += r * r;
-                if (dz) {
-                    dz[j] = 2.0 * r * a * sigmoid(-zj);
-                }
+                dz[j] = 2.0 * r * a * a_neg;
             }
         }
     }

@@ -32,6 +32,32 @@
 /* Sizes and strides: the width of npy_intp (checked in module.c). */
 typedef ptrdiff_t sx_size;
 
+/* Rows per block of the fused pass (see kernels_impl.h). */
+#define SX_BLOCK_ROWS 64
+/* Width of the SIMD vectors the kernels are written in (GCC vector
+ * extensions; lowered to AVX-512, AVX2 or SSE2 by the compiler). */
+#define SX_VECTOR_BYTES 64
+
+/*
+ * Runtime dispatch: on x86-64 Linux with GCC the hot kernels are compiled
+ * for AVX-512 (x86-64-v4), AVX2+FMA (x86-64-v3) and the baseline, and the
+ * loader picks the best one the CPU has.  The default build stays portable.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    __GNUC__ >= 12 && !defined(SX_NO_MULTIVERSION)
+#define SX_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SX_MULTIVERSION
+#endif
+
+/* Helpers of the hot kernels are inlined into each dispatched version, so
+ * they are compiled for its instruction set too. */
+#if defined(__GNUC__)
+#define SX_INLINE inline __attribute__((always_inline))
+#else
+#define SX_INLINE inline
+#endif
+
 typedef enum { SX_LINK_SOFTMAX = 0, SX_LINK_SIGMOID = 1 } sx_link;
 typedef enum { SX_LOSS_LOG = 0, SX_LOSS_MSE = 1 } sx_loss;
 typedef enum {
@@ -82,12 +108,24 @@ typedef struct {
 
 /*
  * Loss and gradient sums over a set of rows: rows[0..count) when rows is not
- * NULL, else begin .. begin + count.  Adds into acc.
+ * NULL, else begin .. begin + count.  Adds into acc.  W must be C-contiguous.
  */
 int sx_loss_grad_f32(const sx_data *d, const sx_params *p, const sx_size *rows,
                      sx_size begin, sx_size count, sx_accum *acc);
 int sx_loss_grad_f64(const sx_data *d, const sx_params *p, const sx_size *rows,
                      sx_size begin, sx_size count, sx_accum *acc);
+
+/*
+ * The same sums, with the rows split into `parts` fixed contiguous parts that
+ * run on up to n_threads threads (OpenMP) and are added in part order: the
+ * result depends on `parts`, never on the thread count.
+ */
+int sx_loss_grad_parallel_f32(const sx_data *d, const sx_params *p, const sx_size *rows,
+                              sx_size begin, sx_size count, sx_size parts, int n_threads,
+                              sx_accum *acc);
+int sx_loss_grad_parallel_f64(const sx_data *d, const sx_params *p, const sx_size *rows,
+                              sx_size begin, sx_size count, sx_size parts, int n_threads,
+                              sx_accum *acc);
 
 /* out (n x k, strided, X's type) = logits, probabilities or log-probabilities. */
 int sx_forward_f32(const sx_view *X, const sx_params *p, sx_link link,
@@ -113,10 +151,10 @@ int sx_activate_f64(const sx_view *Z, sx_link link, int log_output,
  */
 int sx_sgd_epoch_f32(const sx_data *d, char *W, char *b, sx_size k,
                      double lr, double alpha, sx_size batch_size, int shuffle,
-                     int fit_intercept, uint64_t seed, double *mean_loss);
+                     int fit_intercept, int n_threads, uint64_t seed, double *mean_loss);
 int sx_sgd_epoch_f64(const sx_data *d, char *W, char *b, sx_size k,
                      double lr, double alpha, sx_size batch_size, int shuffle,
-                     int fit_intercept, uint64_t seed, double *mean_loss);
+                     int fit_intercept, int n_threads, uint64_t seed, double *mean_loss);
 
 /* Row permutation used by the SGD epoch: position -> row, a bijection on [0, n). */
 typedef struct {
@@ -127,7 +165,7 @@ typedef struct {
 void sx_permutation_init(sx_permutation *perm, uint64_t n, uint64_t seed);
 uint64_t sx_permutation_apply(const sx_permutation *perm, uint64_t position);
 
-/* Per-row loss and dl/dz from logits z and dense targets t (k each); dz may be NULL. */
+/* Per-row loss and dl/dz (into dz) from logits z and dense targets t (k each). */
 double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *t,
                    sx_size k, double *dz);
 

@@ -22,10 +22,9 @@
 #include "kernels.h"
 #include "lbfgs.h"
 
-/* Rows per block of the threaded loss_grad; blocks are fixed by n alone, so
- * the reduction order (and the result) does not depend on the thread count. */
-#define SX_BLOCK_MIN_ROWS 4096
-#define SX_MAX_BLOCKS 16
+/* How full-data passes are cut into parts for threads (see loss_grad_full). */
+#define SX_PART_MIN_ROWS 2048
+#define SX_MAX_PARTS 16
 
 typedef char sx_size_is_npy_intp[(sizeof(sx_size) == sizeof(npy_intp)) ? 1 : -1];
 
@@ -140,6 +139,10 @@ build_problem(PyObject *Xo, PyObject *yo, PyObject *Yo, PyObject *swo,
         }
         return -1;
     }
+    if (!PyArray_IS_C_CONTIGUOUS(W)) {
+        PyErr_SetString(PyExc_ValueError, "W must be C-contiguous");
+        return -1;
+    }
     memset(d, 0, sizeof(*d));
     d->X = view_of(X);
     d->link = (sx_link)link;
@@ -194,69 +197,19 @@ build_problem(PyObject *Xo, PyObject *yo, PyObject *Yo, PyObject *swo,
     return 0;
 }
 
-static int
-loss_grad_dispatch(int typenum, const sx_data *d, const sx_params *p, const sx_size *rows,
-                   sx_size begin, sx_size count, sx_accum *acc)
-{
-    return typenum == NPY_FLOAT32 ? sx_loss_grad_f32(d, p, rows, begin, count, acc)
-                                  : sx_loss_grad_f64(d, p, rows, begin, count, acc);
-}
-
 /*
- * Full-data loss (and gradient sums) over fixed row blocks, run on up to
- * n_threads threads; block sums are added in block order.
+ * Full-data loss (and gradient sums).  The rows are cut into a number of
+ * parts fixed by n alone (at least SX_PART_MIN_ROWS rows each, at most
+ * SX_MAX_PARTS), so any n_threads gives the same sums.
  */
 static int
-loss_grad_blocked(int typenum, const sx_data *d, const sx_params *p, int n_threads,
-                  sx_accum *total)
+loss_grad_full(int typenum, const sx_data *d, const sx_params *p, int n_threads, sx_accum *acc)
 {
-    int status = SX_OK;
-    const sx_size n = d->X.rows, k = p->W.rows, m = d->X.cols;
-    const size_t gsize = total->gW ? (size_t)(k * m + k) : 0;
-    sx_size nblocks = n / SX_BLOCK_MIN_ROWS;
-    if (nblocks > SX_MAX_BLOCKS) {
-        nblocks = SX_MAX_BLOCKS;
-    }
-    if (nblocks < 2) {
-        return loss_grad_dispatch(typenum, d, p, NULL, 0, n, total);
-    }
-    sx_accum *acc = calloc((size_t)nblocks, sizeof(sx_accum));
-    double *scratch = gsize ? calloc((size_t)nblocks * gsize, sizeof(double)) : NULL;
-    int *codes = calloc((size_t)nblocks, sizeof(int));
-    if (acc == NULL || codes == NULL || (gsize && scratch == NULL)) {
-        status = SX_ERR_NOMEM;
-        goto done;
-    }
-    for (sx_size blk = 0; blk < nblocks; blk++) {
-        if (gsize) {
-            acc[blk].gW = scratch + (size_t)blk * gsize;
-            acc[blk].gb = acc[blk].gW + k * m;
-        }
-    }
-    (void)n_threads;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(n_threads > 0 ? n_threads : 1)
-#endif
-    for (sx_size blk = 0; blk < nblocks; blk++) {
-        const sx_size begin = n * blk / nblocks, end = n * (blk + 1) / nblocks;
-        codes[blk] = loss_grad_dispatch(typenum, d, p, NULL, begin, end - begin, &acc[blk]);
-    }
-    for (sx_size blk = 0; blk < nblocks; blk++) {
-        if (codes[blk] != SX_OK) {
-            status = codes[blk];
-            goto done;
-        }
-        total->loss += acc[blk].loss;
-        total->weight += acc[blk].weight;
-        for (size_t j = 0; j < gsize; j++) {
-            total->gW[j] += acc[blk].gW[j];  /* gb follows gW in each block's scratch */
-        }
-    }
-done:
-    free(acc);
-    free(scratch);
-    free(codes);
-    return status;
+    sx_size parts = d->X.rows / SX_PART_MIN_ROWS;
+    parts = parts < 1 ? 1 : (parts > SX_MAX_PARTS ? SX_MAX_PARTS : parts);
+    return typenum == NPY_FLOAT32
+               ? sx_loss_grad_parallel_f32(d, p, NULL, 0, d->X.rows, parts, n_threads, acc)
+               : sx_loss_grad_parallel_f64(d, p, NULL, 0, d->X.rows, parts, n_threads, acc);
 }
 
 /* ---- entry points ------------------------------------------------------- */
@@ -306,7 +259,7 @@ core_loss_grad(PyObject *Py_UNUSED(self), PyObject *args)
     double wnorm2 = 0.0;
 
     Py_BEGIN_ALLOW_THREADS
-    status = loss_grad_blocked(typenum, &d, &p, n_threads, &acc);
+    status = loss_grad_full(typenum, &d, &p, n_threads, &acc);
     if (status == SX_OK && acc.weight > 0.0) {
         const double inv = 1.0 / acc.weight;
         for (sx_size c = 0; c < k; c++) {
@@ -391,6 +344,10 @@ core_forward(PyObject *Py_UNUSED(self), PyObject *args)
         check_dim(out, "out", 0, n) < 0 || check_dim(out, "out", 1, k) < 0) {
         return NULL;
     }
+    if (!PyArray_IS_C_CONTIGUOUS(W)) {
+        PyErr_SetString(PyExc_ValueError, "W must be C-contiguous");
+        return NULL;
+    }
     const sx_view xv = view_of(X);
     const sx_params p = {view_of(W), PyArray_BYTES(b), PyArray_STRIDE(b, 0)};
     char *od = PyArray_BYTES(out);
@@ -455,7 +412,7 @@ core_activate(PyObject *Py_UNUSED(self), PyObject *args)
 
 PyDoc_STRVAR(sgd_epoch_doc,
 "sgd_epoch(X, y, Y, sample_weight, W, b, link, loss, learning_rate, alpha, batch_size,\n"
-"          shuffle, fit_intercept, seed)\n--\n\n"
+"          shuffle, fit_intercept, n_threads, seed)\n--\n\n"
 "One epoch of minibatch SGD, updating the C-contiguous W and b in place.\n"
 "Returns the mean over minibatches of the minibatch objective.");
 
@@ -463,16 +420,16 @@ static PyObject *
 core_sgd_epoch(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *Xo, *yo, *Yo, *swo, *Wo, *bo;
-    int link, loss, shuffle, fit_intercept, typenum, status;
+    int link, loss, shuffle, fit_intercept, n_threads, typenum, status;
     double lr, alpha, mean_loss = 0.0;
     Py_ssize_t batch_size;
     unsigned long long seed;
     sx_data d;
     sx_params p;
 
-    if (!PyArg_ParseTuple(args, "OOOOOOiiddnppK:sgd_epoch", &Xo, &yo, &Yo, &swo, &Wo, &bo,
+    if (!PyArg_ParseTuple(args, "OOOOOOiiddnppiK:sgd_epoch", &Xo, &yo, &Yo, &swo, &Wo, &bo,
                           &link, &loss, &lr, &alpha, &batch_size, &shuffle,
-                          &fit_intercept, &seed) ||
+                          &fit_intercept, &n_threads, &seed) ||
         build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &d, &p, &typenum) < 0) {
         return NULL;
     }
@@ -492,9 +449,9 @@ core_sgd_epoch(PyObject *Py_UNUSED(self), PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     status = typenum == NPY_FLOAT32
                  ? sx_sgd_epoch_f32(&d, Wd, bd, k, lr, alpha, batch_size, shuffle,
-                                    fit_intercept, seed, &mean_loss)
+                                    fit_intercept, n_threads, seed, &mean_loss)
                  : sx_sgd_epoch_f64(&d, Wd, bd, k, lr, alpha, batch_size, shuffle,
-                                    fit_intercept, seed, &mean_loss);
+                                    fit_intercept, n_threads, seed, &mean_loss);
     Py_END_ALLOW_THREADS
 
     if (raise_status(status) < 0) {
@@ -545,7 +502,7 @@ fit_objective_eval(void *ctx, const double *x, double *f, double *g)
     store_params(o, x);
     memset(o->grad, 0, (size_t)(km + o->k) * sizeof(double));
     sx_accum acc = {0.0, 0.0, o->grad, o->grad + km};
-    int status = loss_grad_blocked(o->typenum, &o->d, &o->p, o->n_threads, &acc);
+    int status = loss_grad_full(o->typenum, &o->d, &o->p, o->n_threads, &acc);
     if (status != SX_OK) {
         return status;
     }

@@ -75,7 +75,7 @@ def log_softmax(Z: ArrayLike) -> np.ndarray:
 
 
 def _check_params(W: ArrayLike, b: ArrayLike, m: int, dtype: np.dtype) -> Tuple[np.ndarray, np.ndarray]:
-    W = as_float_array(W, "W", ndim=2, dtype=dtype)
+    W = np.ascontiguousarray(as_float_array(W, "W", ndim=2, dtype=dtype))  # small: K x M
     b = as_float_array(b, "b", ndim=1, dtype=dtype)
     if W.shape[0] < 1 or W.shape[1] != m:
         raise ValueError(f"W must have shape (K, {m}) with K >= 1 to match X, got {W.shape}")

@@ -68,7 +68,8 @@ def sgd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
         seed = int(rng.integers(0, 2**63))
         value = _core.sgd_epoch(problem.X, problem.y_index, problem.Y, problem.sample_weight,
                                 W, b, problem.link, problem.loss, learning_rate,
-                                problem.alpha, batch_size, shuffle, fit_intercept, seed)
+                                problem.alpha, batch_size, shuffle, fit_intercept,
+                                problem.n_threads, seed)
         curve.append(value)
         on_epoch(epoch, value)
     return max_iter, curve

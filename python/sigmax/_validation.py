@@ -17,7 +17,8 @@ LOSSES = {"log": 0, "mse": 1}
 
 def compute_dtype(dtype: np.dtype) -> np.dtype:
     """float32 stays float32; every other accepted input computes in float64."""
-    return np.dtype(np.float32) if dtype == np.float32 else np.dtype(np.float64)
+    single = dtype.kind == "f" and dtype.itemsize == 4  # either byte order
+    return np.dtype(np.float32) if single else np.dtype(np.float64)
 
 
 def _as_real_array(a: Any, name: str) -> np.ndarray:

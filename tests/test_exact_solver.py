@@ -1,0 +1,168 @@
+"""The default solver (L-BFGS in C) reaches the regularized optimum: the same
+one scikit-learn's lbfgs finds, by objective and by probabilities."""
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+import sigmax
+from sigmax import ConvergenceWarning, LogisticRegression, SoftmaxRegression
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn import datasets  # noqa: E402
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression  # noqa: E402
+
+
+def standardized(loader):
+    X, y = loader(return_X_y=True)
+    sd = X.std(0)
+    sd[sd == 0] = 1
+    return (X - X.mean(0)) / sd, y
+
+
+DATA = {
+    "breast_cancer": datasets.load_breast_cancer,  # binary
+    "iris": datasets.load_iris,                    # 3 classes
+    "wine": datasets.load_wine,                    # 3 classes
+    "digits": datasets.load_digits,                # 10 classes
+}
+
+
+def sigmax_objective(model, X, y, sw, alpha):
+    link = "sigmoid" if model.coef_.shape[0] == 1 else "softmax"
+    y_idx = np.searchsorted(model.classes_, y)
+    return sigmax.loss(X, y_idx, model.coef_, model.intercept_, link=link,
+                       sample_weight=sw, alpha=alpha)
+
+
+CASES = [(name, C, weighted) for name in ("breast_cancer", "iris", "wine")
+         for C in (0.1, 1.0) for weighted in (False, True)]
+CASES += [("digits", 1.0, False), ("digits", 0.1, True)]  # scikit-learn needs ~10 s each here
+
+
+@pytest.mark.parametrize("name, C, weighted", CASES)
+def test_same_optimum_as_scikit_learn(name, C, weighted):
+    X, y = standardized(DATA[name])
+    rng = np.random.default_rng(0)
+    sw = rng.uniform(0.2, 3.0, size=len(y)) if weighted else None
+    total = len(y) if sw is None else sw.sum()
+    alpha = 1.0 / (C * total)
+    cls = LogisticRegression if len(np.unique(y)) == 2 else SoftmaxRegression
+    ours = cls(alpha=alpha, tol=1e-10, max_iter=10000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X, y, sample_weight=sw)
+    ref = SkLogisticRegression(C=C, tol=1e-12, max_iter=100000).fit(X, y, sample_weight=sw)
+    f_ours = sigmax_objective(ours, X, y, sw, alpha)
+    f_ref = sigmax_objective(ref, X, y, sw, alpha)
+    assert f_ours <= f_ref + 1e-7 * abs(f_ref), (f_ours, f_ref)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=5e-4)
+
+
+def test_default_tol_converges_without_warning():
+    X, y = standardized(datasets.load_wine)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = SoftmaxRegression(alpha=1e-2).fit(X, y)
+    assert 0 < model.n_iter_ < 1000
+    assert len(model.loss_curve_) == model.n_iter_
+    assert np.all(np.diff(model.loss_curve_) <= 1e-15)
+
+
+def test_max_iter_warns_and_keeps_the_iterate():
+    X, y = standardized(datasets.load_digits)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        model = SoftmaxRegression(alpha=1e-4, max_iter=3).fit(X, y)
+    assert model.n_iter_ == 3
+    assert model.score(X, y) > 0.5
+
+
+def test_separable_without_penalty_terminates_and_warns():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    with pytest.warns(ConvergenceWarning, match="separable"):
+        model = LogisticRegression(alpha=0.0).fit(X, y)
+    assert np.isfinite(model.coef_).all()
+    assert model.score(X, y) == 1.0
+    # with a penalty the optimum exists and no warning is given
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        LogisticRegression(alpha=1e-3).fit(X, y)
+
+
+def test_n_jobs_does_not_change_the_result():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20000, 20))
+    y = rng.integers(0, 4, size=20000)
+    fits = [SoftmaxRegression(alpha=1e-3, n_jobs=j).fit(X, y) for j in (1, 2, -1)]
+    for other in fits[1:]:
+        assert np.array_equal(fits[0].coef_, other.coef_)
+    L = [sigmax.loss_grad(X, y, fits[0].coef_, fits[0].intercept_, n_jobs=j) for j in (1, 2)]
+    assert L[0][0] == L[1][0] and np.array_equal(L[0][1], L[1][1])
+
+
+def test_class_weight_matches_scikit_learn():
+    X, y = standardized(datasets.load_wine)
+    for cw in ("balanced", {0: 2.0, 1: 0.5, 2: 1.0}):
+        ref = SkLogisticRegression(C=1.0, tol=1e-12, max_iter=100000, class_weight=cw).fit(X, y)
+        per_class = (len(y) / (3 * np.bincount(y))) if cw == "balanced" else np.array([2.0, 0.5, 1.0])
+        alpha = 1.0 / per_class[y].sum()
+        ours = SoftmaxRegression(alpha=alpha, tol=1e-10, class_weight=cw).fit(X, y)
+        np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=5e-4)
+
+
+def test_warm_start_from_the_optimum_stays():
+    X, y = standardized(datasets.load_iris)
+    model = SoftmaxRegression(alpha=1e-2, tol=1e-8, warm_start=True).fit(X, y)
+    coef = model.coef_.copy()
+    model.fit(X, y)
+    assert model.n_iter_ <= 2
+    np.testing.assert_allclose(model.coef_, coef, atol=1e-6)
+
+
+def test_pickle_round_trip_predicts_the_same():
+    X, y = standardized(datasets.load_iris)
+    model = SoftmaxRegression(alpha=1e-2).fit(X, y)
+    again = pickle.loads(pickle.dumps(model))
+    assert np.array_equal(again.predict_proba(X), model.predict_proba(X))
+    assert np.array_equal(again.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("estimator", [SoftmaxRegression(), LogisticRegression()],
+                         ids=lambda e: type(e).__name__)
+def test_check_estimator(estimator):
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(estimator, on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])[:300]) for r in results if r["status"] == "failed"]
+    assert not failed
+    assert sum(r["status"] == "passed" for r in results) >= 60
+
+
+def test_pipeline_grid_search_cross_val():
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = datasets.load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), SoftmaxRegression())
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.shape == (3,) and scores.mean() > 0.85
+    grid = GridSearchCV(pipe, {"softmaxregression__alpha": [1e-3, 1e-1]}, cv=3).fit(X, y)
+    assert grid.best_params_["softmaxregression__alpha"] in (1e-3, 1e-1)
+    assert grid.score(X, y) > 0.85
+
+
+def test_sklearn_is_not_imported_by_sigmax():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, sigmax; "
+            "m = sigmax.SoftmaxRegression().fit(np.eye(4), [0, 1, 0, 1]); m.predict(np.eye(4)); "
+            "assert not any(k.split('.')[0] in ('sklearn', 'scipy', 'torch', 'matplotlib') "
+            "for k in sys.modules), sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)
