@@ -527,7 +527,7 @@ int SX_NAME(sx_sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k,
             goto done;
         }
         const double inv = acc.weight > 0.0 ? 1.0 / acc.weight : 0.0;
-        total += acc.loss * inv + 0.5 * alpha * wnorm2;
+        total += acc.loss * inv + (alpha > 0.0 ? 0.5 * alpha * wnorm2 : 0.0);
         batches++;
         wnorm2 = 0.0;
         for (sx_size j = 0; j < k * m; j++) {

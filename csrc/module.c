@@ -69,6 +69,12 @@ check_dim(PyArrayObject *arr, const char *name, int axis, npy_intp expected)
     return 0;
 }
 
+static PyArrayObject *
+X_of(PyObject *obj)
+{
+    return (PyArrayObject *)obj;  /* after build_problem has checked it */
+}
+
 static sx_view
 view_of(PyArrayObject *arr)
 {
@@ -299,7 +305,7 @@ core_loss_grad(PyObject *Py_UNUSED(self), PyObject *args)
         PyErr_SetString(PyExc_ValueError, "the sample weights sum to zero");
         goto cleanup;
     }
-    result = PyFloat_FromDouble(acc.loss / acc.weight + 0.5 * alpha * wnorm2);
+    result = PyFloat_FromDouble(acc.loss / acc.weight + (alpha > 0.0 ? 0.5 * alpha * wnorm2 : 0.0));
 cleanup:
     free(grad);
     return result;
@@ -439,6 +445,9 @@ core_sgd_epoch(PyObject *Py_UNUSED(self), PyObject *args)
         PyErr_SetString(PyExc_ValueError, "W and b must be writeable and C-contiguous");
         return NULL;
     }
+    if (batch_size > PyArray_DIM(X_of(Xo), 0)) {
+        batch_size = PyArray_DIM(X_of(Xo), 0);  /* a batch is at most the whole data */
+    }
     if (batch_size < 1 || !isfinite(lr) || !isfinite(alpha)) {
         PyErr_SetString(PyExc_ValueError, "batch_size must be >= 1; learning_rate and alpha finite");
         return NULL;
@@ -515,7 +524,7 @@ fit_objective_eval(void *ctx, const double *x, double *f, double *g)
     for (sx_size c = 0; c < o->k; c++) {
         g[km + c] = o->fit_intercept ? o->grad[km + c] * inv : 0.0;
     }
-    *f = acc.loss * inv + 0.5 * o->alpha * penalty;
+    *f = acc.loss * inv + (o->alpha > 0.0 ? 0.5 * o->alpha * penalty : 0.0);
     return SX_OK;
 }
 

@@ -621,7 +621,7 @@ def test_large_n_matches_reference(dtype):
 
 
 # ------------------------------------------------------- hypothesis
-SETTINGS = settings(max_examples=200, deadline=None,
+SETTINGS = settings(max_examples=500, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 

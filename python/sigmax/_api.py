@@ -8,6 +8,7 @@ layout (C order, Fortran order or a strided view).
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Optional, Tuple, Union
 
 import numpy as np
@@ -212,12 +213,12 @@ def _check_out(out, w_shape, b_shape, dtype, inputs):
 
 
 def _threads(n_jobs: Optional[int]) -> int:
-    """n_jobs as a thread count: None -> 1, -1 -> all cores, k > 0 -> k."""
-    import os
-
+    """n_jobs as a thread count: None -> 1, -1 -> all cores, -2 -> all but one,
+    k > 0 -> k (at most the number of cores: more threads would only wait)."""
     if n_jobs is None:
         return 1
     if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs == 0:
         raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
     cores = os.cpu_count() or 1
-    return int(n_jobs) if n_jobs > 0 else max(1, cores + 1 + int(n_jobs))
+    wanted = int(n_jobs) if n_jobs > 0 else cores + 1 + int(n_jobs)
+    return max(1, min(wanted, cores))

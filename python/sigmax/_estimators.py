@@ -65,11 +65,24 @@ class _ParamsMixin:
 
 
 def _check_positive(value, name, kind=numbers.Real):
-    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0 \
-            or not np.isfinite(value):
-        what = "a positive integer" if kind is numbers.Integral else "a positive finite number"
+    """value, if it is a positive finite number (a positive integer < 2**62 for Integral)."""
+    if kind is numbers.Integral:
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) \
+            and 0 < value < 2**62
+        what = "a positive integer"
+    else:
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) \
+            and 0 < float(value) < float("inf")
+        what = "a positive finite number"
+    if not ok:
         raise ValueError(f"{name} must be {what}, got {value!r}")
     return value
+
+
+def _check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 class _LinearClassifier(_ParamsMixin):
@@ -115,8 +128,10 @@ class _LinearClassifier(_ParamsMixin):
         _check_positive(self.batch_size, "batch_size", numbers.Integral)
         _check_positive(self.tol, "tol")
         check_alpha(self.alpha)
-        if not (self.class_weight is None or self.class_weight == "balanced"
-                or isinstance(self.class_weight, dict)):
+        for flag in ("fit_intercept", "shuffle", "warm_start"):
+            _check_bool(getattr(self, flag), flag)
+        if not (self.class_weight is None or isinstance(self.class_weight, dict)
+                or (isinstance(self.class_weight, str) and self.class_weight == "balanced")):
             raise ValueError("class_weight must be None, 'balanced' or a dict {label: weight}, "
                              f"got {self.class_weight!r}")
 
@@ -161,12 +176,19 @@ class _LinearClassifier(_ParamsMixin):
             n_iter, curve = gd(problem, W, b, learning_rate=float(self.learning_rate),
                                max_iter=max_iter, fit_intercept=fit_intercept, on_epoch=on_epoch)
         else:
-            rng = np.random.default_rng(self.random_state)
+            try:
+                rng = np.random.default_rng(self.random_state)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"random_state must be None, an int or a numpy Generator, "
+                                 f"got {self.random_state!r}: {err}") from None
             n_iter, curve = sgd(problem, W, b, learning_rate=float(self.learning_rate),
-                                max_iter=max_iter, batch_size=int(self.batch_size),
+                                max_iter=max_iter, batch_size=min(int(self.batch_size), n),
                                 shuffle=bool(self.shuffle), rng=rng,
                                 fit_intercept=fit_intercept, on_epoch=on_epoch)
 
+        if not (np.isfinite(W).all() and np.isfinite(b).all()):
+            raise ValueError(f"training diverged (the weights overflowed): learning_rate="
+                             f"{self.learning_rate!r} is too large for this data")
         self.classes_ = classes
         self.coef_ = W
         self.intercept_ = b
@@ -370,7 +392,11 @@ def _unique_inverse(y: np.ndarray):
         table = np.zeros(counts.shape[0], dtype=np.intp)
         table[classes] = np.arange(classes.shape[0])
         return classes.astype(y.dtype), table[y]
-    classes, inverse = np.unique(y, return_inverse=True)
+    try:
+        classes, inverse = np.unique(y, return_inverse=True)
+    except TypeError as err:
+        raise TypeError(f"the labels in y cannot be compared with each other (mixed types?): "
+                        f"{err}") from None
     return classes, inverse.reshape(-1).astype(np.intp, copy=False)
 
 

@@ -1,0 +1,273 @@
+"""Bad input gets a clear exception naming the argument; good-but-unusual input
+gets a correct result; a failed fit changes nothing; numerics at the extremes;
+concurrent use from threads."""
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import sigmax
+from sigmax import LogisticRegression, NotFittedError, SoftmaxRegression
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(30, 3))
+Y3 = np.arange(30) % 3
+W3 = np.zeros((3, 3))
+B3 = np.zeros(3)
+
+
+def with_nan(a):
+    a = np.array(a, dtype=float)
+    a.flat[0] = np.nan
+    return a
+
+
+# (call, exception type, a phrase the message must contain)
+BAD_CALLS = {
+    "nan in X (fit)": (lambda: SoftmaxRegression().fit(with_nan(X), Y3), ValueError, "NaN"),
+    "inf in X (loss)": (lambda: sigmax.loss(np.full((2, 3), np.inf), [0, 1], W3, B3), ValueError, "infinity"),
+    "nan in X (predict)": (lambda: SoftmaxRegression().fit(X, Y3).predict(with_nan(X)), ValueError, "NaN"),
+    "nan label": (lambda: SoftmaxRegression().fit(X, with_nan(Y3)), ValueError, "y"),
+    "nan sample_weight": (lambda: SoftmaxRegression().fit(X, Y3, sample_weight=with_nan(np.ones(30))), ValueError, "sample_weight"),
+    "negative sample_weight": (lambda: SoftmaxRegression().fit(X, Y3, sample_weight=-np.ones(30)), ValueError, "sample_weight"),
+    "all-zero sample_weight": (lambda: SoftmaxRegression().fit(X, Y3, sample_weight=np.zeros(30)), ValueError, "sample_weight"),
+    "sample_weight length": (lambda: SoftmaxRegression().fit(X, Y3, sample_weight=np.ones(3)), ValueError, "sample_weight"),
+    "X 3-d": (lambda: SoftmaxRegression().fit(X[None], Y3), ValueError, "X"),
+    "X 1-d": (lambda: SoftmaxRegression().fit(X[:, 0], Y3), ValueError, "X"),
+    "y length": (lambda: SoftmaxRegression().fit(X, Y3[:5]), ValueError, "y"),
+    "W shape": (lambda: sigmax.loss(X, Y3, np.zeros((3, 4)), B3), ValueError, "W"),
+    "b shape": (lambda: sigmax.loss(X, Y3, W3, np.zeros(2)), ValueError, "b"),
+    "target matrix shape": (lambda: sigmax.loss(X, np.zeros((30, 2)), W3, B3), ValueError, "y"),
+    "label >= K": (lambda: sigmax.loss(X, Y3 + 1, W3, B3), ValueError, "[0, 3)"),
+    "negative label": (lambda: sigmax.loss(X, Y3 - 1, W3, B3), ValueError, "[0, 3)"),
+    "binary sigmoid label 2": (lambda: sigmax.loss(X, Y3, W3[:1], B3[:1], link="sigmoid"), ValueError, "[0, 2)"),
+    "object X": (lambda: SoftmaxRegression().fit(np.array([[object()] * 3] * 30), Y3), TypeError, "X"),
+    "string X": (lambda: SoftmaxRegression().fit(np.full((30, 3), "a"), Y3), TypeError, "X"),
+    "complex X": (lambda: sigmax.loss(X + 1j, Y3, W3, B3), ValueError, "Complex"),
+    "no rows": (lambda: SoftmaxRegression().fit(np.zeros((0, 3)), []), ValueError, "0 sample"),
+    "no features": (lambda: SoftmaxRegression().fit(np.zeros((30, 0)), Y3), ValueError, "0 feature"),
+    "single class": (lambda: SoftmaxRegression().fit(X, np.zeros(30)), ValueError, "1 class"),
+    "unknown link": (lambda: sigmax.loss(X, Y3, W3, B3, link="tanh"), ValueError, "link"),
+    "unknown loss": (lambda: sigmax.loss(X, Y3, W3, B3, loss="hinge"), ValueError, "loss"),
+    "unknown solver": (lambda: SoftmaxRegression(solver="adam").fit(X, Y3), ValueError, "solver"),
+    "learning_rate 0": (lambda: SoftmaxRegression(learning_rate=0).fit(X, Y3), ValueError, "learning_rate"),
+    "learning_rate nan": (lambda: SoftmaxRegression(learning_rate=float("nan")).fit(X, Y3), ValueError, "learning_rate"),
+    "batch_size 0": (lambda: SoftmaxRegression(solver="sgd", batch_size=0).fit(X, Y3), ValueError, "batch_size"),
+    "max_iter 0": (lambda: SoftmaxRegression(max_iter=0).fit(X, Y3), ValueError, "max_iter"),
+    "max_iter 1e30": (lambda: SoftmaxRegression(max_iter=10**30).fit(X, Y3), ValueError, "max_iter"),
+    "alpha < 0": (lambda: SoftmaxRegression(alpha=-1).fit(X, Y3), ValueError, "alpha"),
+    "fit_intercept not bool": (lambda: SoftmaxRegression(fit_intercept="no").fit(X, Y3), ValueError, "fit_intercept"),
+    "n_jobs 0": (lambda: SoftmaxRegression(n_jobs=0).fit(X, Y3), ValueError, "n_jobs"),
+    "random_state": (lambda: SoftmaxRegression(solver="sgd", random_state="x").fit(X, Y3), ValueError, "random_state"),
+    "class_weight label": (lambda: SoftmaxRegression(class_weight={7: 1.0}).fit(X, Y3), ValueError, "class_weight"),
+    "predict before fit": (lambda: SoftmaxRegression().predict(X), NotFittedError, "not fitted"),
+    "predict feature count": (lambda: SoftmaxRegression().fit(X, Y3).predict(X[:, :2]), ValueError, "features"),
+    "out dtype": (lambda: sigmax.loss_grad(X, Y3, W3, B3, out=(np.zeros((3, 3), np.float32), np.zeros(3))), TypeError, "dtype"),
+    "out shape": (lambda: sigmax.loss_grad(X, Y3, W3, B3, out=(np.zeros((3, 2)), np.zeros(3))), ValueError, "shape"),
+    "out aliases W": (lambda: sigmax.loss_grad(X, Y3, W3, B3, out=(W3, np.zeros(3))), ValueError, "share memory"),
+    "y None": (lambda: SoftmaxRegression().fit(X, None), ValueError, "y"),
+    "X None": (lambda: SoftmaxRegression().fit(None, Y3), ValueError, "X"),
+    "mixed label types": (lambda: SoftmaxRegression().fit(X, np.array(["a", 1] * 15, dtype=object)), TypeError, "labels"),
+    "continuous y": (lambda: SoftmaxRegression().fit(X, X[:, 0]), ValueError, "continuous"),
+    "multi-label not 0/1": (lambda: LogisticRegression().fit(X, RNG.random((30, 3))), ValueError, "0/1"),
+    "sparse X": (lambda: SoftmaxRegression().fit(__import__("scipy.sparse").sparse.csr_matrix(X), Y3), TypeError, "sparse"),
+    "logits overflow": (lambda: sigmax.logits(np.full((2, 3), 1e300), np.full((3, 3), 1e300), B3), ValueError, "overflow"),
+    "softmax of NaN": (lambda: sigmax.softmax([[np.nan, 0.0]]), ValueError, "NaN"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CALLS))
+def test_bad_input_gets_a_clear_error(name):
+    call, exc, phrase = BAD_CALLS[name]
+    with pytest.raises(exc) as info:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            call()
+    assert phrase.lower() in str(info.value).lower()
+
+
+def test_unusual_but_valid_inputs_give_correct_results():
+    ref = SoftmaxRegression(alpha=0.1).fit(X, Y3)
+    expected = ref.predict_proba(X)
+    readonly = X.copy()
+    readonly.setflags(write=False)
+    variants = {
+        "list": X.tolist(), "readonly": readonly, "big-endian": X.astype(">f8"),
+        "fortran": np.asfortranarray(X), "strided": np.repeat(X, 2, axis=1)[:, ::2],
+    }
+    for name, Xv in variants.items():
+        model = SoftmaxRegression(alpha=0.1).fit(Xv, list(Y3))
+        np.testing.assert_allclose(model.predict_proba(Xv), expected, rtol=1e-9, err_msg=name)
+    Xi = (X * 10).astype(np.int32)
+    np.testing.assert_allclose(SoftmaxRegression(alpha=0.1).fit(Xi, Y3).coef_,
+                               SoftmaxRegression(alpha=0.1).fit(Xi.astype(float), Y3).coef_)
+    Xb = X > 0
+    np.testing.assert_allclose(SoftmaxRegression(alpha=0.1).fit(Xb, Y3).coef_,
+                               SoftmaxRegression(alpha=0.1).fit(Xb.astype(float), Y3).coef_)
+
+
+def test_memory_mapped_input(tmp_path):
+    path = tmp_path / "X.npy"
+    np.save(path, X.astype(np.float32))
+    Xm = np.load(path, mmap_mode="r")
+    model = SoftmaxRegression(alpha=0.1).fit(Xm, Y3)
+    np.testing.assert_allclose(model.predict_proba(Xm),
+                               SoftmaxRegression(alpha=0.1).fit(np.array(Xm), Y3).predict_proba(Xm))
+
+
+def test_string_labels():
+    labels = np.array(["setosa", "versicolor", "virginica"])[Y3]
+    model = SoftmaxRegression(alpha=0.1).fit(X, labels)
+    assert set(model.predict(X)) <= set(labels)
+
+
+def fitted_state(model):
+    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(model).items()}
+
+
+def assert_same_state(before, model):
+    after = vars(model)
+    assert before.keys() == after.keys()
+    for key, value in before.items():
+        if isinstance(value, np.ndarray):
+            assert np.array_equal(value, after[key]), key
+        else:
+            assert value == after[key], key
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "gd", "sgd"])
+def test_keyboard_interrupt_mid_fit_leaves_the_model_unchanged(solver):
+    model = SoftmaxRegression(solver=solver, max_iter=5, alpha=0.1).fit(X, Y3)
+    before = fitted_state(model)
+
+    def interrupt_at_epoch_2(epoch, value):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    model._progress = lambda total: interrupt_at_epoch_2
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X * 2, (Y3 + 1) % 3)
+    del model._progress
+    assert_same_state(before, model)
+
+
+def test_diverging_sgd_is_reported_and_changes_nothing():
+    model = SoftmaxRegression(solver="sgd", alpha=0.1).fit(X, Y3)
+    before = fitted_state(model)
+    with pytest.raises(ValueError, match="diverged|non-finite"):
+        SoftmaxRegression(solver="sgd", learning_rate=1e300, alpha=0.1, max_iter=3).fit(X * 1e10, Y3)
+    with pytest.raises(ValueError):
+        model.fit(X * 1e300, Y3)
+    assert_same_state(before, model)
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-6)])
+def test_probabilities_at_extreme_logits(dtype, tol):
+    Xe = (X * 1e4).astype(dtype)
+    for model in (SoftmaxRegression(alpha=1e-3), LogisticRegression(alpha=1e-3)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X.astype(dtype), Y3)
+        P = model.predict_proba(Xe)
+        L = model.predict_log_proba(Xe)
+        assert np.abs(P.sum(axis=1) - 1).max() <= tol
+        assert np.isfinite(L).all()
+        assert (P == 0).any()  # probabilities underflow here ...
+        assert (L[P == 0] < -700 if dtype == np.float64 else L[P == 0] < -80).all()  # ... logs do not
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_loss_and_gradient_finite_at_logits_1e4(dtype):
+    Xe = np.array([[1e4], [-1e4]], dtype=dtype)
+    W = np.array([[1.0], [-1.0]], dtype=dtype)
+    b = np.zeros(2, dtype=dtype)
+    loss, gW, gb = sigmax.loss_grad(Xe, [1, 1], W, b)  # row 0 is 2e4 off, on the wrong side
+    assert np.isfinite(loss) and np.isfinite(gW).all() and np.isfinite(gb).all()
+    assert float(loss) == pytest.approx(1e4, rel=1e-6)  # (2e4 + 0) / 2
+
+
+def test_threads_give_the_sequential_results():
+    data = [(RNG.normal(size=(2000, 8)), RNG.integers(0, 4, 2000)) for _ in range(4)]
+    sequential = [SoftmaxRegression(alpha=1e-2).fit(Xt, yt).coef_ for Xt, yt in data]
+    results = [None] * len(data)
+
+    def work(i):
+        results[i] = SoftmaxRegression(alpha=1e-2).fit(*data[i]).coef_
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(data))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, sequential):
+        assert np.array_equal(got, want)
+
+    model = SoftmaxRegression(alpha=1e-2).fit(*data[0])
+    want = model.predict_proba(data[1][0])
+    outputs = [None] * 4
+
+    def predict(i):
+        outputs[i] = model.predict_proba(data[1][0])
+
+    threads = [threading.Thread(target=predict, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got in outputs:
+        assert np.array_equal(got, want)
+
+
+# ---- property test: the estimators on arbitrary small problems ----------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import reference  # noqa: E402
+
+
+@st.composite
+def problems(draw):
+    n = draw(st.integers(1, 12))
+    m = draw(st.integers(1, 5))
+    k = draw(st.integers(2, 4))
+    dtype = draw(st.sampled_from(["<f8", ">f8", "<f4", ">f4"]))
+    order = draw(st.sampled_from(["C", "F", "strided"]))
+    values = draw(st.lists(st.floats(-50, 50, allow_nan=False, width=32), min_size=n * m, max_size=n * m))
+    X = np.array(values, dtype=np.float64).reshape(n, m)
+    y = np.array(draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
+    y[: min(n, k)] = np.arange(min(n, k))  # at least two classes when n >= 2
+    if n == 1:
+        y = np.array([0])
+    Xd = X.astype(dtype)
+    if order == "F":
+        Xd = np.asfortranarray(Xd)
+    elif order == "strided":
+        Xd = np.repeat(Xd, 2, axis=1)[:, ::2]
+    return X, Xd, y
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(), st.sampled_from(["gd", "sgd"]), st.sampled_from([0.0, 0.1]))
+def test_property_one_epoch_matches_the_reference(problem, solver, alpha):
+    X, Xd, y = problem
+    if len(np.unique(y)) < 2:
+        with pytest.raises(ValueError, match="class"):
+            SoftmaxRegression(solver=solver).fit(Xd, y)
+        return
+    model = SoftmaxRegression(solver=solver, max_iter=1, learning_rate=0.05, alpha=alpha,
+                              batch_size=len(y), shuffle=False).fit(Xd, y)
+    classes, yi = np.unique(y, return_inverse=True)
+    Xr = Xd.astype(np.float64)  # the values sigmax saw, in float64
+    k = len(classes)
+    _, gW, gb = reference.loss_grad(Xr, yi, np.zeros((k, Xr.shape[1])), np.zeros(k),
+                                    link="softmax", loss="log", alpha=alpha)
+    single = Xd.dtype.itemsize == 4
+    np.testing.assert_allclose(model.coef_, -0.05 * gW, rtol=1e-4 if single else 1e-10,
+                               atol=1e-5 if single else 1e-12)
+    np.testing.assert_allclose(model.intercept_, -0.05 * gb, rtol=1e-4 if single else 1e-10,
+                               atol=1e-6 if single else 1e-12)
+    P = model.predict_proba(Xd)
+    assert P.shape == (len(y), k)
+    assert np.abs(P.sum(axis=1) - 1).max() < (1e-6 if single else 1e-12)
