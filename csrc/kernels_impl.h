@@ -31,9 +31,23 @@ static SX_INLINE void SX_NAME(vstore)(SX_T *p, VEC v)
     memcpy(p, &v, sizeof(v));
 }
 
-/* Sum of the lanes, pairwise (a short dependency chain). */
+/* Sum of the lanes, pairwise: halves folded onto each other in registers. */
 static SX_INLINE double SX_NAME(vsum)(VEC v)
 {
+#if defined(__GNUC__) && !defined(__clang__)
+    typedef SX_ITYPE SX_NAME(ivec) __attribute__((vector_size(SX_VECTOR_BYTES)));
+#if SX_VLEN == 16
+    v += __builtin_shuffle(v, (SX_NAME(ivec)){8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7});
+    v += __builtin_shuffle(v, (SX_NAME(ivec)){4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3});
+    v += __builtin_shuffle(v, (SX_NAME(ivec)){2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1});
+    v += __builtin_shuffle(v, (SX_NAME(ivec)){1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0});
+#else
+    v += __builtin_shuffle(v, (SX_NAME(ivec)){4, 5, 6, 7, 0, 1, 2, 3});
+    v += __builtin_shuffle(v, (SX_NAME(ivec)){2, 3, 0, 1, 2, 3, 0, 1});
+    v += __builtin_shuffle(v, (SX_NAME(ivec)){1, 0, 1, 0, 1, 0, 1, 0});
+#endif
+    return (double)v[0];
+#else
     SX_T lanes[VLEN];
     memcpy(lanes, &v, sizeof(v));
     for (sx_size width = VLEN / 2; width >= 1; width /= 2) {
@@ -42,6 +56,7 @@ static SX_INLINE double SX_NAME(vsum)(VEC v)
         }
     }
     return (double)lanes[0];
+#endif
 }
 
 /* z (k) = W x + b for one row; x has byte stride xs between its elements. */
