@@ -50,6 +50,13 @@ typedef ptrdiff_t sx_size;
 #define SX_MULTIVERSION
 #endif
 
+/* A hint to start loading the cache line at p (rows about to be read). */
+#if defined(__GNUC__)
+#define SX_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#else
+#define SX_PREFETCH(p) ((void)(p))
+#endif
+
 /* Helpers of the hot kernels are inlined into each dispatched version, so
  * they are compiled for its instruction set too. */
 #if defined(__GNUC__)

@@ -127,6 +127,7 @@ static SX_INLINE void SX_NAME(row_logits)(const char *xrow, sx_size xs, const sx
  * eight independent accumulators and six loads per eight multiply-adds.
  */
 static SX_INLINE void SX_NAME(row_pair_logits)(const SX_T *x0, const SX_T *x1,
+                                               const SX_T *next0, const SX_T *next1,
                                                const sx_params *p, sx_size m,
                                                double *z0, double *z1)
 {
@@ -138,6 +139,10 @@ static SX_INLINE void SX_NAME(row_pair_logits)(const SX_T *x0, const SX_T *x1,
         const SX_T *w0 = W + c * m, *w1 = w0 + m, *w2 = w1 + m, *w3 = w2 + m;
         VEC a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
         for (sx_size j = 0; j < mv; j += VLEN) {
+            if (c == 0) {  /* the next pair of rows, one cache line each per step */
+                SX_PREFETCH(next0 + j);
+                SX_PREFETCH(next1 + j);
+            }
             const VEC u = SX_NAME(vload)(x0 + j), v = SX_NAME(vload)(x1 + j);
             const VEC v0 = SX_NAME(vload)(w0 + j), v1 = SX_NAME(vload)(w1 + j);
             const VEC v2 = SX_NAME(vload)(w2 + j), v3 = SX_NAME(vload)(w3 + j);
@@ -191,7 +196,10 @@ static SX_INLINE void SX_NAME(block_logits)(const char *const *xr, sx_size xs, s
     sx_size r = 0;
     if (xs == (sx_size)sizeof(SX_T)) {
         for (; r + 2 <= nrows; r += 2) {
-            SX_NAME(row_pair_logits)((const SX_T *)xr[r], (const SX_T *)xr[r + 1], p, m,
+            const char *n0 = r + 2 < nrows ? xr[r + 2] : xr[r];
+            const char *n1 = r + 3 < nrows ? xr[r + 3] : xr[r + 1];
+            SX_NAME(row_pair_logits)((const SX_T *)xr[r], (const SX_T *)xr[r + 1],
+                                     (const SX_T *)n0, (const SX_T *)n1, p, m,
                                      Z + r * k, Z + (r + 1) * k);
         }
     }
