@@ -209,7 +209,7 @@ uint64_t sx_permutation_apply(const sx_permutation *perm, uint64_t position)
 /* SX_VLEN lanes of SX_T per vector; SX_ITYPE: an integer of SX_T's width (shuffle masks). */
 #define SX_T float
 #define SX_ITYPE int32_t
-#define SX_VLEN 16
+#define SX_VLEN (SX_VECTOR_BYTES / 4)
 #define SX_NAME(base) base##_f32
 #include "kernels_impl.h"
 #undef SX_T
@@ -219,7 +219,7 @@ uint64_t sx_permutation_apply(const sx_permutation *perm, uint64_t position)
 
 #define SX_T double
 #define SX_ITYPE int64_t
-#define SX_VLEN 8
+#define SX_VLEN (SX_VECTOR_BYTES / 8)
 #define SX_NAME(base) base##_f64
 #include "kernels_impl.h"
 #undef SX_T

@@ -36,7 +36,9 @@ typedef ptrdiff_t sx_size;
 #define SX_BLOCK_ROWS 64
 /* Width of the SIMD vectors the kernels are written in (GCC vector
  * extensions; lowered to AVX-512, AVX2 or SSE2 by the compiler). */
+#ifndef SX_VECTOR_BYTES
 #define SX_VECTOR_BYTES 64
+#endif
 
 /*
  * Runtime dispatch: on x86-64 Linux with GCC the hot kernels are compiled

@@ -41,10 +41,15 @@ static SX_INLINE double SX_NAME(vsum)(VEC v)
     v += __builtin_shuffle(v, (SX_NAME(ivec)){4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3});
     v += __builtin_shuffle(v, (SX_NAME(ivec)){2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1});
     v += __builtin_shuffle(v, (SX_NAME(ivec)){1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0});
-#else
+#elif SX_VLEN == 8
     v += __builtin_shuffle(v, (SX_NAME(ivec)){4, 5, 6, 7, 0, 1, 2, 3});
     v += __builtin_shuffle(v, (SX_NAME(ivec)){2, 3, 0, 1, 2, 3, 0, 1});
     v += __builtin_shuffle(v, (SX_NAME(ivec)){1, 0, 1, 0, 1, 0, 1, 0});
+#elif SX_VLEN == 4
+    v += __builtin_shuffle(v, (SX_NAME(ivec)){2, 3, 0, 1});
+    v += __builtin_shuffle(v, (SX_NAME(ivec)){1, 0, 1, 0});
+#else
+#error "SX_VECTOR_BYTES must give 4, 8 or 16 lanes"
 #endif
     return (double)v[0];
 #else
