@@ -22,6 +22,14 @@
  *
  * Targets are either class indices c_i (t_i = one-hot(c_i); with the sigmoid
  * link and k = 1, t_i = c_i in {0, 1}) or a dense n x k matrix.
+ *
+ * Extension points.  X is touched in exactly two places, both per block of
+ * rows (kernels_impl.h): block_logits (Z = X_B W^T) and block_gradient
+ * (G += dZ^T X_B).  A sparse CSR X adds a second kind of sx_data.X and CSR
+ * versions of those two functions; the per-row loss, the blocking, the
+ * threads and the solvers stay as they are.  Streaming (partial_fit over
+ * chunks, memory-mapped files) needs nothing new: every kernel takes any row
+ * set and adds into caller-owned sums, and sx_sgd_epoch runs on any chunk.
  */
 #ifndef SIGMAX_KERNELS_H
 #define SIGMAX_KERNELS_H

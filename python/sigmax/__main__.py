@@ -24,6 +24,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--learning-rate", type=float, default=0.1)
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-jobs", type=int, default=None,
+                        help="threads for the kernels (default 1; -1: all cores)")
     parser.add_argument("--data-dir", default=None,
                         help="directory with the four MNIST IDX files (default: $SIGMAX_DATA or a cache)")
     args = parser.parse_args(argv)
@@ -33,7 +35,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           f"{X_train.shape[1]} features, {args.dtype}")
     model = SoftmaxRegression(solver="sgd", learning_rate=args.learning_rate,
                               max_iter=args.epochs, batch_size=args.batch_size,
-                              random_state=args.seed, verbose=1)
+                              random_state=args.seed, n_jobs=args.n_jobs, verbose=1)
     start = time.perf_counter()
     model.fit(X_train, y_train)
     elapsed = time.perf_counter() - start
