@@ -193,6 +193,66 @@ static SX_INLINE void SX_NAME(row_pair_logits)(const SX_T *x0, const SX_T *x1,
     }
 }
 
+/*
+ * z for four unit-stride rows at once: 4 rows x 4 classes give sixteen
+ * independent accumulators, and each load of W feeds four rows.
+ */
+static SX_INLINE void SX_NAME(row_quad_logits)(const SX_T *const *x, const SX_T *const *next,
+                                               const sx_params *p, sx_size m, double *const *z)
+{
+    const sx_size k = p->W.rows;
+    const SX_T *W = (const SX_T *)p->W.data;
+    const sx_size mv = m - m % VLEN;
+    sx_size c = 0;
+    for (; c + 4 <= k; c += 4) {
+        const SX_T *w0 = W + c * m, *w1 = w0 + m, *w2 = w1 + m, *w3 = w2 + m;
+        VEC acc[4][4] = {{{0}}};
+        for (sx_size j = 0; j < mv; j += VLEN) {
+            if (c == 0) {  /* the next rows, one cache line each per step */
+                SX_PREFETCH(next[0] + j);
+                SX_PREFETCH(next[1] + j);
+                SX_PREFETCH(next[2] + j);
+                SX_PREFETCH(next[3] + j);
+            }
+            const VEC v0 = SX_NAME(vload)(w0 + j), v1 = SX_NAME(vload)(w1 + j);
+            const VEC v2 = SX_NAME(vload)(w2 + j), v3 = SX_NAME(vload)(w3 + j);
+            for (int r = 0; r < 4; r++) {
+                const VEC u = SX_NAME(vload)(x[r] + j);
+                acc[r][0] += u * v0;
+                acc[r][1] += u * v1;
+                acc[r][2] += u * v2;
+                acc[r][3] += u * v3;
+            }
+        }
+        for (int r = 0; r < 4; r++) {
+            for (int q = 0; q < 4; q++) {
+                double s = SX_NAME(vsum)(acc[r][q]);
+                for (sx_size j = mv; j < m; j++) {
+                    s += (double)x[r][j] * W[(c + q) * m + j];
+                }
+                z[r][c + q] = s + SX_LOAD(p->b + (c + q) * p->b_stride);
+            }
+        }
+    }
+    for (; c < k; c++) {
+        const SX_T *w = W + c * m;
+        VEC acc[4] = {{0}};
+        for (sx_size j = 0; j < mv; j += VLEN) {
+            const VEC wv = SX_NAME(vload)(w + j);
+            for (int r = 0; r < 4; r++) {
+                acc[r] += SX_NAME(vload)(x[r] + j) * wv;
+            }
+        }
+        for (int r = 0; r < 4; r++) {
+            double s = SX_NAME(vsum)(acc[r]);
+            for (sx_size j = mv; j < m; j++) {
+                s += (double)x[r][j] * w[j];
+            }
+            z[r][c] = s + SX_LOAD(p->b + c * p->b_stride);
+        }
+    }
+}
+
 /* Z (nrows x k, row-major) for the block's rows. */
 static SX_INLINE void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nrows,
                                             const sx_params *p, sx_size m, double *Z)
@@ -200,6 +260,16 @@ static SX_INLINE void SX_NAME(block_logits)(const char *const *xr, sx_size xs, s
     const sx_size k = p->W.rows;
     sx_size r = 0;
     if (xs == (sx_size)sizeof(SX_T)) {
+        for (; r + 4 <= nrows; r += 4) {
+            const SX_T *x[4], *next[4];
+            double *z[4];
+            for (int q = 0; q < 4; q++) {
+                x[q] = (const SX_T *)xr[r + q];
+                next[q] = (const SX_T *)(r + 4 + q < nrows ? xr[r + 4 + q] : xr[r + q]);
+                z[q] = Z + (r + q) * k;
+            }
+            SX_NAME(row_quad_logits)(x, next, p, m, z);
+        }
         for (; r + 2 <= nrows; r += 2) {
             const char *n0 = r + 2 < nrows ? xr[r + 2] : xr[r];
             const char *n1 = r + 3 < nrows ? xr[r + 3] : xr[r + 1];
