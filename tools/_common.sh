@@ -1,0 +1,114 @@
+# Shared helpers for tools/sanitize.sh and tools/valgrind.sh (sourced, not run).
+#
+# Both scripts build sigmax._core from a *copy* of the checkout into a fresh
+# temporary directory and run the checkout's tests against that build; nothing
+# is written into the checkout (no in-place build in python/sigmax, no build/,
+# no __pycache__, .pytest_cache or .hypothesis).
+#
+# Layout of the work directory $SX_WORK:
+#   src/   copy of csrc/, setup.py, pyproject.toml, README.md and python/ (no .so)
+#   lib/   the importable package: lib/sigmax/*.py + the freshly built _core*.so
+#   obj/   object files;  bin/cc  the compiler wrapper;  run/  pytest's cwd
+#
+# Environment knobs (all optional):
+#   SX_PYTHON      interpreter with numpy, pytest, hypothesis (default /work/venv/bin/python,
+#                  else python3)
+#   SX_SOURCE_DIR  tree to copy the sources from (default: this checkout); used to
+#                  check that a script catches a bug planted in a copy
+#   SX_KEEP_WORK=1 keep the work directory (its path is printed)
+#   SX_EXTRA_CFLAGS extra compiler flags, e.g. -DSX_NO_MULTIVERSION to build only
+#                  the baseline (SSE2) kernels instead of the target_clones set
+
+SX_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [ -z "${SX_PYTHON:-}" ]; then
+    if [ -x /work/venv/bin/python ]; then SX_PYTHON=/work/venv/bin/python; else SX_PYTHON=python3; fi
+fi
+SX_SOURCE_DIR=${SX_SOURCE_DIR:-$SX_REPO}
+
+sx_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# sx_make_work NAME: creates $SX_WORK, removed on exit unless SX_KEEP_WORK=1.
+sx_make_work() {
+    SX_WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigmax-$1.XXXXXX")
+    mkdir -p "$SX_WORK"/{src,lib,obj,bin,run}
+    if [ "${SX_KEEP_WORK:-0}" = 1 ]; then
+        sx_log "work directory (kept): $SX_WORK"
+    else
+        trap 'rm -rf "$SX_WORK"' EXIT
+    fi
+}
+
+# sx_build OPT "FLAGS": copy the sources and build the extension into $SX_WORK/lib
+# with CFLAGS=LDFLAGS="OPT FLAGS".
+#
+# setup.py passes its own -O3 in extra_compile_args, which gcc sees *after*
+# $CFLAGS (and the last -O wins), so CC is a wrapper that re-appends OPT at the
+# very end of every compile/link command.  The flags really used are printed
+# from the DWARF producer string of the built module.
+sx_build() {
+    local opt=$1 flags="$2 ${SX_EXTRA_CFLAGS:-}"
+    local src=$SX_WORK/src
+    cp -r "$SX_SOURCE_DIR/csrc" "$SX_SOURCE_DIR/setup.py" "$SX_SOURCE_DIR/pyproject.toml" "$src/"
+    [ -f "$SX_SOURCE_DIR/README.md" ] && cp "$SX_SOURCE_DIR/README.md" "$src/"
+    mkdir -p "$src/python"
+    # the package's Python files, without any in-place built extension or bytecode
+    (cd "$SX_SOURCE_DIR/python" && find sigmax -type f ! -name '*.so' ! -name '*.pyd' \
+        ! -path '*/__pycache__/*' -exec cp --parents {} "$src/python/" \;)
+    cp -r "$src/python/sigmax" "$SX_WORK/lib/"
+
+    cat > "$SX_WORK/bin/cc" <<WRAP
+#!/bin/sh
+exec ${SX_CC:-gcc} "\$@" $opt
+WRAP
+    chmod +x "$SX_WORK/bin/cc"
+
+    sx_log "building sigmax._core with: $opt $flags"
+    (cd "$src" && CC="$SX_WORK/bin/cc" CFLAGS="$opt $flags" LDFLAGS="$opt $flags" \
+        "$SX_PYTHON" setup.py -q build_ext --build-lib "$SX_WORK/lib" \
+        --build-temp "$SX_WORK/obj") > "$SX_WORK/build.log" 2>&1 || {
+        cat "$SX_WORK/build.log" >&2
+        sx_log "build FAILED"
+        return 1
+    }
+    grep -E ': (warning|error):' "$SX_WORK/build.log" >&2 || true   # compiler diagnostics only
+    SX_CORE=$(ls "$SX_WORK"/lib/sigmax/_core*.so)
+    sx_log "built $SX_CORE"
+    readelf --debug-dump=info "$SX_CORE" 2>/dev/null | grep -m1 -o 'DW_AT_producer.*' \
+        | sed 's/^/    compiled as: /' >&2 || true
+
+    # pytest plugin: refuse to run unless sigmax._core is the build above
+    cat > "$SX_WORK/lib/sx_build_guard.py" <<'PY'
+import os
+
+import pytest
+
+
+def pytest_report_header(config):
+    import sigmax._core
+    return f"sigmax._core under test: {sigmax._core.__file__}"
+
+
+def pytest_sessionstart(session):
+    import sigmax._core
+    expected = os.path.realpath(os.environ["SX_EXPECT_LIB"])
+    got = os.path.realpath(sigmax._core.__file__)
+    if not got.startswith(expected + os.sep):
+        raise pytest.UsageError(f"sigmax._core comes from {got}, not from the build in {expected}")
+PY
+}
+
+# sx_pytest [PREFIX...] -- [PYTEST ARGS...]: run pytest on the checkout's tests
+# against $SX_WORK/lib.  PREFIX is a command to run python under (e.g. valgrind).
+# Runs in $SX_WORK/run so hypothesis' database and tmp files stay out of the
+# checkout; --import-mode=importlib + PYTHONPATH keep python/ off sys.path (tests/
+# is on it for `import reference`).
+sx_pytest() {
+    local prefix=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do prefix+=("$1"); shift; done
+    shift
+    (cd "$SX_WORK/run" && \
+        PYTHONPATH="$SX_WORK/lib:$SX_REPO/tests" PYTHONDONTWRITEBYTECODE=1 \
+        SX_EXPECT_LIB="$SX_WORK/lib" \
+        "${prefix[@]}" "$SX_PYTHON" -m pytest -p no:cacheprovider -p sx_build_guard \
+            --rootdir "$SX_REPO" -c "$SX_REPO/pyproject.toml" --import-mode=importlib "$@")
+}
