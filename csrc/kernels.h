@@ -41,7 +41,9 @@
 typedef ptrdiff_t sx_size;
 
 /* Rows per block of the fused pass (see kernels_impl.h). */
+#ifndef SX_BLOCK_ROWS
 #define SX_BLOCK_ROWS 64
+#endif
 /* Width of the SIMD vectors the kernels are written in (GCC vector
  * extensions; lowered to AVX-512, AVX2 or SSE2 by the compiler). */
 #ifndef SX_VECTOR_BYTES
