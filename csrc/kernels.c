@@ -20,6 +20,11 @@ static void *sx_aligned_alloc(size_t size, void **raw)
     return (void *)((addr + SX_VECTOR_BYTES - 1) & ~(uintptr_t)(SX_VECTOR_BYTES - 1));
 }
 
+static int sx_is_aligned(const void *p)
+{
+    return ((uintptr_t)p & (uintptr_t)(SX_VECTOR_BYTES - 1)) == 0;
+}
+
 /* A vector-aligned copy of size bytes at src (NULL when out of memory). */
 static const char *sx_aligned_copy(const char *src, size_t size, void **raw)
 {

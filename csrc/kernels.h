@@ -44,6 +44,11 @@ typedef ptrdiff_t sx_size;
 #ifndef SX_BLOCK_ROWS
 #define SX_BLOCK_ROWS 64
 #endif
+/* How an SGD minibatch is cut into parts for threads (see sx_sgd_epoch).
+ * A part is big enough that waking a thread for it pays off even on a busy
+ * machine; the lectures' 256-row batches run on one thread. */
+#define SX_SGD_PART_ROWS 512
+#define SX_SGD_MAX_PARTS 16
 /* Width of the SIMD vectors the kernels are written in (GCC vector
  * extensions; lowered to AVX-512, AVX2 or SSE2 by the compiler). */
 #ifndef SX_VECTOR_BYTES

@@ -406,8 +406,10 @@ int SX_NAME(sx_loss_grad)(const sx_data *d, const sx_params *p, const sx_size *r
     SX_T *G = want_grad ? sx_aligned_alloc((size_t)(k * m) * sizeof(SX_T), &G_raw) : NULL;
     const char **xr = malloc(SX_BLOCK_ROWS * sizeof(const char *));
     double loss = 0.0, weight = 0.0;
-    sx_params pa = *p;  /* the same parameters, W copied to a vector-aligned buffer */
-    pa.W.data = sx_aligned_copy(p->W.data, (size_t)(k * m) * sizeof(SX_T), &W_raw);
+    sx_params pa = *p;  /* the same parameters, W in a vector-aligned buffer */
+    pa.W.data = sx_is_aligned(p->W.data)
+                    ? p->W.data
+                    : sx_aligned_copy(p->W.data, (size_t)(k * m) * sizeof(SX_T), &W_raw);
     if (Z == NULL || xr == NULL || pa.W.data == NULL || (want_grad && (dzs == NULL || G == NULL))) {
         status = SX_ERR_NOMEM;
         goto done;
@@ -524,7 +526,9 @@ int SX_NAME(sx_forward)(const sx_view *X, const sx_params *p, sx_link link,
     const char **xr = malloc(SX_BLOCK_ROWS * sizeof(const char *));
     void *W_raw = NULL;
     sx_params pa = *p;
-    pa.W.data = sx_aligned_copy(p->W.data, (size_t)(k * m) * sizeof(SX_T), &W_raw);
+    pa.W.data = sx_is_aligned(p->W.data)
+                    ? p->W.data
+                    : sx_aligned_copy(p->W.data, (size_t)(k * m) * sizeof(SX_T), &W_raw);
     if (Z == NULL || xr == NULL || pa.W.data == NULL) {
         status = SX_ERR_NOMEM;
         goto done;
@@ -591,18 +595,23 @@ int SX_NAME(sx_sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k,
 {
     int status = SX_OK;
     const sx_size n = d->X.rows, m = d->X.cols;
-    SX_T *w = (SX_T *)W, *bias = (SX_T *)b;
+    SX_T *bias = (SX_T *)b;
     double *grad = calloc((size_t)(k * m + k), sizeof(double));
     sx_size *rows = malloc((size_t)batch_size * sizeof(sx_size));
+    void *w_raw = NULL;
+    /* the epoch works on a vector-aligned copy of W, written back at the end */
+    SX_T *w = (SX_T *)sx_aligned_copy(W, (size_t)(k * m) * sizeof(SX_T), &w_raw);
     double total = 0.0, wnorm2 = 0.0;
     sx_size batches = 0;
     sx_permutation perm;
-    const sx_params p = {{W, k, m, m * (sx_size)sizeof(SX_T), (sx_size)sizeof(SX_T)}, b,
-                         (sx_size)sizeof(SX_T)};
-    /* a batch is split into fixed parts of SX_BLOCK_ROWS rows: the same sums for any n_threads */
-    const sx_size parts = (batch_size + SX_BLOCK_ROWS - 1) / SX_BLOCK_ROWS;
+    const sx_params p = {{(const char *)w, k, m, m * (sx_size)sizeof(SX_T), (sx_size)sizeof(SX_T)},
+                         b, (sx_size)sizeof(SX_T)};
+    /* Each batch is cut into parts of >= SX_SGD_PART_ROWS rows (at most SX_SGD_MAX_PARTS)
+     * fixed by the batch size alone: the same sums for any n_threads. */
+    sx_size parts = batch_size / SX_SGD_PART_ROWS;
+    parts = parts < 1 ? 1 : (parts > SX_SGD_MAX_PARTS ? SX_SGD_MAX_PARTS : parts);
 
-    if (grad == NULL || rows == NULL) {
+    if (grad == NULL || rows == NULL || w == NULL) {
         status = SX_ERR_NOMEM;
         goto done;
     }
@@ -639,8 +648,12 @@ int SX_NAME(sx_sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k,
     }
     *mean_loss = batches ? total / (double)batches : 0.0;
 done:
+    if (w != NULL) {
+        memcpy(W, w, (size_t)(k * m) * sizeof(SX_T));
+    }
     free(grad);
     free(rows);
+    free(w_raw);
     return status;
 }
 
