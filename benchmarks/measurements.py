@@ -1,0 +1,502 @@
+"""The six measurements.  Each function returns a JSON-ready dict with its
+results, its ``ratios`` (rows for the summary table) and ``notes``.
+
+A ratio row says ``ratio = numerator time / denominator time`` and what the
+two are; for comparisons with a peer it is always peer time / sigmax time,
+so a ratio above 1 means sigmax is faster.
+"""
+from __future__ import annotations
+
+import os
+import time
+import tracemalloc
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+import sigmax
+
+from harness import BlasLimit, Task, Timing, best_of, race
+from peers import (
+    NumpyLectureSGD,
+    SigmaxEstimatorSGD,
+    SigmaxKernelSGD,
+    SklearnSGDClassifier,
+    TorchManualSGD,
+    TorchModuleSGD,
+    import_torch,
+)
+
+DTYPES = (np.float32, np.float64)
+
+
+@dataclass
+class Data:
+    """Training and test sets in both precisions (float32 copies made once)."""
+
+    source: str
+    X64: np.ndarray
+    y: np.ndarray
+    X64_test: np.ndarray
+    y_test: np.ndarray
+    X32: np.ndarray = field(init=False)
+    X32_test: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.X32 = self.X64.astype(np.float32)
+        self.X32_test = self.X64_test.astype(np.float32)
+
+    @property
+    def k(self) -> int:
+        return int(self.y.max()) + 1
+
+    def train(self, dtype) -> np.ndarray:
+        return self.X32 if np.dtype(dtype) == np.float32 else self.X64
+
+    def test(self, dtype) -> np.ndarray:
+        return self.X32_test if np.dtype(dtype) == np.float32 else self.X64_test
+
+    def describe(self) -> str:
+        n, m = self.X64.shape
+        return f"{self.source}: {n} x {m} train, {self.X64_test.shape[0]} test, {self.k} classes"
+
+
+@dataclass
+class Config:
+    """Sizes and repetitions of one run (full or quick)."""
+
+    quick: bool
+    repeats: int       # timed rounds of the SGD epochs
+    fast_repeats: int  # timed rounds of the cheaper measurements
+    seed: int = 0
+    learning_rate: float = 0.1
+    batch_size: int = 256
+    threads: Tuple[int, ...] = (1, 2)          # thread counts tried for every contender
+    scaling_threads: Tuple[int, ...] = (1, 2)  # thread counts of the loss_grad thread sweep
+    scale_n: Tuple[int, ...] = (10_000, 20_000, 30_000, 40_000, 50_000, 60_000)
+    scale_m: Tuple[int, ...] = (64, 128, 256, 512, 1024, 2048)
+    scale_k: Tuple[int, ...] = (2, 5, 10, 20, 50)
+    scale_rows: int = 30_000      # rows of the synthetic M and K sweeps
+    scale_k_features: int = 784   # features of the synthetic K sweep
+    predict_fit_rows: int = 10_000
+    fit_C: float = 1.0
+    fit_sklearn_tol: float = 1e-4
+    fit_sklearn_max_iter: int = 500
+    fit_tols: Tuple[float, ...] = (1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 1e-6, 1e-7, 1e-8)
+    fit_repeats: int = 1
+
+
+def dtype_name(dtype) -> str:
+    return np.dtype(dtype).name
+
+
+def ratio_row(measurement: str, numerator: str, num: Timing, denominator: str, den: Timing,
+              meaning: str = "peer / sigmax") -> Dict[str, Any]:
+    return {
+        "measurement": measurement,
+        "numerator": numerator,
+        "numerator_s": num.min,
+        "denominator": denominator,
+        "denominator_s": den.min,
+        "ratio": num.min / den.min,
+        "ratio_median": num.median / den.median,
+        "meaning": meaning,
+    }
+
+
+def timings_dict(timings: Dict[str, Timing]) -> Dict[str, Dict[str, object]]:
+    return {name: t.as_dict() for name, t in timings.items()}
+
+
+def quiet(fn: Callable[[], Any]) -> Any:
+    """Call fn with warnings silenced (ConvergenceWarning of capped fits)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn()
+
+
+# --------------------------------------------------------------------------- #
+# 1. one minibatch-SGD epoch
+# --------------------------------------------------------------------------- #
+def _sgd_contenders(data: Data, dtype, cfg: Config, torch: Any
+                    ) -> Tuple[Dict[str, Any], Dict[str, List[str]], Dict[str, BlasLimit]]:
+    """Contender objects by name, their grouping by library, BLAS limits."""
+    X, y, k = data.train(dtype), data.y, data.k
+    lr, bs, seed = cfg.learning_rate, cfg.batch_size, cfg.seed
+    objects: Dict[str, Any] = {}
+    groups: Dict[str, List[str]] = {"sigmax": [], "NumPy (lecture code)": [],
+                                    "scikit-learn SGDClassifier": []}
+    limits: Dict[str, BlasLimit] = {}
+    for t in cfg.threads:
+        name = f"sigmax SoftmaxRegression (n_jobs={t})"
+        objects[name] = SigmaxEstimatorSGD(X, y, lr=lr, batch_size=bs, seed=seed, n_jobs=t)
+        groups["sigmax"].append(name)
+    objects["sigmax kernel only (n_jobs=1)"] = SigmaxKernelSGD(X, y, k, lr=lr, batch_size=bs,
+                                                               seed=seed, n_jobs=1)
+    for t in cfg.threads:
+        name = f"NumPy lecture loop (BLAS {t} thr)"
+        objects[name] = NumpyLectureSGD(X, y, k, lr=lr, batch_size=bs, seed=seed)
+        limits[name] = BlasLimit(t)
+        groups["NumPy (lecture code)"].append(name)
+    if torch is not None:
+        groups["PyTorch CPU"] = []
+        for t in cfg.threads:
+            for label, cls in (("manual", TorchManualSGD), ("nn+optim", TorchModuleSGD)):
+                name = f"PyTorch {label} ({t} thr)"
+                objects[name] = cls(torch, X, y, k, lr=lr, batch_size=bs, seed=seed, threads=t)
+                groups["PyTorch CPU"].append(name)
+    for t in cfg.threads:
+        name = f"sklearn SGDClassifier (n_jobs={t})"
+        objects[name] = SklearnSGDClassifier(X, y, seed=seed, n_jobs=t)
+        groups["scikit-learn SGDClassifier"].append(name)
+    return objects, groups, limits
+
+
+def _task(name: str, obj: Any, limit: Optional[BlasLimit]) -> Task:
+    if limit is None:
+        return Task(name, obj.epoch, setup=obj.reset)
+
+    def setup() -> None:
+        limit.enter()
+        obj.reset()
+
+    return Task(name, obj.epoch, setup=setup, teardown=limit.exit)
+
+
+def sgd_epoch(data: Data, cfg: Config) -> Dict[str, Any]:
+    torch = import_torch()
+    notes = []
+    if torch is None:
+        notes.append("PyTorch is not installed: its column is skipped "
+                     "(pip install torch==2.13.0 to include it).")
+    else:
+        torch.manual_seed(cfg.seed)
+    n, m = data.X64.shape
+    out: Dict[str, Any] = {"title": f"One minibatch-SGD epoch ({n} x {m}, batch "
+                                    f"{cfg.batch_size}, lr {cfg.learning_rate})",
+                           "by_dtype": {}, "ratios": [], "notes": notes}
+    saved_torch_threads = torch.get_num_threads() if torch is not None else None
+    for dtype in DTYPES:
+        objects, groups, limits = _sgd_contenders(data, dtype, cfg, torch)
+        tasks = [_task(name, obj, limits.get(name)) for name, obj in objects.items()]
+        timings = race(tasks, cfg.repeats)
+        best = {group: best_of(timings, names) for group, names in groups.items()}
+        kernel, estimator = "sigmax kernel only (n_jobs=1)", "sigmax SoftmaxRegression (n_jobs=1)"
+        overhead = {"min": timings[estimator].min / timings[kernel].min - 1.0,
+                    "median": timings[estimator].median / timings[kernel].median - 1.0}
+        accuracy = {name: obj.accuracy(data.test(dtype), data.y_test)
+                    for name, obj in objects.items()}
+        dn = dtype_name(dtype)
+        out["by_dtype"][dn] = {
+            "timings": timings_dict(timings),
+            "best_config": {group: b.name for group, b in best.items()},
+            "estimator_overhead_vs_kernel": overhead,
+            "test_accuracy_after_one_epoch": accuracy,
+        }
+        sig = best["sigmax"]
+        for group, peer in best.items():
+            if group != "sigmax":
+                out["ratios"].append(ratio_row(f"SGD epoch {dn}: {group}", peer.name, peer,
+                                               sig.name, sig))
+    if torch is not None:
+        torch.set_num_threads(saved_torch_threads)
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# 2. full-batch loss_grad against reading X once
+# --------------------------------------------------------------------------- #
+def loss_grad_vs_read(data: Data, cfg: Config) -> Dict[str, Any]:
+    rng = np.random.default_rng(cfg.seed)
+    out: Dict[str, Any] = {"title": "Full-batch loss_grad against one read of X",
+                           "by_dtype": {}, "ratios": [], "notes": [
+                               "read-X is the faster of X @ v (BLAS matrix-vector product) and "
+                               "X.sum() (single-threaded), at the same thread count as loss_grad"]}
+    for dtype in DTYPES:
+        X, y = data.train(dtype), data.y
+        W = (0.01 * rng.standard_normal((data.k, X.shape[1]))).astype(dtype)
+        b = np.zeros(data.k, dtype=dtype)
+        v = np.ones(X.shape[1], dtype=dtype)
+        tasks = [Task("X.sum()", X.sum)]
+        for t in cfg.threads:
+            tasks.append(Task(f"loss_grad (n_jobs={t})",
+                              lambda t=t: sigmax.loss_grad(X, y, W, b, n_jobs=t)))
+            limit = BlasLimit(t)
+            tasks.append(Task(f"X @ v (BLAS {t} thr)", lambda: X @ v, setup=limit.enter,
+                              teardown=limit.exit))
+        timings = race(tasks, cfg.fast_repeats)
+        dn = dtype_name(dtype)
+        per_threads = {}
+        for t in cfg.threads:
+            lg = f"loss_grad (n_jobs={t})"
+            read = best_of(timings, [f"X @ v (BLAS {t} thr)", "X.sum()"])
+            row = ratio_row(f"loss_grad {dn}, {t} thr: loss_grad / read-X", lg, timings[lg],
+                            read.name, read, meaning="sigmax / read-X")
+            out["ratios"].append(row)
+            per_threads[str(t)] = {"loss_grad": lg, "read_x": read.name, "ratio": row["ratio"],
+                                   "ratio_median": row["ratio_median"],
+                                   "loss_grad_GBps": X.nbytes / timings[lg].min / 1e9,
+                                   "read_x_GBps": X.nbytes / read.min / 1e9}
+        out["by_dtype"][dn] = {"X_nbytes": X.nbytes, "timings": timings_dict(timings),
+                               "by_threads": per_threads}
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# 3. predict_proba throughput
+# --------------------------------------------------------------------------- #
+def _fit_for_prediction(X: np.ndarray, y: np.ndarray):
+    from sklearn.linear_model import LogisticRegression
+
+    alpha = 1.0 / X.shape[0]
+    ours = quiet(lambda: sigmax.SoftmaxRegression(alpha=alpha, max_iter=30).fit(X, y))
+    theirs = quiet(lambda: LogisticRegression(C=1.0, max_iter=30).fit(X, y))
+    return ours, theirs
+
+
+def predict_proba(data: Data, cfg: Config) -> Dict[str, Any]:
+    out: Dict[str, Any] = {"title": "predict_proba throughput", "by_dtype": {}, "ratios": [],
+                           "notes": [f"both models fitted briefly (30 L-BFGS iterations) on the "
+                                     f"first {min(cfg.predict_fit_rows, data.X64.shape[0])} "
+                                     "training rows in the same dtype; sigmax's predict_proba "
+                                     "is single-threaded, scikit-learn's best BLAS thread count "
+                                     "is used"]}
+    rows = min(cfg.predict_fit_rows, data.X64.shape[0])
+    for dtype in DTYPES:
+        dn = dtype_name(dtype)
+        ours, theirs = _fit_for_prediction(data.train(dtype)[:rows], data.y[:rows])
+        result: Dict[str, Any] = {}
+        for split, X in (("test", data.test(dtype)), ("train", data.train(dtype))):
+            tasks = [Task("sigmax", lambda X=X: ours.predict_proba(X))]
+            sk_names = []
+            for t in cfg.threads:
+                limit = BlasLimit(t)
+                name = f"sklearn LogisticRegression (BLAS {t} thr)"
+                tasks.append(Task(name, lambda X=X: theirs.predict_proba(X),
+                                  setup=limit.enter, teardown=limit.exit))
+                sk_names.append(name)
+            timings = race(tasks, cfg.fast_repeats)
+            best_sk = best_of(timings, sk_names)
+            out["ratios"].append(ratio_row(f"predict_proba {dn}, {split} ({X.shape[0]} rows)",
+                                           best_sk.name, best_sk, "sigmax", timings["sigmax"]))
+            result[split] = {
+                "rows": X.shape[0],
+                "timings": timings_dict(timings),
+                "rows_per_s": {name: X.shape[0] / t.min for name, t in timings.items()},
+                "max_abs_diff_of_probabilities": float(
+                    np.max(np.abs(ours.predict_proba(X[:1000]) - theirs.predict_proba(X[:1000])))),
+            }
+        out["by_dtype"][dn] = result
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# 4. peak memory of fit
+# --------------------------------------------------------------------------- #
+def traced_peak(fn: Callable[[], Any]) -> int:
+    """Bytes allocated at the peak of fn() beyond what was allocated before
+    (tracemalloc sees NumPy's buffers)."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak - base
+
+
+def memory(data: Data, cfg: Config) -> Dict[str, Any]:
+    out: Dict[str, Any] = {"title": "Peak memory of fit beyond the inputs (tracemalloc)",
+                           "rows": [], "ratios": [], "notes": []}
+    cases = (("sgd", 1), ("lbfgs", 5))
+    for dtype in DTYPES:
+        X = data.train(dtype)
+        for solver, max_iter in cases:
+            def fit(solver=solver, max_iter=max_iter):
+                model = sigmax.SoftmaxRegression(solver=solver, max_iter=max_iter,
+                                                 random_state=cfg.seed)
+                quiet(lambda: model.fit(X, data.y))
+            fit()  # warm-up: first-call allocations of the interpreter and NumPy
+            peak = traced_peak(fit)
+            out["rows"].append({"dtype": dtype_name(dtype), "solver": solver,
+                                "max_iter": max_iter, "X_nbytes": X.nbytes, "peak_bytes": peak,
+                                "fraction_of_X": peak / X.nbytes})
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# 5. scaling of loss_grad in n, M, K and threads
+# --------------------------------------------------------------------------- #
+def _synthetic(rng: np.random.Generator, n: int, m: int, k: int, dtype=np.float32):
+    X = rng.random((n, m), dtype=dtype)
+    y = rng.integers(0, k, size=n)
+    W = (0.01 * rng.standard_normal((k, m))).astype(dtype)
+    return X, y, W, np.zeros(k, dtype=dtype)
+
+
+def _sweep(label: str, problems: Dict[int, Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+           repeats: int) -> Dict[str, Any]:
+    """Time loss_grad (n_jobs=1) on each problem, interleaved; per-unit cost."""
+    tasks = [Task(f"{label}={value}", lambda p=p: sigmax.loss_grad(*p, n_jobs=1))
+             for value, p in problems.items()]
+    timings = race(tasks, repeats)
+    points = []
+    for value, (X, _, W, _) in problems.items():
+        t = timings[f"{label}={value}"]
+        units = X.shape[0] * X.shape[1] * W.shape[0]
+        points.append({label: value, "n": X.shape[0], "M": X.shape[1], "K": W.shape[0],
+                       "min_s": t.min, "median_s": t.median, "ns_per_nMK": t.min / units * 1e9})
+    per_unit = [p["ns_per_nMK"] for p in points]
+    return {"points": points, "per_unit_spread": max(per_unit) / min(per_unit)}
+
+
+def scaling(data: Data, cfg: Config) -> Dict[str, Any]:
+    rng = np.random.default_rng(cfg.seed)
+    repeats = cfg.fast_repeats
+    X32, y = data.X32, data.y
+    W = (0.01 * rng.standard_normal((data.k, X32.shape[1]))).astype(np.float32)
+    b = np.zeros(data.k, dtype=np.float32)
+    n_values = [n for n in cfg.scale_n if n <= X32.shape[0]]
+    out: Dict[str, Any] = {"title": "Scaling of loss_grad (float32, n_jobs=1 unless stated)",
+                           "ratios": [], "notes": [
+                               "ns_per_nMK is the time per row x feature x class; a constant "
+                               "value means linear scaling, the spread is max/min over a sweep",
+                               f"the n sweep uses the first n rows of {data.source}; the M and K "
+                               f"sweeps use uniform random data with {cfg.scale_rows} rows"]}
+    if cfg.threads == (1,):
+        out["notes"].append("quick run: every thread pool, OpenMP included, is limited to one "
+                            "thread, so the n_jobs=2 timing does not show a speed-up")
+    out["n"] = _sweep("n", {n: (X32[:n], y[:n], W, b) for n in n_values}, repeats)
+    out["n"]["data"] = data.source
+    out["M"] = _sweep("M", {m: _synthetic(rng, cfg.scale_rows, m, 10) for m in cfg.scale_m},
+                      repeats)
+    out["K"] = _sweep("K", {k: _synthetic(rng, cfg.scale_rows, cfg.scale_k_features, k)
+                            for k in cfg.scale_k}, repeats)
+    out["threads"] = {}
+    for dtype in DTYPES:
+        X = data.train(dtype)
+        Wd, bd = W.astype(dtype), b.astype(dtype)
+        tasks = [Task(f"n_jobs={t}", lambda t=t: sigmax.loss_grad(X, y, Wd, bd, n_jobs=t))
+                 for t in cfg.scaling_threads]
+        timings = race(tasks, repeats)
+        dn = dtype_name(dtype)
+        out["threads"][dn] = {"timings": timings_dict(timings)}
+        if len(cfg.scaling_threads) > 1:
+            one, many = f"n_jobs={cfg.scaling_threads[0]}", f"n_jobs={cfg.scaling_threads[-1]}"
+            out["threads"][dn]["speedup"] = timings[one].min / timings[many].min
+            out["ratios"].append(ratio_row(f"loss_grad {dn} threads: {one} / {many}", one,
+                                           timings[one], many, timings[many],
+                                           meaning="speed-up"))
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# 6. the full fit to tolerance against scikit-learn
+# --------------------------------------------------------------------------- #
+def _timed(fn: Callable[[], Any]) -> Tuple[float, float, Any]:
+    """Wall-clock and CPU time of one call of fn, and its result."""
+    cpu_start = time.process_time()
+    start = time.perf_counter()
+    result = quiet(fn)
+    return time.perf_counter() - start, time.process_time() - cpu_start, result
+
+
+def _objective(X, y, coef, intercept, alpha) -> float:
+    return float(sigmax.loss(X, y, np.asarray(coef, np.float64), np.asarray(intercept, np.float64),
+                             alpha=alpha))
+
+
+def full_fit(data: Data, cfg: Config) -> Dict[str, Any]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+
+    X, y = data.X64, data.y
+    n = X.shape[0]
+    alpha = 1.0 / (cfg.fit_C * n)
+
+    def fit_sklearn():
+        return LogisticRegression(C=cfg.fit_C, tol=cfg.fit_sklearn_tol,
+                                  max_iter=cfg.fit_sklearn_max_iter).fit(X, y)
+
+    def fit_sigmax(tol: float):
+        return sigmax.SoftmaxRegression(alpha=alpha, tol=tol, max_iter=100_000,
+                                        n_jobs=-1).fit(X, y)
+
+    sk_timing, sig_timing = Timing(), Timing()
+    wall, cpu, sk = _timed(fit_sklearn)
+    sk_timing.add(wall, cpu)
+    f_sk = _objective(X, y, sk.coef_, sk.intercept_, alpha)
+    # the same objective through scikit-learn's own log_loss, as a cross-check
+    f_sk_check = float(log_loss(y, sk.predict_proba(X)) + 0.5 * alpha * np.sum(sk.coef_ ** 2))
+    target = f_sk * (1 + 1e-7)
+
+    attempts = []
+    chosen = None
+    for tol in cfg.fit_tols:
+        wall, cpu, model = _timed(lambda: fit_sigmax(tol))
+        f = _objective(X, y, model.coef_, model.intercept_, alpha)
+        attempts.append({"tol": tol, "time_s": wall, "cpu_s": cpu, "n_iter": model.n_iter_,
+                         "objective": f})
+        if f <= target:
+            chosen = (tol, model)
+            break
+    notes = [f"objective = mean cross-entropy + alpha/2 ||W||^2 with alpha = 1/(C n) = "
+             f"{alpha:.3g}, computed with sigmax.loss for both models (float64)",
+             "sigmax's tol is the loosest of the tried values whose fit reaches scikit-learn's "
+             "objective (within 1e-7 relative); its time is that fit's, not the search's",
+             "scikit-learn uses its default threads (BLAS and OpenMP); sigmax uses n_jobs=-1"
+             if cfg.threads != (1,) else "every library is limited to one thread (quick run)"]
+    result: Dict[str, Any] = {
+        "title": f"Full fit to tolerance on {data.source}, float64, C = {cfg.fit_C}",
+        "C": cfg.fit_C, "alpha": alpha,
+        "sklearn": {"tol": cfg.fit_sklearn_tol, "max_iter": cfg.fit_sklearn_max_iter,
+                    "n_iter": int(np.max(sk.n_iter_)),
+                    "converged": bool(np.max(sk.n_iter_) < cfg.fit_sklearn_max_iter),
+                    "objective": f_sk, "objective_via_sklearn_log_loss": f_sk_check,
+                    "test_accuracy": float(sk.score(data.X64_test, data.y_test))},
+        "sigmax_attempts": attempts, "ratios": [], "notes": notes,
+    }
+    if chosen is None:
+        notes.append("no tried tol reached scikit-learn's objective; the tightest is reported")
+        chosen = (attempts[-1]["tol"], model)
+    tol, model = chosen
+    sig_timing.add(attempts[-1]["time_s"], attempts[-1]["cpu_s"])
+    for _ in range(cfg.fit_repeats - 1):  # interleaved extra samples, if asked
+        sk_timing.add(*_timed(fit_sklearn)[:2])
+        sig_timing.add(*_timed(lambda: fit_sigmax(tol))[:2])
+    result["sklearn"]["timing"] = sk_timing.as_dict()
+    result["sigmax"] = {"tol": tol, "n_iter": model.n_iter_,
+                        "objective": _objective(X, y, model.coef_, model.intercept_, alpha),
+                        "test_accuracy": float(model.score(data.X64_test, data.y_test)),
+                        "timing": sig_timing.as_dict()}
+    result["ratios"].append(ratio_row(f"full fit to sklearn's objective ({data.source} float64)",
+                                      "sklearn LogisticRegression", sk_timing,
+                                      f"sigmax (tol={tol:g})", sig_timing))
+    return result
+
+
+SECTIONS: Dict[str, Callable[[Data, Config], Dict[str, Any]]] = {
+    "sgd_epoch": sgd_epoch,
+    "loss_grad_vs_read": loss_grad_vs_read,
+    "predict_proba": predict_proba,
+    "memory": memory,
+    "scaling": scaling,
+    "full_fit": full_fit,
+}
+
+
+def cpu_threads() -> Tuple[int, ...]:
+    """1 and 2 threads (just 1 on a single core)."""
+    return (1, 2) if (os.cpu_count() or 1) >= 2 else (1,)
+
+
+def sections(names: Optional[Sequence[str]] = None) -> List[str]:
+    names = list(SECTIONS) if not names else list(names)
+    unknown = [name for name in names if name not in SECTIONS]
+    if unknown:
+        raise ValueError(f"unknown sections {unknown}; choose from {list(SECTIONS)}")
+    return names

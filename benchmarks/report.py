@@ -1,0 +1,240 @@
+"""Turning the results into a plain-text ratio table, Markdown and a plot."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence
+
+MiB = 1024 * 1024
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.3g} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds:.3g} s"
+
+
+def fmt_ratio(ratio: float) -> str:
+    return f"{ratio:.2f}x" if ratio < 100 else f"{ratio:.0f}x"
+
+
+def all_ratios(results: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return [row for section in results["sections"].values() for row in section.get("ratios", [])]
+
+
+# --------------------------------------------------------------------------- #
+# plain text
+# --------------------------------------------------------------------------- #
+def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def text_table(results: Dict[str, Any]) -> str:
+    """Every ratio of the run, one line each (minimum times; median ratio too)."""
+    header = ["measurement", "numerator", "time", "denominator", "time", "ratio",
+              "ratio (median)", "ratio is"]
+    rows = [[r["measurement"], r["numerator"], fmt_time(r["numerator_s"]), r["denominator"],
+             fmt_time(r["denominator_s"]), fmt_ratio(r["ratio"]), fmt_ratio(r["ratio_median"]),
+             r["meaning"]] for r in all_ratios(results)]
+    return _aligned(header, rows)
+
+
+# --------------------------------------------------------------------------- #
+# Markdown
+# --------------------------------------------------------------------------- #
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> List[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _machine_line(machine: Dict[str, Any]) -> str:
+    simd = ", ".join(machine.get("simd") or []) or "no AVX"
+    libs = ", ".join(f"{name} {machine[name]}" for name in ("numpy", "scikit-learn", "torch")
+                     if machine.get(name)) or "no libraries found"
+    torch_note = "" if machine.get("torch") else " (PyTorch not installed)"
+    return (f"{machine['cpu_model']}, {machine['cores']} cores ({simd}); Python "
+            f"{machine['python']}, sigmax {machine['sigmax']}, {libs}{torch_note}")
+
+
+def _summary(results: Dict[str, Any]) -> List[str]:
+    rows = [[r["measurement"], r["numerator"], fmt_time(r["numerator_s"]), r["denominator"],
+             fmt_time(r["denominator_s"]), f"**{fmt_ratio(r['ratio'])}**",
+             fmt_ratio(r["ratio_median"]), r["meaning"]] for r in all_ratios(results)]
+    return ["### Summary", "",
+            "Ratios of minimum times (median times in the next column). For peers the ratio is "
+            "peer time / sigmax time: above 1, sigmax is faster.", ""] + _md_table(
+        ["measurement", "numerator", "time", "denominator", "time", "ratio", "median ratio",
+         "ratio is"], rows)
+
+
+def _sgd(section: Dict[str, Any]) -> List[str]:
+    lines = [f"### {section['title']}", ""]
+    for dtype, res in section["by_dtype"].items():
+        best = set(res["best_config"].values())
+        rows = []
+        for name, t in res["timings"].items():
+            mark = " (best)" if name in best else ""
+            rows.append([name + mark, fmt_time(t["min_s"]), fmt_time(t["median_s"]),
+                         _cpu(t), f"{res['test_accuracy_after_one_epoch'][name]:.4f}"])
+        overhead = res["estimator_overhead_vs_kernel"]
+        lines += [f"{dtype}: the estimator's time over the bare kernel's: "
+                  f"{100 * overhead['min']:+.1f}% (minimum), {100 * overhead['median']:+.1f}% "
+                  "(median).", ""]
+        lines += _md_table(["contender", "min", "median", "CPU/wall", "test accuracy after the "
+                            "epoch"], rows)
+    return lines + [f"- {note}" for note in section["notes"]] + ([""] if section["notes"] else [])
+
+
+def _cpu(timing: Dict[str, Any]) -> str:
+    ratio = timing.get("cpu_per_wall")
+    return "-" if ratio is None else f"{ratio:.2f}"
+
+
+def _loss_grad(section: Dict[str, Any]) -> List[str]:
+    rows = []
+    for dtype, res in section["by_dtype"].items():
+        for threads, r in res["by_threads"].items():
+            t = res["timings"]
+            rows.append([dtype, threads, fmt_time(t[r["loss_grad"]]["min_s"]),
+                         f"{fmt_time(t[r['read_x']]['min_s'])} ({r['read_x']})",
+                         f"**{r['ratio']:.2f}**", f"{r['loss_grad_GBps']:.1f} / "
+                         f"{r['read_x_GBps']:.1f}"])
+    return [f"### {section['title']}", ""] + _md_table(
+        ["dtype", "threads", "loss_grad", "read X once", "loss_grad / read-X",
+         "GB/s of X (loss_grad / read)"], rows) + [f"- {n}" for n in section["notes"]] + [""]
+
+
+def _predict(section: Dict[str, Any]) -> List[str]:
+    rows = []
+    for dtype, res in section["by_dtype"].items():
+        for split, r in res.items():
+            rates = r["rows_per_s"]
+            sk = max((name for name in rates if name != "sigmax"), key=rates.get)
+            rows.append([dtype, f"{split} ({r['rows']})", f"{rates['sigmax']:.3g}",
+                         f"{rates[sk]:.3g} ({sk.split('(')[-1].rstrip(')')})",
+                         f"**{rates['sigmax'] / rates[sk]:.2f}**"])
+    return [f"### {section['title']}", ""] + _md_table(
+        ["dtype", "rows", "sigmax rows/s", "sklearn rows/s", "sigmax / sklearn throughput"],
+        rows) + [f"- {n}" for n in section["notes"]] + [""]
+
+
+def _memory(section: Dict[str, Any]) -> List[str]:
+    rows = [[r["dtype"], f"{r['solver']}, max_iter={r['max_iter']}",
+             f"{r['X_nbytes'] / MiB:.1f} MiB", f"{r['peak_bytes'] / MiB:.3f} MiB",
+             f"**{100 * r['fraction_of_X']:.2f}%**"] for r in section["rows"]]
+    return [f"### {section['title']}", ""] + _md_table(
+        ["dtype", "fit", "X.nbytes", "peak beyond inputs", "fraction of X"], rows)
+
+
+def _scaling(section: Dict[str, Any]) -> List[str]:
+    rows = []
+    for sweep in ("n", "M", "K"):
+        for p in section[sweep]["points"]:
+            rows.append([sweep, p["n"], p["M"], p["K"], fmt_time(p["min_s"]),
+                         f"{p['ns_per_nMK']:.3f}"])
+    spread = ", ".join(f"{s}: {section[s]['per_unit_spread']:.2f}" for s in ("n", "M", "K"))
+    lines = [f"### {section['title']}", ""] + _md_table(
+        ["sweep", "n", "M", "K", "time (min)", "ns per n*M*K"], rows)
+    lines += [f"Spread of ns per n*M*K (max/min) per sweep: {spread}.", ""]
+    trows = []
+    for dtype, res in section["threads"].items():
+        cells = [f"{name}: {fmt_time(t['min_s'])} (CPU/wall {_cpu(t)})"
+                 for name, t in res["timings"].items()]
+        speedup = f"{res['speedup']:.2f}x" if "speedup" in res else "-"
+        trows.append([dtype, ", ".join(cells), speedup])
+    lines += _md_table(["dtype (full training set)", "time", "speed-up"], trows)
+    return lines + [f"- {n}" for n in section["notes"]] + [""]
+
+
+def _full_fit(section: Dict[str, Any]) -> List[str]:
+    sk, sg = section["sklearn"], section.get("sigmax")
+    def row(label: str, res: Dict[str, Any]) -> List[Any]:
+        t = res["timing"]
+        return [label, fmt_time(t["min_s"]), _cpu(t), res["n_iter"],
+                fmt_time(t["min_s"] / max(res["n_iter"], 1)), f"{res['objective']:.10f}",
+                f"{res['test_accuracy']:.4f}"]
+
+    rows = [row(f"scikit-learn LogisticRegression (tol={sk['tol']:g}, "
+                f"max_iter={sk['max_iter']})", sk)]
+    if sg is not None:
+        rows.append(row(f"sigmax SoftmaxRegression (tol={sg['tol']:g})", sg))
+    lines = [f"### {section['title']}", ""] + _md_table(
+        ["model", "time", "CPU/wall", "iterations", "time per iteration", "objective",
+         "test accuracy"], rows)
+    for r in section["ratios"]:
+        lines += [f"sklearn time / sigmax time: **{fmt_ratio(r['ratio'])}**"
+                  f"{'' if sk['converged'] else ' (scikit-learn stopped at max_iter)'}.", ""]
+    tried = ", ".join(f"{a['tol']:g}: {a['objective']:.10f} in {fmt_time(a['time_s'])}"
+                      for a in section["sigmax_attempts"])
+    lines += [f"- sigmax tolerances tried (objective, time): {tried}"]
+    return lines + [f"- {n}" for n in section["notes"]] + [""]
+
+
+RENDERERS = {"sgd_epoch": _sgd, "loss_grad_vs_read": _loss_grad, "predict_proba": _predict,
+             "memory": _memory, "scaling": _scaling, "full_fit": _full_fit}
+
+
+def markdown(results: Dict[str, Any]) -> str:
+    machine = results["machine"]
+    lines = ["## Benchmarks", "", f"Machine: {_machine_line(machine)}.", "",
+             f"Run: {machine['date']}, `{results['command']}`, {results['total_s']:.0f} s; "
+             f"load average (1, 5, 15 min) at the start {machine.get('load_average_at_start')}, "
+             f"at the end {results.get('load_average_at_end')}. Data: {results['data']}.", ""]
+    lines += _summary(results)
+    for name, section in results["sections"].items():
+        lines += RENDERERS[name](section)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# --------------------------------------------------------------------------- #
+# plot
+# --------------------------------------------------------------------------- #
+def plot_scaling(section: Dict[str, Any], path: str) -> Optional[str]:
+    """A 2x2 figure of the scaling sweeps; returns None without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter, NullLocator
+    except ImportError:
+        return None
+    fig, axes = plt.subplots(2, 2, figsize=(10, 8))
+    for ax, sweep in zip(axes.flat, ("n", "M", "K")):
+        points = section[sweep]["points"]
+        x = [p[sweep] for p in points]
+        t = [p["min_s"] * 1e3 for p in points]
+        ax.plot(x, t, "o-", label="loss_grad")
+        # the straight line through the largest point: what linear scaling would give
+        ax.plot(x, [t[-1] * xi / x[-1] for xi in x], "--", color="grey", label="linear")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xticks(x, [f"{v // 1000}k" if v >= 10_000 and v % 1000 == 0 else str(v)
+                          for v in x])
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(sweep)
+        ax.set_ylabel("time (ms)")
+        fixed = {"n": "M, K", "M": "n, K", "K": "n, M"}[sweep]
+        ax.set_title(f"loss_grad vs {sweep} ({fixed} fixed)")
+        ax.legend()
+    ax = axes.flat[3]
+    labels, values = [], []
+    for dtype, res in section["threads"].items():
+        for name, t in res["timings"].items():
+            labels.append(f"{dtype}\n{name}")
+            values.append(t["min_s"] * 1e3)
+    ax.bar(range(len(values)), values)
+    ax.set_xticks(range(len(values)))
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_ylabel("time (ms)")
+    ax.set_title("loss_grad on the full training set vs threads")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

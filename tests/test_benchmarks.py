@@ -1,0 +1,131 @@
+"""benchmarks/run.py --quick runs to the end and reports every section.
+
+It runs in a subprocess on small synthetic data (no MNIST, no torch or
+matplotlib needed) and writes into a temporary directory.  Nothing here
+asserts anything about timings: the machines are shared and noisy.
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import sigmax
+
+REPO = Path(__file__).resolve().parents[1]
+RUN = REPO / "benchmarks" / "run.py"
+TIMEOUT_S = 600
+
+SECTIONS = ("sgd_epoch", "loss_grad_vs_read", "predict_proba", "memory", "scaling", "full_fit")
+HEADINGS = ("## Benchmarks", "### Summary", "### One minibatch-SGD epoch",
+            "### Full-batch loss_grad against one read of X", "### predict_proba throughput",
+            "### Peak memory of fit", "### Scaling of loss_grad", "### Full fit to tolerance")
+
+
+def run_benchmark(out: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    # the subprocess imports the sigmax this test imported (installed or in place)
+    package_parent = str(Path(sigmax.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+    # the quick mode must not need MNIST: point SIGMAX_DATA at nothing
+    env["SIGMAX_DATA"] = str(out / "no-mnist-here")
+    env["MPLBACKEND"] = "Agg"
+    return subprocess.run([sys.executable, str(RUN), "--quick", "--out", str(out), *args],
+                          cwd=out, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("benchmarks")
+    proc = run_benchmark(out)
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc, out
+
+
+def test_json_has_every_section(quick):
+    _, out = quick
+    results = json.loads((out / "latest.json").read_text())
+    assert results["quick"] is True
+    assert set(SECTIONS) <= set(results["sections"])
+    for key in ("cpu_model", "cores", "numpy", "scikit-learn", "date"):
+        assert results["machine"][key]
+    assert "synthetic" in results["data"]
+
+
+def test_ratios_are_positive_numbers(quick):
+    _, out = quick
+    results = json.loads((out / "latest.json").read_text())
+    rows = [row for name in SECTIONS for row in results["sections"][name]["ratios"]]
+    measured = {row["measurement"].split(":")[0] for row in rows}
+    assert any(m.startswith("SGD epoch float32") for m in measured)
+    assert any(m.startswith("SGD epoch float64") for m in measured)
+    assert any(m.startswith("predict_proba") for m in measured)
+    assert any(m.startswith("full fit") for m in measured)
+    assert any("loss_grad / read-X" in row["measurement"] for row in rows)
+    for row in rows:
+        assert math.isfinite(row["ratio"]) and row["ratio"] > 0, row
+
+
+def test_sgd_contenders_and_optional_peers(quick):
+    _, out = quick
+    section = json.loads((out / "latest.json").read_text())["sections"]["sgd_epoch"]
+    groups = section["by_dtype"]["float32"]["best_config"]
+    assert {"sigmax", "NumPy (lecture code)", "scikit-learn SGDClassifier"} <= set(groups)
+    try:
+        import torch  # noqa: F401
+    except Exception:
+        assert "PyTorch CPU" not in groups
+        assert any("PyTorch is not installed" in note for note in section["notes"])
+    else:
+        assert "PyTorch CPU" in groups
+
+
+def test_memory_and_full_fit_are_reported(quick):
+    _, out = quick
+    sections = json.loads((out / "latest.json").read_text())["sections"]
+    memory = sections["memory"]["rows"]
+    assert {(r["dtype"], r["solver"]) for r in memory} == {
+        ("float32", "sgd"), ("float32", "lbfgs"), ("float64", "sgd"), ("float64", "lbfgs")}
+    fit = sections["full_fit"]
+    assert fit["sigmax"]["objective"] <= fit["sklearn"]["objective"] * (1 + 1e-7)
+    assert fit["sklearn"]["objective"] == pytest.approx(
+        fit["sklearn"]["objective_via_sklearn_log_loss"], rel=1e-6)
+
+
+def test_markdown_on_stdout_and_in_file(quick):
+    proc, out = quick
+    markdown = (out / "latest.md").read_text()
+    for heading in HEADINGS:
+        assert heading in markdown, heading
+        assert heading in proc.stdout, heading
+    assert "| measurement |" in markdown
+    assert "Machine:" in markdown
+    first_line = proc.stdout.splitlines()[0]
+    assert first_line.split()[:1] == ["measurement"] and "ratio" in first_line
+
+
+def test_plot_written_when_matplotlib_is_there(quick):
+    _, out = quick
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert not (out / "scaling.png").exists()
+    else:
+        assert (out / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sections_option_runs_a_subset(tmp_path):
+    proc = run_benchmark(tmp_path, "--sections", "memory,full_fit")
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert list(results["sections"]) == ["memory", "full_fit"]
+    assert not (tmp_path / "scaling.png").exists()
+
+
+def test_unknown_section_is_an_error(tmp_path):
+    proc = run_benchmark(tmp_path, "--sections", "nonsense")
+    assert proc.returncode == 2
+    assert "nonsense" in proc.stderr
