@@ -87,6 +87,24 @@ view_of(PyArrayObject *arr)
     return v;
 }
 
+/* One element of a float32 or float64 array, read or written as a double. */
+static double
+load_value(int typenum, const char *src)
+{
+    return typenum == NPY_FLOAT32 ? (double)*(const float *)src : *(const double *)src;
+}
+
+static void
+store_value(int typenum, char *dst, double value)
+{
+    if (typenum == NPY_FLOAT32) {
+        *(float *)dst = (float)value;
+    }
+    else {
+        *(double *)dst = value;
+    }
+}
+
 static int
 parse_link_loss(int link, int loss)
 {
@@ -270,29 +288,17 @@ core_loss_grad(PyObject *Py_UNUSED(self), PyObject *args)
         const double inv = 1.0 / acc.weight;
         for (sx_size c = 0; c < k; c++) {
             for (sx_size j = 0; j < m; j++) {
-                const char *wp = p.W.data + c * p.W.s0 + j * p.W.s1;
-                const double wv = typenum == NPY_FLOAT32 ? *(const float *)wp : *(const double *)wp;
+                const double wv = load_value(typenum, p.W.data + c * p.W.s0 + j * p.W.s1);
                 wnorm2 += wv * wv;
                 if (grad) {
-                    const double g = grad[c * m + j] * inv + alpha * wv;
-                    char *gp = PyArray_BYTES(gW) + c * PyArray_STRIDE(gW, 0) + j * PyArray_STRIDE(gW, 1);
-                    if (typenum == NPY_FLOAT32) {
-                        *(float *)gp = (float)g;
-                    }
-                    else {
-                        *(double *)gp = g;
-                    }
+                    store_value(typenum, PyArray_BYTES(gW) + c * PyArray_STRIDE(gW, 0) +
+                                             j * PyArray_STRIDE(gW, 1),
+                                grad[c * m + j] * inv + alpha * wv);
                 }
             }
             if (grad) {
-                const double g = grad[k * m + c] * inv;
-                char *gp = PyArray_BYTES(gb) + c * PyArray_STRIDE(gb, 0);
-                if (typenum == NPY_FLOAT32) {
-                    *(float *)gp = (float)g;
-                }
-                else {
-                    *(double *)gp = g;
-                }
+                store_value(typenum, PyArray_BYTES(gb) + c * PyArray_STRIDE(gb, 0),
+                            grad[k * m + c] * inv);
             }
         }
     }
@@ -305,7 +311,8 @@ core_loss_grad(PyObject *Py_UNUSED(self), PyObject *args)
         PyErr_SetString(PyExc_ValueError, "the sample weights sum to zero");
         goto cleanup;
     }
-    result = PyFloat_FromDouble(acc.loss / acc.weight + (alpha > 0.0 ? 0.5 * alpha * wnorm2 : 0.0));
+    const double penalty = alpha > 0.0 ? 0.5 * alpha * wnorm2 : 0.0;  /* no 0 * inf */
+    result = PyFloat_FromDouble(acc.loss / acc.weight + penalty);
 cleanup:
     free(grad);
     return result;
@@ -486,20 +493,16 @@ typedef struct {
     int python_error;
 } fit_objective;
 
+/* x = [W (k*m), b (k)] into the typed W and b arrays (b stays 0 without an intercept). */
 static void
 store_params(fit_objective *o, const double *x)
 {
-    const sx_size km = o->k * o->m;
-    for (sx_size i = 0; i < km + o->k; i++) {
-        const double v = (i < km || o->fit_intercept) ? x[i] : 0.0;
-        char *dst = i < km ? o->Wt : o->bt;
-        const sx_size j = i < km ? i : i - km;
-        if (o->typenum == NPY_FLOAT32) {
-            ((float *)dst)[j] = (float)v;
-        }
-        else {
-            ((double *)dst)[j] = v;
-        }
+    const sx_size km = o->k * o->m, esz = o->typenum == NPY_FLOAT32 ? 4 : 8;
+    for (sx_size i = 0; i < km; i++) {
+        store_value(o->typenum, o->Wt + i * esz, x[i]);
+    }
+    for (sx_size c = 0; c < o->k; c++) {
+        store_value(o->typenum, o->bt + c * esz, o->fit_intercept ? x[km + c] : 0.0);
     }
 }
 
@@ -605,13 +608,12 @@ core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)
         PyErr_NoMemory();
         goto cleanup;
     }
-    for (sx_size i = 0; i < dim; i++) {
-        const char *src = i < o.k * o.m ? o.Wt : o.bt;
-        const sx_size j = i < o.k * o.m ? i : i - o.k * o.m;
-        x[i] = o.typenum == NPY_FLOAT32 ? ((const float *)src)[j] : ((const double *)src)[j];
-        if (i >= o.k * o.m && !fit_intercept) {
-            x[i] = 0.0;
-        }
+    const sx_size esz = o.typenum == NPY_FLOAT32 ? 4 : 8;
+    for (sx_size i = 0; i < o.k * o.m; i++) {
+        x[i] = load_value(o.typenum, o.Wt + i * esz);
+    }
+    for (sx_size c = 0; c < o.k; c++) {
+        x[o.k * o.m + c] = fit_intercept ? load_value(o.typenum, o.bt + c * esz) : 0.0;
     }
     const sx_lbfgs_options opt = {max_iter, tol, memory};
     sx_lbfgs_result res;
