@@ -86,8 +86,9 @@ def lecture_toy_split(X, y):
     return (X[train] - mu) / sd, y[train], (X[test] - mu) / sd, y[test]
 
 
-@pytest.mark.skipif(not TOYDATA.exists(), reason="the lectures' toy data set is not beside the checkout")
 def test_lecture_toy_experiment_96_percent():
+    if not TOYDATA.exists():
+        pytest.fail(f"the lectures' toy data set is not at {TOYDATA}")
     data = np.genfromtxt(TOYDATA, delimiter="\t")
     X, y = data[:, :2].astype(np.float32), data[:, 2].astype(np.int64)
     Xtr, ytr, Xte, yte = lecture_toy_split(X, y)
