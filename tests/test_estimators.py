@@ -1,5 +1,6 @@
 """LogisticRegression and SoftmaxRegression: the lectures' training rules,
 label handling, fitted attributes and prediction methods."""
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,8 @@ import sigmax
 from sigmax import LogisticRegression, NotFittedError, SoftmaxRegression
 
 REPO = Path(__file__).resolve().parents[1]
-TOYDATA = REPO.parent / "shared" / "data" / "lectures" / "toydata.txt"
+TOYDATA = Path(os.environ.get("SIGMAX_LECTURE_DATA", REPO.parent / "shared" / "data" / "lectures")) \
+    / "toydata.txt"
 
 
 def blobs(n=120, m=3, k=3, seed=0, dtype=np.float64):
