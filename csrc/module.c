@@ -69,12 +69,6 @@ check_dim(PyArrayObject *arr, const char *name, int axis, npy_intp expected)
     return 0;
 }
 
-static PyArrayObject *
-X_of(PyObject *obj)
-{
-    return (PyArrayObject *)obj;  /* after build_problem has checked it */
-}
-
 static sx_view
 view_of(PyArrayObject *arr)
 {
@@ -111,6 +105,19 @@ parse_link_loss(int link, int loss)
     if ((link != SX_LINK_SOFTMAX && link != SX_LINK_SIGMOID) ||
         (loss != SX_LOSS_LOG && loss != SX_LOSS_MSE)) {
         PyErr_SetString(PyExc_ValueError, "unknown link or loss code");
+        return -1;
+    }
+    return 0;
+}
+
+/* W and b that a solver updates in place (already checked by build_problem). */
+static int
+check_trained_params(PyObject *Wo, PyObject *bo)
+{
+    PyArrayObject *W = (PyArrayObject *)Wo, *b = (PyArrayObject *)bo;
+    if (!PyArray_IS_C_CONTIGUOUS(W) || !PyArray_IS_C_CONTIGUOUS(b) ||
+        !PyArray_ISWRITEABLE(W) || !PyArray_ISWRITEABLE(b)) {
+        PyErr_SetString(PyExc_ValueError, "W and b must be writeable and C-contiguous");
         return -1;
     }
     return 0;
@@ -446,14 +453,12 @@ core_sgd_epoch(PyObject *Py_UNUSED(self), PyObject *args)
         build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &d, &p, &typenum) < 0) {
         return NULL;
     }
-    PyArrayObject *W = (PyArrayObject *)Wo, *b = (PyArrayObject *)bo;
-    if (!PyArray_IS_C_CONTIGUOUS(W) || !PyArray_IS_C_CONTIGUOUS(b) ||
-        !PyArray_ISWRITEABLE(W) || !PyArray_ISWRITEABLE(b)) {
-        PyErr_SetString(PyExc_ValueError, "W and b must be writeable and C-contiguous");
+    if (check_trained_params(Wo, bo) < 0) {
         return NULL;
     }
-    if (batch_size > PyArray_DIM(X_of(Xo), 0)) {
-        batch_size = PyArray_DIM(X_of(Xo), 0);  /* a batch is at most the whole data */
+    PyArrayObject *W = (PyArrayObject *)Wo, *b = (PyArrayObject *)bo;
+    if (batch_size > d.X.rows) {
+        batch_size = d.X.rows;  /* a batch is at most the whole data */
     }
     if (batch_size < 1 || !isfinite(lr) || !isfinite(alpha)) {
         PyErr_SetString(PyExc_ValueError, "batch_size must be >= 1; learning_rate and alpha finite");
@@ -579,12 +584,10 @@ core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)
         build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &o.d, &o.p, &o.typenum) < 0) {
         goto cleanup;
     }
-    PyArrayObject *W = (PyArrayObject *)Wo, *b = (PyArrayObject *)bo;
-    if (!PyArray_IS_C_CONTIGUOUS(W) || !PyArray_IS_C_CONTIGUOUS(b) ||
-        !PyArray_ISWRITEABLE(W) || !PyArray_ISWRITEABLE(b)) {
-        PyErr_SetString(PyExc_ValueError, "W and b must be writeable and C-contiguous");
+    if (check_trained_params(Wo, bo) < 0) {
         goto cleanup;
     }
+    PyArrayObject *W = (PyArrayObject *)Wo, *b = (PyArrayObject *)bo;
     if (max_iter < 0 || memory < 1 || !isfinite(tol) || tol < 0 || !isfinite(alpha) || alpha < 0) {
         PyErr_SetString(PyExc_ValueError, "need max_iter >= 0, memory >= 1, finite tol, alpha >= 0");
         goto cleanup;
