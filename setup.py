@@ -4,15 +4,13 @@ import sys
 import numpy
 from setuptools import Extension, setup
 
-if sys.platform == "win32":
-    compile_args = ["/O2"]
-else:
-    # Portable by default: no -march=native (the kernels pick AVX-512 / AVX2
-    # at run time, see csrc/kernels.h).  -ffp-contract=fast lets a*b+c become
-    # one fused multiply-add; -Wno-psabi silences a note about passing SIMD
-    # vectors between functions, which the kernels only do inside inlined code.
-    compile_args = ["-O3", "-std=c99", "-Wall", "-Wextra", "-fno-math-errno",
-                    "-ffp-contract=fast", "-Wno-psabi"]
+# The kernels are written in GCC/Clang vector extensions: GCC or Clang builds them.
+# Portable by default: no -march=native (the kernels pick AVX-512 / AVX2 at run
+# time, see csrc/kernels.h).  -ffp-contract=fast lets a*b+c become one fused
+# multiply-add; -Wno-psabi silences a note about passing SIMD vectors between
+# functions, which the kernels only do inside inlined code.
+compile_args = ["-O3", "-std=c99", "-Wall", "-Wextra", "-fno-math-errno",
+                "-ffp-contract=fast", "-Wno-psabi"]
 link_args = []
 if sys.platform.startswith("linux"):
     # Threads over row blocks (n_jobs); the block layout, not the thread
