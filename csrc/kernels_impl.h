@@ -4,8 +4,9 @@
  *
  * Rows are processed in blocks of SX_BLOCK_ROWS.  For each block:
  *   1. forward: z_r = W x_r + b for every row (W is C-contiguous; when X's rows
- *      are unit-stride the dot products run on SIMD vectors, four classes per
- *      pass over x_r so each load of x feeds four multiply-adds);
+ *      are unit-stride the dot products run on SIMD vectors, four rows by four
+ *      classes at a time so each load of x or W feeds four multiply-adds;
+ *      the last rows of a block, and strided rows, go one at a time);
  *   2. per row, in double: the link, the loss and dl/dz (sx_row_loss);
  *   3. gradient: G += dZ^T X_block, a small matrix product tiled over columns
  *      so a tile of the block's rows stays in L1 while all K classes use it.
@@ -128,72 +129,6 @@ static SX_INLINE void SX_NAME(row_logits)(const char *xrow, sx_size xs, const sx
 }
 
 /*
- * z0, z1 (k each) for two unit-stride rows at once: 2 rows x 4 classes give
- * eight independent accumulators and six loads per eight multiply-adds.
- */
-static SX_INLINE void SX_NAME(row_pair_logits)(const SX_T *x0, const SX_T *x1,
-                                               const SX_T *next0, const SX_T *next1,
-                                               const sx_params *p, sx_size m,
-                                               double *z0, double *z1)
-{
-    const sx_size k = p->W.rows;
-    const SX_T *W = (const SX_T *)p->W.data;
-    const sx_size mv = m - m % VLEN;
-    sx_size c = 0;
-    for (; c + 4 <= k; c += 4) {
-        const SX_T *w0 = W + c * m, *w1 = w0 + m, *w2 = w1 + m, *w3 = w2 + m;
-        VEC a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
-        for (sx_size j = 0; j < mv; j += VLEN) {
-            if (c == 0) {  /* the next pair of rows, one cache line each per step */
-                SX_PREFETCH(next0 + j);
-                SX_PREFETCH(next1 + j);
-            }
-            const VEC u = SX_NAME(vload)(x0 + j), v = SX_NAME(vload)(x1 + j);
-            const VEC v0 = SX_NAME(vload)(w0 + j), v1 = SX_NAME(vload)(w1 + j);
-            const VEC v2 = SX_NAME(vload)(w2 + j), v3 = SX_NAME(vload)(w3 + j);
-            a0 += u * v0;
-            a1 += u * v1;
-            a2 += u * v2;
-            a3 += u * v3;
-            b0 += v * v0;
-            b1 += v * v1;
-            b2 += v * v2;
-            b3 += v * v3;
-        }
-        double s[8] = {SX_NAME(vsum)(a0), SX_NAME(vsum)(a1), SX_NAME(vsum)(a2), SX_NAME(vsum)(a3),
-                       SX_NAME(vsum)(b0), SX_NAME(vsum)(b1), SX_NAME(vsum)(b2), SX_NAME(vsum)(b3)};
-        for (sx_size j = mv; j < m; j++) {
-            for (int q = 0; q < 4; q++) {
-                s[q] += (double)x0[j] * W[(c + q) * m + j];
-                s[4 + q] += (double)x1[j] * W[(c + q) * m + j];
-            }
-        }
-        for (int q = 0; q < 4; q++) {
-            const double bq = SX_LOAD(p->b + (c + q) * p->b_stride);
-            z0[c + q] = s[q] + bq;
-            z1[c + q] = s[4 + q] + bq;
-        }
-    }
-    for (; c < k; c++) {
-        const SX_T *w = W + c * m;
-        VEC a0 = {0}, b0 = {0};
-        for (sx_size j = 0; j < mv; j += VLEN) {
-            const VEC wv = SX_NAME(vload)(w + j);
-            a0 += SX_NAME(vload)(x0 + j) * wv;
-            b0 += SX_NAME(vload)(x1 + j) * wv;
-        }
-        double s0 = SX_NAME(vsum)(a0), s1 = SX_NAME(vsum)(b0);
-        for (sx_size j = mv; j < m; j++) {
-            s0 += (double)x0[j] * w[j];
-            s1 += (double)x1[j] * w[j];
-        }
-        const double bc = SX_LOAD(p->b + c * p->b_stride);
-        z0[c] = s0 + bc;
-        z1[c] = s1 + bc;
-    }
-}
-
-/*
  * z for four unit-stride rows at once: 4 rows x 4 classes give sixteen
  * independent accumulators, and each load of W feeds four rows.
  */
@@ -269,13 +204,6 @@ static SX_INLINE void SX_NAME(block_logits)(const char *const *xr, sx_size xs, s
                 z[q] = Z + (r + q) * k;
             }
             SX_NAME(row_quad_logits)(x, next, p, m, z);
-        }
-        for (; r + 2 <= nrows; r += 2) {
-            const char *n0 = r + 2 < nrows ? xr[r + 2] : xr[r];
-            const char *n1 = r + 3 < nrows ? xr[r + 3] : xr[r + 1];
-            SX_NAME(row_pair_logits)((const SX_T *)xr[r], (const SX_T *)xr[r + 1],
-                                     (const SX_T *)n0, (const SX_T *)n1, p, m,
-                                     Z + r * k, Z + (r + 1) * k);
         }
     }
     for (; r < nrows; r++) {
