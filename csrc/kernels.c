@@ -1,32 +1,30 @@
 /*
- * Type-independent pieces of the kernels (per-row loss on double logits,
- * stable sigmoid / softplus / log-sum-exp, the SGD row permutation) and the
- * two instantiations of the typed kernels in kernels_impl.h.
+ * Type-independent pieces of the kernels: the per-row loss and activation on
+ * double logits, the SGD row permutation, aligned scratch, and the dispatch
+ * of the public typed kernels to the instruction set in use.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels.h"
+#include "kernels_internal.h"
 
-/* size bytes aligned to SX_VECTOR_BYTES; *raw receives the pointer to free. */
-static void *sx_aligned_alloc(size_t size, void **raw)
+void *sx_aligned_alloc(size_t size, void **raw)
 {
-    *raw = malloc(size + SX_VECTOR_BYTES);
+    *raw = malloc(size + SX_ALIGN);
     if (*raw == NULL) {
         return NULL;
     }
     uintptr_t addr = (uintptr_t)*raw;
-    return (void *)((addr + SX_VECTOR_BYTES - 1) & ~(uintptr_t)(SX_VECTOR_BYTES - 1));
+    return (void *)((addr + SX_ALIGN - 1) & ~(uintptr_t)(SX_ALIGN - 1));
 }
 
-static int sx_is_aligned(const void *p)
+int sx_is_aligned(const void *p)
 {
-    return ((uintptr_t)p & (uintptr_t)(SX_VECTOR_BYTES - 1)) == 0;
+    return ((uintptr_t)p & (uintptr_t)(SX_ALIGN - 1)) == 0;
 }
 
-/* A vector-aligned copy of size bytes at src (NULL when out of memory). */
-static const char *sx_aligned_copy(const char *src, size_t size, void **raw)
+const char *sx_aligned_copy(const char *src, size_t size, void **raw)
 {
     char *dst = sx_aligned_alloc(size, raw);
     if (dst != NULL) {
@@ -35,58 +33,40 @@ static const char *sx_aligned_copy(const char *src, size_t size, void **raw)
     return dst;
 }
 
-/* sigma(z), branched on the sign so exp never overflows. */
-static double sigmoid(double z)
-{
-    if (z >= 0.0) {
-        return 1.0 / (1.0 + exp(-z));
-    }
-    double e = exp(z);
-    return e / (1.0 + e);
-}
-
-/* softplus(z) = log(1 + e^z) = -log sigma(-z), exact for any finite z. */
-static double softplus(double z)
-{
-    if (z > 0.0) {
-        return z + log1p(exp(-z));
-    }
-    return log1p(exp(z));
-}
-
-/* log sum_k e^{z_k}, shifted by the maximum. */
-static double logsumexp(const double *z, sx_size k)
+static double row_max(const double *z, sx_size k)
 {
     double zmax = z[0];
     for (sx_size j = 1; j < k; j++) {
-        if (z[j] > zmax) {
-            zmax = z[j];
-        }
+        zmax = z[j] > zmax ? z[j] : zmax;
     }
-    double s = 0.0;
-    for (sx_size j = 0; j < k; j++) {
-        s += exp(z[j] - zmax);
-    }
-    return zmax + log(s);
+    return zmax;
 }
 
-double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *t,
-                   sx_size k, double *dz)
+static double target(const double *t, sx_size y, sx_size j)
+{
+    return t ? t[j] : (double)(j == y);
+}
+
+double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
+                   const double *t, sx_size y, sx_size k, double *dz)
 {
     double l = 0.0;
     if (link == SX_LINK_SOFTMAX) {
-        /* a = softmax(z) from one exp per class: dz holds e^{z - max}, then a */
-        double zmax = z[0], s = 0.0;
-        for (sx_size j = 1; j < k; j++) {
-            zmax = z[j] > zmax ? z[j] : zmax;
-        }
+        /* a = softmax(z) = e / s with s = sum_k e_k; log sum_k e^{z_k} = max z + log s */
+        double s = 0.0;
         for (sx_size j = 0; j < k; j++) {
-            dz[j] = exp(z[j] - zmax);
-            s += dz[j];
+            s += e[j];
         }
-        const double lse = zmax + log(s), inv = 1.0 / s;
+        const double lse = row_max(z, k) + log(s), inv = 1.0 / s;
         if (loss == SX_LOSS_LOG) {
             /* l = sum_k t_k (lse - z_k); dl/dz_j = a_j sum_k t_k - t_j */
+            if (t == NULL) {
+                for (sx_size j = 0; j < k; j++) {
+                    dz[j] = e[j] * inv;
+                }
+                dz[y] -= 1.0;
+                return lse - z[y];
+            }
             double tsum = 0.0;
             for (sx_size j = 0; j < k; j++) {
                 if (t[j] != 0.0) {
@@ -95,36 +75,37 @@ double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *t,
                 tsum += t[j];
             }
             for (sx_size j = 0; j < k; j++) {
-                dz[j] = dz[j] * inv * tsum - t[j];
+                dz[j] = e[j] * inv * tsum - t[j];
             }
         }
         else {
             /* l = sum_k (a_k - t_k)^2; with g = 2 (a - t): dl/dz_j = a_j (g_j - g.a) */
             double ga = 0.0;
             for (sx_size j = 0; j < k; j++) {
-                const double a = dz[j] * inv, r = a - t[j];
+                const double a = e[j] * inv, r = a - target(t, y, j);
                 l += r * r;
                 ga += 2.0 * r * a;
             }
             for (sx_size j = 0; j < k; j++) {
-                const double a = dz[j] * inv;
-                dz[j] = a * (2.0 * (a - t[j]) - ga);
+                const double a = e[j] * inv;
+                dz[j] = a * (2.0 * (a - target(t, y, j)) - ga);
             }
         }
     }
     else {
         for (sx_size j = 0; j < k; j++) {
-            /* one exp per output: e = e^{-|z|}, sigma(z) and softplus from it */
-            const double zj = z[j], e = exp(-fabs(zj));
-            const double a = zj >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+            /* e = e^{-|z|} gives sigma(z), sigma(-z) and softplus without overflow */
+            const double zj = z[j], ej = e[j];
+            const double tj = t ? t[j] : (k == 1 ? (double)y : (double)(j == y));
+            const double a = zj >= 0.0 ? 1.0 / (1.0 + ej) : ej / (1.0 + ej);
             if (loss == SX_LOSS_LOG) {
                 /* l = softplus(z) - t z, written so that neither branch cancels */
-                l += (zj >= 0.0 ? (1.0 - t[j]) * zj : -t[j] * zj) + log1p(e);
-                dz[j] = a - t[j];
+                l += (zj >= 0.0 ? (1.0 - tj) * zj : -tj * zj) + log1p(ej);
+                dz[j] = a - tj;
             }
             else {
                 /* l = (a - t)^2; dl/dz = 2 (a - t) a (1 - a), with 1 - a = sigma(-z) */
-                const double r = a - t[j], a_neg = zj >= 0.0 ? e / (1.0 + e) : 1.0 / (1.0 + e);
+                const double r = a - tj, a_neg = zj >= 0.0 ? ej / (1.0 + ej) : 1.0 / (1.0 + ej);
                 l += r * r;
                 dz[j] = 2.0 * r * a * a_neg;
             }
@@ -133,30 +114,31 @@ double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *t,
     return l;
 }
 
-/* Row activation on double logits, in place: probabilities or log-probabilities. */
-static void activate_row(sx_link link, int log_output, double *z, sx_size k)
+void sx_row_activate(sx_link link, int log_output, double *z, sx_size k)
 {
     if (link == SX_LINK_SOFTMAX) {
-        double lse = logsumexp(z, k);
+        /* log sum_k e^{z_k}, shifted by the maximum */
+        const double zmax = row_max(z, k);
+        double s = 0.0;
+        for (sx_size j = 0; j < k; j++) {
+            s += exp(z[j] - zmax);
+        }
+        const double lse = zmax + log(s);
         for (sx_size j = 0; j < k; j++) {
             z[j] = log_output ? z[j] - lse : exp(z[j] - lse);
         }
+        return;
     }
-    else {
-        for (sx_size j = 0; j < k; j++) {
-            z[j] = log_output ? -softplus(-z[j]) : sigmoid(z[j]);
+    for (sx_size j = 0; j < k; j++) {
+        /* sigma(z) and log sigma(z) = -softplus(-z), branched on the sign so exp never overflows */
+        const double zj = z[j], e = exp(-fabs(zj));
+        if (log_output) {
+            z[j] = zj > 0.0 ? -log1p(e) : zj - log1p(e);
+        }
+        else {
+            z[j] = zj >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
         }
     }
-}
-
-/* NaN when some z_j is NaN or infinite, 0 otherwise. */
-static double nonfinite_probe(const double *z, sx_size k)
-{
-    double probe = 0.0;
-    for (sx_size j = 0; j < k; j++) {
-        probe += z[j] - z[j];
-    }
-    return probe;
 }
 
 /*
@@ -211,23 +193,135 @@ uint64_t sx_permutation_apply(const sx_permutation *perm, uint64_t position)
     return x;
 }
 
-/* SX_VLEN lanes of SX_T per vector; SX_ITYPE: an integer of SX_T's width (shuffle masks). */
-#define SX_T float
-#define SX_ITYPE int32_t
-#define SX_VLEN (SX_VECTOR_BYTES / 4)
-#define SX_NAME(base) base##_f32
-#include "kernels_impl.h"
-#undef SX_T
-#undef SX_ITYPE
-#undef SX_VLEN
-#undef SX_NAME
+/* ---- dispatch to the instruction set in use -------------------------- */
 
-#define SX_T double
-#define SX_ITYPE int64_t
-#define SX_VLEN (SX_VECTOR_BYTES / 8)
-#define SX_NAME(base) base##_f64
-#include "kernels_impl.h"
-#undef SX_T
-#undef SX_ITYPE
-#undef SX_VLEN
-#undef SX_NAME
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define SX_CPU_HAS(feature) __builtin_cpu_supports(feature)
+#else
+#define SX_CPU_HAS(feature) 0
+#endif
+
+static int cpu_runs(const sx_isa_kernels *isa)
+{
+    if (isa->name == NULL) {
+        return 0;  /* not compiled in */
+    }
+    if (isa == &sx_kernels_baseline) {
+        return 1;
+    }
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+#endif
+    if (isa == &sx_kernels_avx2) {
+        return SX_CPU_HAS("avx2") && SX_CPU_HAS("fma");
+    }
+    return SX_CPU_HAS("avx512f") && SX_CPU_HAS("avx512dq") && SX_CPU_HAS("avx512vl") &&
+           SX_CPU_HAS("avx2") && SX_CPU_HAS("fma");
+}
+
+/* Best first. */
+static const sx_isa_kernels *const isa_list[] = {&sx_kernels_avx512, &sx_kernels_avx2,
+                                                 &sx_kernels_baseline};
+static const sx_isa_kernels *isa_in_use = NULL;
+
+static const sx_isa_kernels *isa_named(const char *name)
+{
+    for (size_t i = 0; i < sizeof(isa_list) / sizeof(isa_list[0]); i++) {
+        if (isa_list[i]->name != NULL && strcmp(isa_list[i]->name, name) == 0) {
+            return isa_list[i];
+        }
+    }
+    return NULL;
+}
+
+int sx_isa_supported(const char *name)
+{
+    const sx_isa_kernels *isa = isa_named(name);
+    return isa != NULL && cpu_runs(isa);
+}
+
+int sx_select_isa(const char *name)
+{
+    if (strcmp(name, "best") == 0) {
+        for (size_t i = 0; i < sizeof(isa_list) / sizeof(isa_list[0]); i++) {
+            if (cpu_runs(isa_list[i])) {
+                isa_in_use = isa_list[i];
+                return 0;
+            }
+        }
+        return -1;
+    }
+    const sx_isa_kernels *isa = isa_named(name);
+    if (isa == NULL || !cpu_runs(isa)) {
+        return -1;
+    }
+    isa_in_use = isa;
+    return 0;
+}
+
+static const sx_isa_kernels *isa(void)
+{
+    if (isa_in_use == NULL) {
+        sx_select_isa("best");
+    }
+    return isa_in_use;
+}
+
+const char *sx_isa_name(void)
+{
+    return isa()->name;
+}
+
+int sx_loss_grad_parallel_f32(const sx_data *d, const sx_params *p, const sx_size *rows,
+                              sx_size begin, sx_size count, sx_size parts, int n_threads,
+                              sx_accum *acc)
+{
+    return isa()->loss_grad_f32(d, p, rows, begin, count, parts, n_threads, acc);
+}
+
+int sx_loss_grad_parallel_f64(const sx_data *d, const sx_params *p, const sx_size *rows,
+                              sx_size begin, sx_size count, sx_size parts, int n_threads,
+                              sx_accum *acc)
+{
+    return isa()->loss_grad_f64(d, p, rows, begin, count, parts, n_threads, acc);
+}
+
+int sx_forward_f32(const sx_view *X, const sx_params *p, sx_link link, sx_output what,
+                   char *out, sx_size out_s0, sx_size out_s1, int n_threads)
+{
+    return isa()->forward_f32(X, p, link, what, out, out_s0, out_s1, n_threads);
+}
+
+int sx_forward_f64(const sx_view *X, const sx_params *p, sx_link link, sx_output what,
+                   char *out, sx_size out_s0, sx_size out_s1, int n_threads)
+{
+    return isa()->forward_f64(X, p, link, what, out, out_s0, out_s1, n_threads);
+}
+
+int sx_activate_f32(const sx_view *Z, sx_link link, int log_output, char *out, sx_size out_s0,
+                    sx_size out_s1)
+{
+    return isa()->activate_f32(Z, link, log_output, out, out_s0, out_s1);
+}
+
+int sx_activate_f64(const sx_view *Z, sx_link link, int log_output, char *out, sx_size out_s0,
+                    sx_size out_s1)
+{
+    return isa()->activate_f64(Z, link, log_output, out, out_s0, out_s1);
+}
+
+int sx_sgd_epoch_f32(const sx_data *d, char *W, char *b, sx_size k, double lr, double alpha,
+                     sx_size batch_size, int shuffle, int fit_intercept, int n_threads,
+                     uint64_t seed, double *mean_loss)
+{
+    return isa()->sgd_epoch_f32(d, W, b, k, lr, alpha, batch_size, shuffle, fit_intercept,
+                                n_threads, seed, mean_loss);
+}
+
+int sx_sgd_epoch_f64(const sx_data *d, char *W, char *b, sx_size k, double lr, double alpha,
+                     sx_size batch_size, int shuffle, int fit_intercept, int n_threads,
+                     uint64_t seed, double *mean_loss)
+{
+    return isa()->sgd_epoch_f64(d, W, b, k, lr, alpha, batch_size, shuffle, fit_intercept,
+                                n_threads, seed, mean_loss);
+}

@@ -40,47 +40,28 @@
 /* Sizes and strides: the width of npy_intp (checked in module.c). */
 typedef ptrdiff_t sx_size;
 
-/* Rows per block of the fused pass (see kernels_impl.h). */
-#ifndef SX_BLOCK_ROWS
+/* Rows per block of the fused pass, at most (see kernels_impl.h). */
 #define SX_BLOCK_ROWS 64
-#endif
 /* How an SGD minibatch is cut into parts for threads (see sx_sgd_epoch).
- * A part is big enough that waking a thread for it pays off even on a busy
- * machine; the lectures' 256-row batches run on one thread. */
-#define SX_SGD_PART_ROWS 512
+ * The parts are fixed by the batch size alone, so the sums do not depend on
+ * the thread count; the lectures' 256-row batches make two parts. */
+#define SX_SGD_PART_ROWS 128
 #define SX_SGD_MAX_PARTS 16
-/* Width of the SIMD vectors the kernels are written in (GCC vector
- * extensions; lowered to AVX-512, AVX2 or SSE2 by the compiler). */
-#ifndef SX_VECTOR_BYTES
-#define SX_VECTOR_BYTES 64
-#endif
+/* How full-data passes (loss_grad, forward) are cut into parts for threads. */
+#define SX_PART_MIN_ROWS 2048
+#define SX_MAX_PARTS 16
 
 /*
- * Runtime dispatch: on x86-64 Linux with GCC the hot kernels are compiled
- * for AVX-512 (x86-64-v4), AVX2+FMA (x86-64-v3) and the baseline, and the
- * loader picks the best one the CPU has.  The default build stays portable.
+ * Instruction sets.  The typed kernels are compiled once per instruction set
+ * (kernels_avx512.c, kernels_avx2.c, kernels_baseline.c), each with SIMD
+ * vectors and register tiles sized for it; sx_select_isa picks the best one
+ * the CPU runs (the default build stays portable: no -march=native).
+ * Returns 0, or -1 when name is unknown or the CPU lacks it.  name may be
+ * "best", "avx512", "avx2" or "baseline".
  */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    __GNUC__ >= 12 && !defined(SX_NO_MULTIVERSION)
-#define SX_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define SX_MULTIVERSION
-#endif
-
-/* A hint to start loading the cache line at p (rows about to be read). */
-#if defined(__GNUC__)
-#define SX_PREFETCH(p) __builtin_prefetch((p), 0, 3)
-#else
-#define SX_PREFETCH(p) ((void)(p))
-#endif
-
-/* Helpers of the hot kernels are inlined into each dispatched version, so
- * they are compiled for its instruction set too. */
-#if defined(__GNUC__)
-#define SX_INLINE inline __attribute__((always_inline))
-#else
-#define SX_INLINE inline
-#endif
+int sx_select_isa(const char *name);
+const char *sx_isa_name(void);         /* the instruction set in use */
+int sx_isa_supported(const char *name); /* 1 when compiled in and the CPU runs it */
 
 typedef enum { SX_LINK_SOFTMAX = 0, SX_LINK_SIGMOID = 1 } sx_link;
 typedef enum { SX_LOSS_LOG = 0, SX_LOSS_MSE = 1 } sx_loss;
@@ -132,15 +113,8 @@ typedef struct {
 
 /*
  * Loss and gradient sums over a set of rows: rows[0..count) when rows is not
- * NULL, else begin .. begin + count.  Adds into acc.  W must be C-contiguous.
- */
-int sx_loss_grad_f32(const sx_data *d, const sx_params *p, const sx_size *rows,
-                     sx_size begin, sx_size count, sx_accum *acc);
-int sx_loss_grad_f64(const sx_data *d, const sx_params *p, const sx_size *rows,
-                     sx_size begin, sx_size count, sx_accum *acc);
-
-/*
- * The same sums, with the rows split into `parts` fixed contiguous parts that
+ * NULL, else begin .. begin + count; adds into acc; W must be C-contiguous.
+ * The rows are split into `parts` fixed contiguous parts that
  * run on up to n_threads threads (OpenMP) and are added in part order: the
  * result depends on `parts`, never on the thread count.
  */
@@ -151,11 +125,12 @@ int sx_loss_grad_parallel_f64(const sx_data *d, const sx_params *p, const sx_siz
                               sx_size begin, sx_size count, sx_size parts, int n_threads,
                               sx_accum *acc);
 
-/* out (n x k, strided, X's type) = logits, probabilities or log-probabilities. */
-int sx_forward_f32(const sx_view *X, const sx_params *p, sx_link link,
-                   sx_output what, char *out, sx_size out_s0, sx_size out_s1);
-int sx_forward_f64(const sx_view *X, const sx_params *p, sx_link link,
-                   sx_output what, char *out, sx_size out_s0, sx_size out_s1);
+/* out (n x k, strided, X's type) = logits, probabilities or log-probabilities;
+ * rows in parts fixed by n, on up to n_threads threads. */
+int sx_forward_f32(const sx_view *X, const sx_params *p, sx_link link, sx_output what,
+                   char *out, sx_size out_s0, sx_size out_s1, int n_threads);
+int sx_forward_f64(const sx_view *X, const sx_params *p, sx_link link, sx_output what,
+                   char *out, sx_size out_s0, sx_size out_s1, int n_threads);
 
 /* out (n x k) = link applied row-wise to Z (n x k); out may alias Z. */
 int sx_activate_f32(const sx_view *Z, sx_link link, int log_output,
@@ -189,8 +164,5 @@ typedef struct {
 void sx_permutation_init(sx_permutation *perm, uint64_t n, uint64_t seed);
 uint64_t sx_permutation_apply(const sx_permutation *perm, uint64_t position);
 
-/* Per-row loss and dl/dz (into dz) from logits z and dense targets t (k each). */
-double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *t,
-                   sx_size k, double *dz);
 
 #endif /* SIGMAX_KERNELS_H */

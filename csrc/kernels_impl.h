@@ -1,24 +1,63 @@
 /*
- * Typed kernel bodies, included twice by kernels.c: once with SX_T = float,
- * SX_NAME(f) = f##_f32, once with SX_T = double, SX_NAME(f) = f##_f64.
+ * Typed kernel bodies, included by kernels_isa.h once per element type
+ * (SX_T = float or double, SX_TSIZE its size, SX_NAME(f) its function names)
+ * for each instruction set (SX_VECTOR_BYTES, SX_VECTOR_REGS).
  *
- * Rows are processed in blocks of SX_BLOCK_ROWS.  For each block:
- *   1. forward: z_r = W x_r + b for every row (W is C-contiguous; when X's rows
- *      are unit-stride the dot products run on SIMD vectors, four rows by four
- *      classes at a time so each load of x or W feeds four multiply-adds;
- *      the last rows of a block, and strided rows, go one at a time);
- *   2. per row, in double: the link, the loss and dl/dz (sx_row_loss);
- *   3. gradient: G += dZ^T X_block, a small matrix product tiled over columns
- *      so a tile of the block's rows stays in L1 while all K classes use it.
- * G is accumulated in SX_T within a block and added into the double sums of
- * sx_accum after each block ("blocked" summation: float32 sums of at most
- * SX_BLOCK_ROWS terms, float64 across blocks).
+ * Rows are processed in blocks that fit in the L2 cache (block_rows).  For
+ * each block:
+ *   1. logits: z_r = W x_r + b.  A register tile of SX_LR rows x SX_LC
+ *      classes keeps SX_LR * SX_LC vector accumulators, so each vector load
+ *      of x feeds SX_LC multiply-adds and each load of W feeds SX_LR; the
+ *      next rows are prefetched meanwhile (they may be anywhere: SGD visits
+ *      rows in shuffled order).
+ *   2. per row, in double: one vector exp over the whole block (block_exps),
+ *      then the link, the loss and dl/dz (sx_row_loss in kernels.c).
+ *   3. gradient: G += dZ^T X_block, tiled as SX_GC classes x SX_GJ vectors
+ *      of columns held in registers while the block's rows (in L2) stream by.
+ * float32 G is accumulated in float within a block and added into the double
+ * sums of sx_accum after each block ("blocked" summation); float64 G goes
+ * straight into those sums.  Sums over rows are in double for both.
  */
 
-typedef SX_T SX_NAME(vec) __attribute__((vector_size(SX_VECTOR_BYTES)));
+#define SX_VLEN (SX_VECTOR_BYTES / SX_TSIZE)
 #define VEC SX_NAME(vec)
-#define VLEN ((sx_size)(SX_VECTOR_BYTES / sizeof(SX_T)))
+#define DVEC SX_NAME(dvec)
+#define UVEC SX_NAME(uvec)
+#define VLEN ((sx_size)SX_VLEN)
+#define DLEN ((sx_size)(SX_VECTOR_BYTES / 8))
 #define SX_LOAD(ptr) ((double)*(const SX_T *)(ptr))
+
+typedef SX_T VEC __attribute__((vector_size(SX_VECTOR_BYTES)));
+typedef double DVEC __attribute__((vector_size(SX_VECTOR_BYTES)));
+typedef uint64_t UVEC __attribute__((vector_size(SX_VECTOR_BYTES)));
+
+#ifndef SX_TILES_DEFINED
+#define SX_TILES_DEFINED
+/* Register tiles: 10 to 20 accumulators plus the loaded operands fit in the
+ * 16 (SSE2, AVX2) or 32 (AVX-512) vector registers without spilling. */
+#ifndef SX_LR
+#define SX_LR (SX_VECTOR_REGS >= 32 ? 4 : 2) /* logits: rows per tile */
+#endif
+#ifndef SX_LC
+#define SX_LC 5                              /* logits: classes per tile (at most) */
+#endif
+#ifndef SX_GC
+#define SX_GC 5                              /* gradient: classes per tile (at most) */
+#endif
+#ifndef SX_GJ
+#define SX_GJ (SX_VECTOR_REGS >= 32 ? 4 : 2) /* gradient: vectors of columns per tile */
+#endif
+/* Bytes of X per block: the block is read again by the gradient, from L2. */
+#ifndef SX_BLOCK_BYTES
+#define SX_BLOCK_BYTES (160 * 1024)
+#endif
+/* Columns per chunk of the logits (bytes of a row): W's chunk stays in L1. */
+#ifndef SX_CHUNK_BYTES
+#define SX_CHUNK_BYTES 1024
+#endif
+/* float32 gradient sums are kept in float over at most this many rows. */
+#define SX_FLUSH_ROWS 256
+#endif
 
 static SX_INLINE VEC SX_NAME(vload)(const SX_T *p)
 {
@@ -32,11 +71,34 @@ static SX_INLINE void SX_NAME(vstore)(SX_T *p, VEC v)
     memcpy(p, &v, sizeof(v));
 }
 
+/* s in every lane (written out: a lane-by-lane loop does not become a broadcast). */
+#define SX_LANES2(s) s, s
+#define SX_LANES4(s) SX_LANES2(s), SX_LANES2(s)
+#define SX_LANES8(s) SX_LANES4(s), SX_LANES4(s)
+#define SX_LANES16(s) SX_LANES8(s), SX_LANES8(s)
+
+static SX_INLINE VEC SX_NAME(vsplat)(SX_T s)
+{
+#if SX_VLEN == 2
+    return (VEC){SX_LANES2(s)};
+#elif SX_VLEN == 4
+    return (VEC){SX_LANES4(s)};
+#elif SX_VLEN == 8
+    return (VEC){SX_LANES8(s)};
+#else
+    return (VEC){SX_LANES16(s)};
+#endif
+}
+
 /* Sum of the lanes, pairwise: halves folded onto each other in registers. */
 static SX_INLINE double SX_NAME(vsum)(VEC v)
 {
 #if defined(__GNUC__) && !defined(__clang__)
-    typedef SX_ITYPE SX_NAME(ivec) __attribute__((vector_size(SX_VECTOR_BYTES)));
+#if SX_TSIZE == 4
+    typedef int32_t SX_NAME(ivec) __attribute__((vector_size(SX_VECTOR_BYTES)));
+#else
+    typedef int64_t SX_NAME(ivec) __attribute__((vector_size(SX_VECTOR_BYTES)));
+#endif
 #if SX_VLEN == 16
     v += __builtin_shuffle(v, (SX_NAME(ivec)){8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7});
     v += __builtin_shuffle(v, (SX_NAME(ivec)){4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3});
@@ -49,15 +111,17 @@ static SX_INLINE double SX_NAME(vsum)(VEC v)
 #elif SX_VLEN == 4
     v += __builtin_shuffle(v, (SX_NAME(ivec)){2, 3, 0, 1});
     v += __builtin_shuffle(v, (SX_NAME(ivec)){1, 0, 1, 0});
+#elif SX_VLEN == 2
+    v += __builtin_shuffle(v, (SX_NAME(ivec)){1, 0});
 #else
-#error "SX_VECTOR_BYTES must give 4, 8 or 16 lanes"
+#error "a vector must hold 2, 4, 8 or 16 lanes"
 #endif
     return (double)v[0];
 #else
-    SX_T lanes[VLEN];
+    SX_T lanes[SX_VLEN];
     memcpy(lanes, &v, sizeof(v));
-    for (sx_size width = VLEN / 2; width >= 1; width /= 2) {
-        for (sx_size i = 0; i < width; i++) {
+    for (int width = SX_VLEN / 2; width >= 1; width /= 2) {
+        for (int i = 0; i < width; i++) {
             lanes[i] += lanes[i + width];
         }
     }
@@ -65,180 +129,286 @@ static SX_INLINE double SX_NAME(vsum)(VEC v)
 #endif
 }
 
-/* z (k) = W x + b for one row; x has byte stride xs between its elements. */
-static SX_INLINE void SX_NAME(row_logits)(const char *xrow, sx_size xs, const sx_params *p,
-                                          sx_size m, double *z)
+static SX_INLINE DVEC SX_NAME(dsplat)(double s)
+{
+#if SX_VECTOR_BYTES == 16
+    return (DVEC){SX_LANES2(s)};
+#elif SX_VECTOR_BYTES == 32
+    return (DVEC){SX_LANES4(s)};
+#else
+    return (DVEC){SX_LANES8(s)};
+#endif
+}
+
+/*
+ * e^x for x <= 0 or -inf, to about one ulp; NaN stays NaN.  x = n ln2 + r with
+ * |r| <= ln2 / 2 (Cody-Waite: ln2 in a high part exact in n * ln2_hi and a low
+ * part), e^r by its Taylor series to degree 13 (remainder below 1e-17), and
+ * 2^n as two normal factors so that a subnormal result is rounded once.
+ */
+static SX_INLINE DVEC SX_NAME(vexp_nonpositive)(DVEC x)
+{
+    const DVEC lo = SX_NAME(dsplat)(-746.0);  /* below it e^x rounds to 0 */
+    const UVEC below = (UVEC)(x < lo);
+    x = (DVEC)(((UVEC)x & ~below) | ((UVEC)lo & below));
+    const double shifter = 0x1.8p52;  /* adding it rounds to an integer */
+    const DVEC kd = x * 1.4426950408889634 + shifter;
+    const DVEC n = kd - shifter;
+    const DVEC r = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
+    DVEC p = r * (1.0 / 6227020800.0) + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    /* n in [-1077, 0] as a two's-complement integer; h = floor(n / 2) */
+    const UVEC ni = (UVEC)kd - (UVEC)SX_NAME(dsplat)(shifter);
+    const UVEC h = ((ni + 2048) >> 1) - 1024;
+    const DVEC s1 = (DVEC)((h + 1023) << 52), s2 = (DVEC)((ni - h + 1023) << 52);
+    return p * s1 * s2;
+}
+
+/* v[i] = e^{v[i]} in place for count values <= 0, every one by the vector code. */
+static SX_INLINE void SX_NAME(exp_nonpositive)(double *v, sx_size count)
+{
+    sx_size i = 0;
+    for (; i + DLEN <= count; i += DLEN) {
+        DVEC x;
+        memcpy(&x, v + i, sizeof(x));
+        x = SX_NAME(vexp_nonpositive)(x);
+        memcpy(v + i, &x, sizeof(x));
+    }
+    if (i < count) {
+        DVEC x = {0};
+        memcpy(&x, v + i, (size_t)(count - i) * sizeof(double));
+        x = SX_NAME(vexp_nonpositive)(x);
+        memcpy(v + i, &x, (size_t)(count - i) * sizeof(double));
+    }
+}
+
+/* E (nrows x k) = the exps sx_row_loss and sx_row_activate take, from Z. */
+static void SX_NAME(block_exps)(sx_link link, const double *Z, sx_size nrows, sx_size k,
+                                double *E)
+{
+    if (link == SX_LINK_SOFTMAX) {
+        for (sx_size r = 0; r < nrows; r++) {
+            const double *z = Z + r * k;
+            double zmax = z[0];
+            for (sx_size j = 1; j < k; j++) {
+                zmax = z[j] > zmax ? z[j] : zmax;
+            }
+            for (sx_size j = 0; j < k; j++) {
+                E[r * k + j] = z[j] - zmax;
+            }
+        }
+    }
+    else {
+        for (sx_size i = 0; i < nrows * k; i++) {
+            E[i] = -fabs(Z[i]);
+        }
+    }
+    SX_NAME(exp_nonpositive)(E, nrows * k);
+}
+
+/*
+ * The R x C logits tile over the columns j0 .. j1 (a multiple of VLEN apart):
+ * lane-wise partial sums P[r * k + q] += x_r[j0:j1] * w_q[j0:j1] for R
+ * unit-stride rows x_r and C consecutive rows w_q of W (m each); R and C are
+ * compile-time constants after inlining.  The sums stay in registers while
+ * the tile's columns stream by.
+ */
+static SX_INLINE void SX_NAME(logits_tile)(const SX_T *const *x, const SX_T *w, sx_size m,
+                                           sx_size j0, sx_size j1, const int R, const int C,
+                                           VEC *P, sx_size k)
+{
+    VEC acc[SX_LR][SX_LC];
+    for (int r = 0; r < R; r++) {
+        for (int q = 0; q < C; q++) {
+            acc[r][q] = j0 == 0 ? SX_NAME(vsplat)(0) : P[r * k + q];
+        }
+    }
+    for (sx_size j = j0; j < j1; j += VLEN) {
+        VEC xv[SX_LR];
+        for (int r = 0; r < R; r++) {
+            xv[r] = SX_NAME(vload)(x[r] + j);
+        }
+        for (int q = 0; q < C; q++) {
+            const VEC wv = SX_NAME(vload)(w + q * m + j);
+            for (int r = 0; r < R; r++) {
+                acc[r][q] += xv[r] * wv;
+            }
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        for (int q = 0; q < C; q++) {
+            P[r * k + q] = acc[r][q];
+        }
+    }
+}
+
+#define SX_LOGITS_CASES(R)                                                              \
+    switch (C) {                                                                        \
+    case 5: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 5, P, k); break;                   \
+    case 4: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 4, P, k); break;                   \
+    case 3: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 3, P, k); break;                   \
+    case 2: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 2, P, k); break;                   \
+    default: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 1, P, k); break;                  \
+    }
+
+/* logits_tile for R = SX_LR or 1 rows and C <= SX_LC classes known at run time. */
+static void SX_NAME(logits_tiles)(const SX_T *const *x, const SX_T *w, sx_size m, sx_size j0,
+                                  sx_size j1, int R, int C, VEC *P, sx_size k)
+{
+    if (R == SX_LR) {
+        SX_LOGITS_CASES(SX_LR)
+    }
+    else {
+        SX_LOGITS_CASES(1)
+    }
+}
+#undef SX_LOGITS_CASES
+
+/*
+ * Z (nrows x k, row-major, double) = X_block W^T + b for the rows xr[0..nrows).
+ * Unit-stride rows go by column chunks of SX_CHUNK_BYTES, so that the chunk of
+ * W stays in L1 while every row of the block uses it; P (nrows x k vectors)
+ * holds the lane-wise partial sums in between.  Meanwhile the rows
+ * xr[nrows .. nrows + nnext) of the next block are prefetched, chunk by chunk.
+ */
+static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nrows,
+                                  sx_size nnext, const sx_params *p, sx_size m, VEC *P,
+                                  double *Z)
 {
     const sx_size k = p->W.rows;
     const SX_T *W = (const SX_T *)p->W.data;
-    if (xs != (sx_size)sizeof(SX_T)) {
-        for (sx_size c = 0; c < k; c++) {
-            const SX_T *w = W + c * m;
-            double s = 0.0;
-            for (sx_size j = 0; j < m; j++) {
-                s += (double)w[j] * SX_LOAD(xrow + j * xs);
+    if (xs == (sx_size)sizeof(SX_T)) {
+        const sx_size mv = m - m % VLEN, chunk = SX_CHUNK_BYTES / (sx_size)sizeof(SX_T);
+        const sx_size line = 64 / (sx_size)sizeof(SX_T);
+        for (sx_size i = 0; i < nrows * k && mv == 0; i++) {
+            P[i] = SX_NAME(vsplat)(0);
+        }
+        for (sx_size j0 = 0; j0 < mv; j0 += chunk) {
+            const sx_size j1 = mv - j0 < chunk ? mv : j0 + chunk;
+            for (sx_size r = 0; r < nrows;) {
+                const int R = nrows - r >= SX_LR ? SX_LR : 1;
+                const SX_T *x[SX_LR];
+                for (int q = 0; q < R; q++) {
+                    x[q] = (const SX_T *)xr[r + q];
+                    if (r + q < nnext) {
+                        const SX_T *ahead = (const SX_T *)xr[nrows + r + q];
+                        for (sx_size j = j0; j < j1; j += line) {
+                            SX_PREFETCH(ahead + j);
+                        }
+                    }
+                }
+                for (sx_size c = 0; c < k; c += SX_LC) {
+                    const int C = k - c >= SX_LC ? SX_LC : (int)(k - c);
+                    SX_NAME(logits_tiles)(x, W + c * m, m, j0, j1, R, C, P + r * k + c, k);
+                }
+                r += R;
             }
-            z[c] = s + SX_LOAD(p->b + c * p->b_stride);
         }
-        return;
+        for (sx_size r = 0; r < nrows; r++) {
+            const SX_T *x = (const SX_T *)xr[r];
+            for (sx_size c = 0; c < k; c++) {
+                double s = SX_NAME(vsum)(P[r * k + c]);
+                for (sx_size j = mv; j < m; j++) {
+                    s += (double)x[j] * (double)W[c * m + j];
+                }
+                Z[r * k + c] = s;
+            }
+        }
     }
-    const SX_T *x = (const SX_T *)xrow;
-    const sx_size mv = m - m % VLEN;
-    sx_size c = 0;
-    for (; c + 4 <= k; c += 4) {
-        const SX_T *w0 = W + c * m, *w1 = w0 + m, *w2 = w1 + m, *w3 = w2 + m;
-        VEC a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-        for (sx_size j = 0; j < mv; j += VLEN) {
-            const VEC xv = SX_NAME(vload)(x + j);
-            a0 += xv * SX_NAME(vload)(w0 + j);
-            a1 += xv * SX_NAME(vload)(w1 + j);
-            a2 += xv * SX_NAME(vload)(w2 + j);
-            a3 += xv * SX_NAME(vload)(w3 + j);
+    else {  /* strided rows: one product at a time */
+        for (sx_size r = 0; r < nrows; r++) {
+            for (sx_size c = 0; c < k; c++) {
+                const SX_T *w = W + c * m;
+                double s = 0.0;
+                for (sx_size j = 0; j < m; j++) {
+                    s += (double)w[j] * SX_LOAD(xr[r] + j * xs);
+                }
+                Z[r * k + c] = s;
+            }
         }
-        double s0 = SX_NAME(vsum)(a0), s1 = SX_NAME(vsum)(a1);
-        double s2 = SX_NAME(vsum)(a2), s3 = SX_NAME(vsum)(a3);
-        for (sx_size j = mv; j < m; j++) {
-            const double xj = (double)x[j];
-            s0 += xj * w0[j];
-            s1 += xj * w1[j];
-            s2 += xj * w2[j];
-            s3 += xj * w3[j];
-        }
-        z[c] = s0 + SX_LOAD(p->b + c * p->b_stride);
-        z[c + 1] = s1 + SX_LOAD(p->b + (c + 1) * p->b_stride);
-        z[c + 2] = s2 + SX_LOAD(p->b + (c + 2) * p->b_stride);
-        z[c + 3] = s3 + SX_LOAD(p->b + (c + 3) * p->b_stride);
     }
-    for (; c < k; c++) {
-        const SX_T *w = W + c * m;
-        VEC a0 = {0}, a1 = {0};
-        sx_size j = 0;
-        for (; j + 2 * VLEN <= mv; j += 2 * VLEN) {
-            a0 += SX_NAME(vload)(x + j) * SX_NAME(vload)(w + j);
-            a1 += SX_NAME(vload)(x + j + VLEN) * SX_NAME(vload)(w + j + VLEN);
+    for (sx_size r = 0; r < nrows; r++) {
+        for (sx_size c = 0; c < k; c++) {
+            Z[r * k + c] += SX_LOAD(p->b + c * p->b_stride);
         }
-        for (; j < mv; j += VLEN) {
-            a0 += SX_NAME(vload)(x + j) * SX_NAME(vload)(w + j);
-        }
-        double s = SX_NAME(vsum)(a0 + a1);
-        for (; j < m; j++) {
-            s += (double)x[j] * w[j];
-        }
-        z[c] = s + SX_LOAD(p->b + c * p->b_stride);
     }
 }
 
 /*
- * z for four unit-stride rows at once: 4 rows x 4 classes give sixteen
- * independent accumulators, and each load of W feeds four rows.
+ * The C x J gradient tile: G[c0 + q, j0 .. j0 + J * VLEN) += sum_r dz[r, c0 + q] x_r
+ * over the block's rows, the tile of G held in registers.
  */
-static SX_INLINE void SX_NAME(row_quad_logits)(const SX_T *const *x, const SX_T *const *next,
-                                               const sx_params *p, sx_size m, double *const *z)
+static SX_INLINE void SX_NAME(grad_tile)(const char *const *xr, sx_size nrows, const SX_T *dz,
+                                         sx_size k, sx_size c0, const int C, const int J,
+                                         SX_T *G, sx_size m, sx_size j0)
 {
-    const sx_size k = p->W.rows;
-    const SX_T *W = (const SX_T *)p->W.data;
-    const sx_size mv = m - m % VLEN;
-    sx_size c = 0;
-    for (; c + 4 <= k; c += 4) {
-        const SX_T *w0 = W + c * m, *w1 = w0 + m, *w2 = w1 + m, *w3 = w2 + m;
-        VEC acc[4][4] = {{{0}}};
-        for (sx_size j = 0; j < mv; j += VLEN) {
-            if (c == 0) {  /* the next rows, one cache line each per step */
-                SX_PREFETCH(next[0] + j);
-                SX_PREFETCH(next[1] + j);
-                SX_PREFETCH(next[2] + j);
-                SX_PREFETCH(next[3] + j);
-            }
-            const VEC v0 = SX_NAME(vload)(w0 + j), v1 = SX_NAME(vload)(w1 + j);
-            const VEC v2 = SX_NAME(vload)(w2 + j), v3 = SX_NAME(vload)(w3 + j);
-            for (int r = 0; r < 4; r++) {
-                const VEC u = SX_NAME(vload)(x[r] + j);
-                acc[r][0] += u * v0;
-                acc[r][1] += u * v1;
-                acc[r][2] += u * v2;
-                acc[r][3] += u * v3;
-            }
+    VEC acc[SX_GC][SX_GJ];
+    for (int q = 0; q < C; q++) {
+        for (int t = 0; t < J; t++) {
+            acc[q][t] = SX_NAME(vload)(G + (c0 + q) * m + j0 + t * VLEN);
         }
-        for (int r = 0; r < 4; r++) {
-            for (int q = 0; q < 4; q++) {
-                double s = SX_NAME(vsum)(acc[r][q]);
-                for (sx_size j = mv; j < m; j++) {
-                    s += (double)x[r][j] * W[(c + q) * m + j];
-                }
-                z[r][c + q] = s + SX_LOAD(p->b + (c + q) * p->b_stride);
+    }
+    for (sx_size r = 0; r < nrows; r++) {
+        const SX_T *x = (const SX_T *)xr[r] + j0, *d = dz + r * k + c0;
+        VEC xv[SX_GJ];
+        for (int t = 0; t < J; t++) {
+            xv[t] = SX_NAME(vload)(x + t * VLEN);
+        }
+        for (int q = 0; q < C; q++) {
+            const VEC dv = SX_NAME(vsplat)(d[q]);
+            for (int t = 0; t < J; t++) {
+                acc[q][t] += dv * xv[t];
             }
         }
     }
-    for (; c < k; c++) {
-        const SX_T *w = W + c * m;
-        VEC acc[4] = {{0}};
-        for (sx_size j = 0; j < mv; j += VLEN) {
-            const VEC wv = SX_NAME(vload)(w + j);
-            for (int r = 0; r < 4; r++) {
-                acc[r] += SX_NAME(vload)(x[r] + j) * wv;
-            }
-        }
-        for (int r = 0; r < 4; r++) {
-            double s = SX_NAME(vsum)(acc[r]);
-            for (sx_size j = mv; j < m; j++) {
-                s += (double)x[r][j] * w[j];
-            }
-            z[r][c] = s + SX_LOAD(p->b + c * p->b_stride);
+    for (int q = 0; q < C; q++) {
+        for (int t = 0; t < J; t++) {
+            SX_NAME(vstore)(G + (c0 + q) * m + j0 + t * VLEN, acc[q][t]);
         }
     }
 }
 
-/* Z (nrows x k, row-major) for the block's rows. */
-static SX_INLINE void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nrows,
-                                            const sx_params *p, sx_size m, double *Z)
-{
-    const sx_size k = p->W.rows;
-    sx_size r = 0;
-    if (xs == (sx_size)sizeof(SX_T)) {
-        for (; r + 4 <= nrows; r += 4) {
-            const SX_T *x[4], *next[4];
-            double *z[4];
-            for (int q = 0; q < 4; q++) {
-                x[q] = (const SX_T *)xr[r + q];
-                next[q] = (const SX_T *)(r + 4 + q < nrows ? xr[r + 4 + q] : xr[r + q]);
-                z[q] = Z + (r + q) * k;
-            }
-            SX_NAME(row_quad_logits)(x, next, p, m, z);
-        }
+#define SX_GRAD_CASES(J)                                                                \
+    switch (C) {                                                                        \
+    case 5: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 5, J, G, m, j0); break;            \
+    case 4: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 4, J, G, m, j0); break;            \
+    case 3: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 3, J, G, m, j0); break;            \
+    case 2: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 2, J, G, m, j0); break;            \
+    default: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 1, J, G, m, j0); break;           \
     }
-    for (; r < nrows; r++) {
-        SX_NAME(row_logits)(xr[r], xs, p, m, Z + r * k);
-    }
-}
 
-/* Dense targets t (k) of row i: one-hot of its class index, or its row of Y. */
-static SX_INLINE void SX_NAME(row_targets)(const sx_data *d, sx_size i, sx_size k, double *t)
+/* grad_tile for J = SX_GJ or 1 vectors and C <= SX_GC classes known at run time. */
+static void SX_NAME(grad_tiles)(const char *const *xr, sx_size nrows, const SX_T *dz, sx_size k,
+                                sx_size c0, int C, int J, SX_T *G, sx_size m, sx_size j0)
 {
-    if (d->y_index) {
-        sx_size c = *(const sx_size *)(d->y_index + i * d->y_stride);
-        if (d->link == SX_LINK_SIGMOID && k == 1) {
-            t[0] = (double)c;
-        }
-        else {
-            memset(t, 0, (size_t)k * sizeof(double));
-            t[c] = 1.0;
-        }
+    if (J == SX_GJ) {
+        SX_GRAD_CASES(SX_GJ)
     }
     else {
-        for (sx_size j = 0; j < k; j++) {
-            t[j] = SX_LOAD(d->Y.data + i * d->Y.s0 + j * d->Y.s1);
-        }
+        SX_GRAD_CASES(1)
     }
 }
+#undef SX_GRAD_CASES
 
-/* G (k x m, SX_T) += sum_r dzs[r, :]^T x_r over the block's rows. */
-static SX_INLINE void SX_NAME(block_gradient)(const char *const *xr, sx_size xs, sx_size nrows,
-                                           const SX_T *dzs, sx_size k, sx_size m, SX_T *G)
+/* G (k x m, SX_T) += sum_r dz[r, :]^T x_r over the block's rows. */
+static void SX_NAME(block_gradient)(const char *const *xr, sx_size xs, sx_size nrows,
+                                    const SX_T *dz, sx_size k, sx_size m, SX_T *G)
 {
     if (xs != (sx_size)sizeof(SX_T)) {
         for (sx_size r = 0; r < nrows; r++) {
             for (sx_size c = 0; c < k; c++) {
-                const SX_T g = dzs[r * k + c];
+                const SX_T g = dz[r * k + c];
                 SX_T *gw = G + c * m;
                 for (sx_size j = 0; j < m; j++) {
                     gw[j] += g * *(const SX_T *)(xr[r] + j * xs);
@@ -247,167 +417,226 @@ static SX_INLINE void SX_NAME(block_gradient)(const char *const *xr, sx_size xs,
         }
         return;
     }
-    const sx_size tile = 4 * VLEN;
     sx_size j0 = 0;
-    for (; j0 + tile <= m; j0 += tile) {
-        sx_size c = 0;
-        /* two classes per pass over the tile: each load of x feeds two multiply-adds */
-        for (; c + 2 <= k; c += 2) {
-            SX_T *g = G + c * m + j0, *h = g + m;
-            VEC g0 = SX_NAME(vload)(g), g1 = SX_NAME(vload)(g + VLEN);
-            VEC g2 = SX_NAME(vload)(g + 2 * VLEN), g3 = SX_NAME(vload)(g + 3 * VLEN);
-            VEC h0 = SX_NAME(vload)(h), h1 = SX_NAME(vload)(h + VLEN);
-            VEC h2 = SX_NAME(vload)(h + 2 * VLEN), h3 = SX_NAME(vload)(h + 3 * VLEN);
-            for (sx_size r = 0; r < nrows; r++) {
-                const SX_T d0 = dzs[r * k + c], d1 = dzs[r * k + c + 1];
-                const SX_T *x = (const SX_T *)xr[r] + j0;
-                const VEC x0 = SX_NAME(vload)(x), x1 = SX_NAME(vload)(x + VLEN);
-                const VEC x2 = SX_NAME(vload)(x + 2 * VLEN), x3 = SX_NAME(vload)(x + 3 * VLEN);
-                g0 += d0 * x0;
-                g1 += d0 * x1;
-                g2 += d0 * x2;
-                g3 += d0 * x3;
-                h0 += d1 * x0;
-                h1 += d1 * x1;
-                h2 += d1 * x2;
-                h3 += d1 * x3;
+    for (int J = SX_GJ; J >= 1; J = J == 1 ? 0 : 1) {
+        for (; j0 + J * VLEN <= m; j0 += J * VLEN) {
+            for (sx_size c0 = 0; c0 < k; c0 += SX_GC) {
+                const int C = k - c0 >= SX_GC ? SX_GC : (int)(k - c0);
+                SX_NAME(grad_tiles)(xr, nrows, dz, k, c0, C, J, G, m, j0);
             }
-            SX_NAME(vstore)(g, g0);
-            SX_NAME(vstore)(g + VLEN, g1);
-            SX_NAME(vstore)(g + 2 * VLEN, g2);
-            SX_NAME(vstore)(g + 3 * VLEN, g3);
-            SX_NAME(vstore)(h, h0);
-            SX_NAME(vstore)(h + VLEN, h1);
-            SX_NAME(vstore)(h + 2 * VLEN, h2);
-            SX_NAME(vstore)(h + 3 * VLEN, h3);
-        }
-        for (; c < k; c++) {
-            SX_T *g = G + c * m + j0;
-            VEC g0 = SX_NAME(vload)(g), g1 = SX_NAME(vload)(g + VLEN);
-            VEC g2 = SX_NAME(vload)(g + 2 * VLEN), g3 = SX_NAME(vload)(g + 3 * VLEN);
-            for (sx_size r = 0; r < nrows; r++) {
-                const SX_T dz = dzs[r * k + c];
-                const SX_T *x = (const SX_T *)xr[r] + j0;
-                g0 += dz * SX_NAME(vload)(x);
-                g1 += dz * SX_NAME(vload)(x + VLEN);
-                g2 += dz * SX_NAME(vload)(x + 2 * VLEN);
-                g3 += dz * SX_NAME(vload)(x + 3 * VLEN);
-            }
-            SX_NAME(vstore)(g, g0);
-            SX_NAME(vstore)(g + VLEN, g1);
-            SX_NAME(vstore)(g + 2 * VLEN, g2);
-            SX_NAME(vstore)(g + 3 * VLEN, g3);
-        }
-    }
-    for (; j0 + VLEN <= m; j0 += VLEN) {
-        for (sx_size c = 0; c < k; c++) {
-            SX_T *g = G + c * m + j0;
-            VEC g0 = SX_NAME(vload)(g);
-            for (sx_size r = 0; r < nrows; r++) {
-                g0 += dzs[r * k + c] * SX_NAME(vload)((const SX_T *)xr[r] + j0);
-            }
-            SX_NAME(vstore)(g, g0);
         }
     }
     for (; j0 < m; j0++) {
         for (sx_size c = 0; c < k; c++) {
             SX_T s = G[c * m + j0];
             for (sx_size r = 0; r < nrows; r++) {
-                s += dzs[r * k + c] * ((const SX_T *)xr[r])[j0];
+                s += dz[r * k + c] * ((const SX_T *)xr[r])[j0];
             }
             G[c * m + j0] = s;
         }
     }
 }
 
-SX_MULTIVERSION
-int SX_NAME(sx_loss_grad)(const sx_data *d, const sx_params *p, const sx_size *rows,
-                          sx_size begin, sx_size count, sx_accum *acc)
+/* Rows per block: its rows of X fit in SX_BLOCK_BYTES, a multiple of SX_LR. */
+static sx_size SX_NAME(block_rows)(sx_size m)
 {
-    int status = SX_OK;
-    const sx_size k = p->W.rows, m = d->X.cols, xs = d->X.s1;
-    const int want_grad = acc->gW != NULL;
-    /* scratch: Z (block x k), t, dz (k) doubles; dzs (block x k) and G (k x m) in SX_T; rows */
-    double *Z = malloc((size_t)((SX_BLOCK_ROWS + 2) * k) * sizeof(double));
-    SX_T *dzs = want_grad ? malloc((size_t)(SX_BLOCK_ROWS * k) * sizeof(SX_T)) : NULL;
-    void *G_raw = NULL, *W_raw = NULL;
-    SX_T *G = want_grad ? sx_aligned_alloc((size_t)(k * m) * sizeof(SX_T), &G_raw) : NULL;
-    const char **xr = malloc(SX_BLOCK_ROWS * sizeof(const char *));
-    double loss = 0.0, weight = 0.0;
-    sx_params pa = *p;  /* the same parameters, W in a vector-aligned buffer */
-    pa.W.data = sx_is_aligned(p->W.data)
-                    ? p->W.data
-                    : sx_aligned_copy(p->W.data, (size_t)(k * m) * sizeof(SX_T), &W_raw);
-    if (Z == NULL || xr == NULL || pa.W.data == NULL || (want_grad && (dzs == NULL || G == NULL))) {
-        status = SX_ERR_NOMEM;
-        goto done;
-    }
-    p = &pa;
-    double *t = Z + SX_BLOCK_ROWS * k, *dz = t + k;
+    sx_size rows = SX_BLOCK_BYTES / ((m > 0 ? m : 1) * (sx_size)sizeof(SX_T));
+    rows = rows > SX_BLOCK_ROWS ? SX_BLOCK_ROWS : rows;
+    rows -= rows % SX_LR;
+    return rows < SX_LR ? SX_LR : rows;
+}
 
-    for (sx_size start = 0; start < count; start += SX_BLOCK_ROWS) {
-        const sx_size nrows = count - start < SX_BLOCK_ROWS ? count - start : SX_BLOCK_ROWS;
-        for (sx_size r = 0; r < nrows; r++) {
-            const sx_size i = rows ? rows[start + r] : begin + start + r;
-            xr[r] = d->X.data + i * d->X.s0;
+/*
+ * The scratch of one thread's pass over rows, for k classes and m features,
+ * allocated once per call of a public kernel (per part, per epoch), never
+ * per block: O(block x k + k x m), nothing that grows with n.
+ */
+typedef struct {
+    sx_size k, m, br;
+    double *Z, *E;      /* logits and their exps (padded to a vector): br x k */
+    double *t, *dz;     /* one row's dense targets and dl/dz: k */
+    SX_T *dzs;          /* the block's weighted dl/dz, br x k */
+    VEC *P;             /* lane-wise partial logits, br x k */
+    SX_T *G;            /* float32 only: gradient sums of the rows since the last flush, k x m */
+    const char **xr;    /* row pointers: the block's, then the next block's */
+    void *raw[4];
+} SX_NAME(work);
+
+static void SX_NAME(work_free)(SX_NAME(work) *w)
+{
+    for (int i = 0; i < 4; i++) {
+        free(w->raw[i]);
+    }
+    memset(w, 0, sizeof(*w));
+}
+
+/* 0, or SX_ERR_NOMEM (w is then empty). */
+static int SX_NAME(work_init)(SX_NAME(work) *w, sx_size k, sx_size m, int want_grad)
+{
+    memset(w, 0, sizeof(*w));
+    const sx_size br = SX_NAME(block_rows)(m);
+    w->k = k;
+    w->m = m;
+    w->br = br;
+    w->raw[0] = malloc((size_t)(2 * br * k + DLEN + 2 * k) * sizeof(double));
+    w->raw[1] = malloc((size_t)(br * k) * sizeof(SX_T) + (size_t)(2 * br) * sizeof(char *));
+    w->P = sx_aligned_alloc((size_t)(br * k) * sizeof(VEC), &w->raw[2]);
+#if SX_TSIZE == 4
+    if (want_grad) {
+        w->G = sx_aligned_alloc((size_t)(k * m) * sizeof(SX_T), &w->raw[3]);
+        if (w->G != NULL) {
+            memset(w->G, 0, (size_t)(k * m) * sizeof(SX_T));
         }
-        SX_NAME(block_logits)(xr, xs, nrows, p, m, Z);
+    }
+#else
+    (void)want_grad;
+#endif
+    if (w->raw[0] == NULL || w->raw[1] == NULL || w->P == NULL ||
+        (SX_TSIZE == 4 && want_grad && w->G == NULL)) {
+        SX_NAME(work_free)(w);
+        return SX_ERR_NOMEM;
+    }
+    w->Z = w->raw[0];
+    w->E = w->Z + br * k;
+    w->t = w->E + br * k + DLEN;
+    w->dz = w->t + k;
+    w->dzs = w->raw[1];
+    w->xr = (const char **)((char *)w->raw[1] + (size_t)(br * k) * sizeof(SX_T));
+    return SX_OK;
+}
+
+/*
+ * xr[0 .. nrows): the block's row pointers; then those of the next block's
+ * rows, as many as *nnext receives (at most nrows), for prefetching.
+ */
+static void SX_NAME(row_pointers)(const sx_view *X, const sx_size *rows, sx_size begin,
+                                  sx_size start, sx_size nrows, sx_size count, const char **xr,
+                                  sx_size *nnext)
+{
+    const sx_size left = count - start - nrows;
+    *nnext = left < nrows ? left : nrows;
+    for (sx_size r = 0; r < nrows + *nnext; r++) {
+        const sx_size i = rows ? rows[start + r] : begin + start + r;
+        xr[r] = X->data + i * X->s0;
+    }
+}
+
+/* W itself when vector-aligned, else an aligned copy (*raw to free; NULL: no memory). */
+static const char *SX_NAME(aligned_W)(const sx_params *p, void **raw)
+{
+    *raw = NULL;
+    return sx_is_aligned(p->W.data)
+               ? p->W.data
+               : sx_aligned_copy(p->W.data, (size_t)(p->W.rows * p->W.cols) * sizeof(SX_T), raw);
+}
+
+/*
+ * Loss and gradient sums over rows[0..count) (or begin .. begin + count), on
+ * this thread, with W vector-aligned; adds into acc.  float32 gradient sums
+ * are flushed into acc's doubles every SX_FLUSH_ROWS rows and at the end.
+ */
+static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_params *p,
+                                   const sx_size *rows, sx_size begin, sx_size count,
+                                   sx_accum *acc)
+{
+    const sx_size k = p->W.rows, m = d->X.cols, xs = d->X.s1, br = w->br;
+    const int want_grad = acc->gW != NULL;
+#if SX_TSIZE == 4
+    SX_T *G = w->G;
+#else
+    SX_T *G = acc->gW;  /* double sums: no separate block sums needed */
+#endif
+    double loss = 0.0, weight = 0.0;
+    sx_size unflushed = 0;
+    for (sx_size start = 0; start < count; start += br) {
+        const sx_size nrows = count - start < br ? count - start : br;
+        sx_size nnext;
+        SX_NAME(row_pointers)(&d->X, rows, begin, start, nrows, count, w->xr, &nnext);
+        for (sx_size r = 0; rows != NULL && r < nnext; r++) {
+            /* the next block's targets and weights: in shuffled order, each is a cache miss */
+            const sx_size i = rows[start + nrows + r];
+            SX_PREFETCH(d->y_index ? d->y_index + i * d->y_stride : d->Y.data + i * d->Y.s0);
+            if (d->sw) {
+                SX_PREFETCH(d->sw + i * d->sw_stride);
+            }
+        }
+        SX_NAME(block_logits)(w->xr, xs, nrows, nnext, p, m, w->P, w->Z);
+        double probe = 0.0;  /* NaN when a logit is NaN or infinite */
+        for (sx_size i = 0; i < nrows * k; i++) {
+            probe += w->Z[i] - w->Z[i];
+        }
+        if (probe != 0.0) {
+            return SX_ERR_NONFINITE;
+        }
+        SX_NAME(block_exps)(d->link, w->Z, nrows, k, w->E);
         for (sx_size r = 0; r < nrows; r++) {
             const sx_size i = rows ? rows[start + r] : begin + start + r;
-            const double *z = Z + r * k;
-            SX_NAME(row_targets)(d, i, k, t);
-            const double l = sx_row_loss(d->link, d->loss, z, t, k, dz);
-            if (nonfinite_probe(z, k) != 0.0 || !isfinite(l)) {
-                status = SX_ERR_NONFINITE;
-                goto done;
+            sx_size y = 0;
+            const double *t = NULL;
+            if (d->y_index) {
+                y = *(const sx_size *)(d->y_index + i * d->y_stride);
+            }
+            else {
+                for (sx_size c = 0; c < k; c++) {
+                    w->t[c] = SX_LOAD(d->Y.data + i * d->Y.s0 + c * d->Y.s1);
+                }
+                t = w->t;
+            }
+            const double l = sx_row_loss(d->link, d->loss, w->Z + r * k, w->E + r * k, t, y, k,
+                                         w->dz);
+            if (!isfinite(l)) {
+                return SX_ERR_NONFINITE;
             }
             const double s = d->sw ? SX_LOAD(d->sw + i * d->sw_stride) : 1.0;
             loss += s * l;
             weight += s;
             if (want_grad) {
                 for (sx_size c = 0; c < k; c++) {
-                    const double g = s * dz[c];
+                    const double g = s * w->dz[c];
                     acc->gb[c] += g;
-                    dzs[r * k + c] = (SX_T)g;
+                    w->dzs[r * k + c] = (SX_T)g;
                 }
             }
         }
         if (want_grad) {
-            memset(G, 0, (size_t)(k * m) * sizeof(SX_T));
-            SX_NAME(block_gradient)(xr, xs, nrows, dzs, k, m, G);
-            for (sx_size j = 0; j < k * m; j++) {
-                acc->gW[j] += (double)G[j];
+            SX_NAME(block_gradient)(w->xr, xs, nrows, w->dzs, k, m, G);
+            unflushed += nrows;
+#if SX_TSIZE == 4
+            if (unflushed >= SX_FLUSH_ROWS || start + nrows == count) {
+                for (sx_size j = 0; j < k * m; j++) {
+                    acc->gW[j] += (double)G[j];
+                    G[j] = 0.0f;
+                }
+                unflushed = 0;
             }
+#endif
         }
     }
     acc->loss += loss;
     acc->weight += weight;
-done:
-    free(Z);
-    free(dzs);
-    free(G_raw);
-    free(W_raw);
-    free(xr);
-    return status;
+    return SX_OK;
 }
 
-int SX_NAME(sx_loss_grad_parallel)(const sx_data *d, const sx_params *p, const sx_size *rows,
-                                   sx_size begin, sx_size count, sx_size parts, int n_threads,
-                                   sx_accum *acc)
+/*
+ * loss_grad_rows over `parts` fixed contiguous parts of the rows, on up to
+ * n_threads threads, added in part order: the sums depend on `parts` only.
+ */
+static int SX_NAME(loss_grad_parallel)(const sx_data *d, const sx_params *p, const sx_size *rows,
+                                       sx_size begin, sx_size count, sx_size parts, int n_threads,
+                                       sx_accum *acc)
 {
     int status = SX_OK;
     const sx_size k = p->W.rows, m = d->X.cols;
     const size_t gsize = acc->gW ? (size_t)(k * m + k) : 0;
-    if (parts > count) {
-        parts = count;
-    }
-    if (parts <= 1) {
-        return SX_NAME(sx_loss_grad)(d, p, rows, begin, count, acc);
-    }
+    parts = parts > count ? count : parts;
+    parts = parts < 1 ? 1 : parts;
+    void *W_raw;
+    sx_params pa = *p;
+    pa.W.data = SX_NAME(aligned_W)(p, &W_raw);
     sx_accum *part = calloc((size_t)parts, sizeof(sx_accum));
     double *sums = gsize ? calloc((size_t)parts * gsize, sizeof(double)) : NULL;
     int *codes = calloc((size_t)parts, sizeof(int));
-    if (part == NULL || codes == NULL || (gsize && sums == NULL)) {
+    if (pa.W.data == NULL || part == NULL || codes == NULL || (gsize && sums == NULL)) {
         status = SX_ERR_NOMEM;
         goto done;
     }
@@ -419,12 +648,17 @@ int SX_NAME(sx_loss_grad_parallel)(const sx_data *d, const sx_params *p, const s
     }
     (void)n_threads;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(n_threads > 1 ? n_threads : 1) if (n_threads > 1)
+#pragma omp parallel for schedule(static) num_threads(n_threads > 1 ? n_threads : 1) if (n_threads > 1 && parts > 1)
 #endif
     for (sx_size q = 0; q < parts; q++) {
         const sx_size lo = count * q / parts, hi = count * (q + 1) / parts;
-        codes[q] = SX_NAME(sx_loss_grad)(d, p, rows ? rows + lo : NULL, begin + lo, hi - lo,
-                                         &part[q]);
+        SX_NAME(work) w;
+        codes[q] = SX_NAME(work_init)(&w, k, m, gsize != 0);
+        if (codes[q] == SX_OK) {
+            codes[q] = SX_NAME(loss_grad_rows)(&w, d, &pa, rows ? rows + lo : NULL, begin + lo,
+                                               hi - lo, &part[q]);
+            SX_NAME(work_free)(&w);
+        }
     }
     for (sx_size q = 0; q < parts; q++) {
         if (codes[q] != SX_OK) {
@@ -441,56 +675,79 @@ done:
     free(part);
     free(sums);
     free(codes);
-    return status;
-}
-
-SX_MULTIVERSION
-int SX_NAME(sx_forward)(const sx_view *X, const sx_params *p, sx_link link,
-                        sx_output what, char *out, sx_size out_s0, sx_size out_s1)
-{
-    int status = SX_OK;
-    const sx_size k = p->W.rows, m = X->cols;
-    double *Z = malloc((size_t)(SX_BLOCK_ROWS * k) * sizeof(double));
-    const char **xr = malloc(SX_BLOCK_ROWS * sizeof(const char *));
-    void *W_raw = NULL;
-    sx_params pa = *p;
-    pa.W.data = sx_is_aligned(p->W.data)
-                    ? p->W.data
-                    : sx_aligned_copy(p->W.data, (size_t)(k * m) * sizeof(SX_T), &W_raw);
-    if (Z == NULL || xr == NULL || pa.W.data == NULL) {
-        status = SX_ERR_NOMEM;
-        goto done;
-    }
-    for (sx_size start = 0; start < X->rows; start += SX_BLOCK_ROWS) {
-        const sx_size nrows = X->rows - start < SX_BLOCK_ROWS ? X->rows - start : SX_BLOCK_ROWS;
-        for (sx_size r = 0; r < nrows; r++) {
-            xr[r] = X->data + (start + r) * X->s0;
-        }
-        SX_NAME(block_logits)(xr, X->s1, nrows, &pa, m, Z);
-        for (sx_size r = 0; r < nrows; r++) {
-            double *z = Z + r * k;
-            if (nonfinite_probe(z, k) != 0.0) {
-                status = SX_ERR_NONFINITE;
-                goto done;
-            }
-            if (what != SX_OUT_LOGITS) {
-                activate_row(link, what == SX_OUT_LOG_PROBA, z, k);
-            }
-            char *o = out + (start + r) * out_s0;
-            for (sx_size c = 0; c < k; c++) {
-                *(SX_T *)(o + c * out_s1) = (SX_T)z[c];
-            }
-        }
-    }
-done:
-    free(Z);
-    free(xr);
     free(W_raw);
     return status;
 }
 
-int SX_NAME(sx_activate)(const sx_view *Z, sx_link link, int log_output,
-                         char *out, sx_size out_s0, sx_size out_s1)
+/* forward on rows begin .. begin + count of X, on this thread, with W vector-aligned. */
+static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_params *p,
+                                 sx_link link, sx_output what, char *out, sx_size out_s0,
+                                 sx_size out_s1, sx_size begin, sx_size count)
+{
+    const sx_size k = p->W.rows, m = X->cols, br = w->br;
+    for (sx_size start = 0; start < count; start += br) {
+        const sx_size nrows = count - start < br ? count - start : br;
+        sx_size nnext;
+        SX_NAME(row_pointers)(X, NULL, begin, start, nrows, count, w->xr, &nnext);
+        SX_NAME(block_logits)(w->xr, X->s1, nrows, nnext, p, m, w->P, w->Z);
+        double probe = 0.0;
+        for (sx_size i = 0; i < nrows * k; i++) {
+            probe += w->Z[i] - w->Z[i];
+        }
+        if (probe != 0.0) {
+            return SX_ERR_NONFINITE;
+        }
+        for (sx_size r = 0; r < nrows && what != SX_OUT_LOGITS; r++) {
+            sx_row_activate(link, what == SX_OUT_LOG_PROBA, w->Z + r * k, k);
+        }
+        for (sx_size r = 0; r < nrows; r++) {
+            char *o = out + (begin + start + r) * out_s0;
+            for (sx_size c = 0; c < k; c++) {
+                *(SX_T *)(o + c * out_s1) = (SX_T)w->Z[r * k + c];
+            }
+        }
+    }
+    return SX_OK;
+}
+
+/* forward in parts of at least SX_PART_MIN_ROWS rows, on up to n_threads threads. */
+static int SX_NAME(forward_parallel)(const sx_view *X, const sx_params *p, sx_link link,
+                                     sx_output what, char *out, sx_size out_s0, sx_size out_s1,
+                                     int n_threads)
+{
+    const sx_size n = X->rows, k = p->W.rows;
+    sx_size parts = n / SX_PART_MIN_ROWS;
+    parts = parts < 1 ? 1 : (parts > SX_MAX_PARTS ? SX_MAX_PARTS : parts);
+    int status = SX_OK, codes[SX_MAX_PARTS] = {0};
+    void *W_raw;
+    sx_params pa = *p;
+    pa.W.data = SX_NAME(aligned_W)(p, &W_raw);
+    if (pa.W.data == NULL) {
+        return SX_ERR_NOMEM;
+    }
+    (void)n_threads;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(n_threads > 1 ? n_threads : 1) if (n_threads > 1 && parts > 1)
+#endif
+    for (sx_size q = 0; q < parts; q++) {
+        const sx_size lo = n * q / parts, hi = n * (q + 1) / parts;
+        SX_NAME(work) w;
+        codes[q] = SX_NAME(work_init)(&w, k, X->cols, 0);
+        if (codes[q] == SX_OK) {
+            codes[q] = SX_NAME(forward_rows)(&w, X, &pa, link, what, out, out_s0, out_s1, lo,
+                                             hi - lo);
+            SX_NAME(work_free)(&w);
+        }
+    }
+    for (sx_size q = 0; q < parts && status == SX_OK; q++) {
+        status = codes[q];
+    }
+    free(W_raw);
+    return status;
+}
+
+static int SX_NAME(activate)(const sx_view *Z, sx_link link, int log_output, char *out,
+                             sx_size out_s0, sx_size out_s1)
 {
     int status = SX_OK;
     const sx_size k = Z->cols;
@@ -503,7 +760,7 @@ int SX_NAME(sx_activate)(const sx_view *Z, sx_link link, int log_output,
         for (sx_size j = 0; j < k; j++) {
             z[j] = SX_LOAD(Z->data + i * Z->s0 + j * Z->s1);
         }
-        activate_row(link, log_output, z, k);
+        sx_row_activate(link, log_output, z, k);
         for (sx_size j = 0; j < k; j++) {
             if (isnan(z[j])) {  /* +/-inf inputs are fine where the limit exists */
                 status = SX_ERR_NONFINITE;
@@ -517,74 +774,146 @@ done:
     return status;
 }
 
-int SX_NAME(sx_sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k,
-                          double lr, double alpha, sx_size batch_size, int shuffle,
-                          int fit_intercept, int n_threads, uint64_t seed, double *mean_loss)
+/*
+ * One SGD step's gradient: the batch's rows in `used` fixed parts, part q on
+ * some thread into grads[q] (its own sums), then the step itself split over
+ * the columns of W, each column summing the parts in order.  Threads change
+ * who computes what, never the order of any sum.
+ */
+static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, double lr,
+                              double alpha, sx_size batch_size, int shuffle, int fit_intercept,
+                              int n_threads, uint64_t seed, double *mean_loss)
 {
     int status = SX_OK;
-    const sx_size n = d->X.rows, m = d->X.cols;
+    const sx_size n = d->X.rows, m = d->X.cols, km = k * m;
     SX_T *bias = (SX_T *)b;
-    double *grad = calloc((size_t)(k * m + k), sizeof(double));
+    /* Each batch is cut into parts of >= SX_SGD_PART_ROWS rows (at most SX_SGD_MAX_PARTS)
+     * fixed by the batch size alone: the same sums for any n_threads. */
+    sx_size parts = batch_size / SX_SGD_PART_ROWS;
+    parts = parts < 1 ? 1 : (parts > SX_SGD_MAX_PARTS ? SX_SGD_MAX_PARTS : parts);
+    /* the step goes over W's columns in this many fixed chunks (their |W|^2 summed in order) */
+    const sx_size chunks = SX_SGD_MAX_PARTS;
+    const size_t gsize = (size_t)(km + k);
+    double *grads = calloc((size_t)parts * gsize, sizeof(double));
+    double *sums = calloc((size_t)(2 * parts + chunks), sizeof(double)); /* loss, weight; |W|^2 */
+    int *codes = calloc((size_t)parts, sizeof(int));
     sx_size *rows = malloc((size_t)batch_size * sizeof(sx_size));
+    SX_NAME(work) *work = calloc((size_t)parts, sizeof(SX_NAME(work)));
     void *w_raw = NULL;
     /* the epoch works on a vector-aligned copy of W, written back at the end */
-    SX_T *w = (SX_T *)sx_aligned_copy(W, (size_t)(k * m) * sizeof(SX_T), &w_raw);
+    SX_T *w = (SX_T *)sx_aligned_copy(W, (size_t)km * sizeof(SX_T), &w_raw);
     double total = 0.0, wnorm2 = 0.0;
     sx_size batches = 0;
     sx_permutation perm;
     const sx_params p = {{(const char *)w, k, m, m * (sx_size)sizeof(SX_T), (sx_size)sizeof(SX_T)},
                          b, (sx_size)sizeof(SX_T)};
-    /* Each batch is cut into parts of >= SX_SGD_PART_ROWS rows (at most SX_SGD_MAX_PARTS)
-     * fixed by the batch size alone: the same sums for any n_threads. */
-    sx_size parts = batch_size / SX_SGD_PART_ROWS;
-    parts = parts < 1 ? 1 : (parts > SX_SGD_MAX_PARTS ? SX_SGD_MAX_PARTS : parts);
 
-    if (grad == NULL || rows == NULL || w == NULL) {
+    if (grads == NULL || sums == NULL || codes == NULL || rows == NULL || work == NULL ||
+        w == NULL) {
         status = SX_ERR_NOMEM;
         goto done;
+    }
+    for (sx_size q = 0; q < parts; q++) {
+        if (SX_NAME(work_init)(&work[q], k, m, 1) != SX_OK) {
+            status = SX_ERR_NOMEM;
+            goto done;
+        }
     }
     if (shuffle) {
         sx_permutation_init(&perm, (uint64_t)n, seed);
     }
-    for (sx_size j = 0; j < k * m; j++) {
+    for (sx_size j = 0; j < km && alpha > 0.0; j++) {
         wnorm2 += (double)w[j] * (double)w[j];
     }
-    for (sx_size start = 0; start < n; start += batch_size) {
+    double *wsq = sums + 2 * parts;
+    for (sx_size start = 0; start < n && status == SX_OK; start += batch_size) {
         const sx_size count = (n - start < batch_size) ? n - start : batch_size;
-        for (sx_size r = 0; r < count; r++) {
-            rows[r] = shuffle ? (sx_size)sx_permutation_apply(&perm, (uint64_t)(start + r))
-                              : start + r;
+        const sx_size used = parts < count ? parts : count;
+        double inv = 0.0;
+        (void)n_threads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(n_threads > 1 ? n_threads : 1) if (n_threads > 1 && used > 1)
+#endif
+        {
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+            for (sx_size q = 0; q < used; q++) {
+                const sx_size lo = count * q / used, hi = count * (q + 1) / used;
+                for (sx_size r = lo; r < hi; r++) {
+                    rows[r] = shuffle ? (sx_size)sx_permutation_apply(&perm, (uint64_t)(start + r))
+                                      : start + r;
+                }
+                sx_accum acc = {0.0, 0.0, grads + q * gsize, grads + q * gsize + km};
+                codes[q] = SX_NAME(loss_grad_rows)(&work[q], d, &p, rows + lo, 0, hi - lo, &acc);
+                sums[2 * q] = acc.loss;
+                sums[2 * q + 1] = acc.weight;
+            }
+#ifdef _OPENMP
+#pragma omp single
+#endif
+            {
+                double loss = 0.0, weight = 0.0;
+                for (sx_size q = 0; q < used; q++) {
+                    status = status == SX_OK ? codes[q] : status;
+                    loss += sums[2 * q];
+                    weight += sums[2 * q + 1];
+                }
+                inv = weight > 0.0 ? 1.0 / weight : 0.0;
+                total += loss * inv + (alpha > 0.0 ? 0.5 * alpha * wnorm2 : 0.0);
+                batches++;
+            }
+            /* the step, summing the parts in order and clearing them for the next batch */
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+            for (sx_size ch = 0; ch < chunks; ch++) {
+                const sx_size lo = (km + k) * ch / chunks, hi = (km + k) * (ch + 1) / chunks;
+                double sq = 0.0;
+                for (sx_size j = lo; j < hi && status == SX_OK; j++) {
+                    double g = 0.0;
+                    for (sx_size q = 0; q < used; q++) {
+                        g += grads[q * gsize + j];
+                        grads[q * gsize + j] = 0.0;
+                    }
+                    if (j < km) {
+                        const double wj = (double)w[j];
+                        w[j] = (SX_T)(wj - lr * (g * inv + alpha * wj));
+                        sq += (double)w[j] * (double)w[j];
+                    }
+                    else if (fit_intercept) {
+                        bias[j - km] = (SX_T)((double)bias[j - km] - lr * g * inv);
+                    }
+                }
+                wsq[ch] = sq;
+            }
         }
-        memset(grad, 0, (size_t)(k * m + k) * sizeof(double));
-        sx_accum acc = {0.0, 0.0, grad, grad + k * m};
-        status = SX_NAME(sx_loss_grad_parallel)(d, &p, rows, 0, count, parts, n_threads, &acc);
-        if (status != SX_OK) {
-            goto done;
-        }
-        const double inv = acc.weight > 0.0 ? 1.0 / acc.weight : 0.0;
-        total += acc.loss * inv + (alpha > 0.0 ? 0.5 * alpha * wnorm2 : 0.0);
-        batches++;
         wnorm2 = 0.0;
-        for (sx_size j = 0; j < k * m; j++) {
-            const double wj = (double)w[j];
-            w[j] = (SX_T)(wj - lr * (grad[j] * inv + alpha * wj));
-            wnorm2 += (double)w[j] * (double)w[j];
-        }
-        for (sx_size c = 0; c < k && fit_intercept; c++) {
-            bias[c] = (SX_T)((double)bias[c] - lr * grad[k * m + c] * inv);
+        for (sx_size ch = 0; ch < chunks; ch++) {
+            wnorm2 += wsq[ch];
         }
     }
     *mean_loss = batches ? total / (double)batches : 0.0;
 done:
     if (w != NULL) {
-        memcpy(W, w, (size_t)(k * m) * sizeof(SX_T));
+        memcpy(W, w, (size_t)km * sizeof(SX_T));
     }
-    free(grad);
+    for (sx_size q = 0; q < parts && work != NULL; q++) {
+        SX_NAME(work_free)(&work[q]);
+    }
+    free(work);
+    free(grads);
+    free(sums);
+    free(codes);
     free(rows);
     free(w_raw);
     return status;
 }
 
-#undef SX_LOAD
+#undef SX_VLEN
 #undef VEC
+#undef DVEC
+#undef UVEC
 #undef VLEN
+#undef DLEN
+#undef SX_LOAD

@@ -22,10 +22,6 @@
 #include "kernels.h"
 #include "lbfgs.h"
 
-/* How full-data passes are cut into parts for threads (see loss_grad_full). */
-#define SX_PART_MIN_ROWS 2048
-#define SX_MAX_PARTS 16
-
 typedef char sx_size_is_npy_intp[(sizeof(sx_size) == sizeof(npy_intp)) ? 1 : -1];
 
 /* ---- argument checks ---------------------------------------------------- */
@@ -326,17 +322,18 @@ cleanup:
 }
 
 PyDoc_STRVAR(forward_doc,
-"forward(X, W, b, link, what, out)\n--\n\n"
+"forward(X, W, b, link, what, out, n_threads)\n--\n\n"
 "out = logits (what=0), probabilities (1) or log-probabilities (2) of X W^T + b.");
 
 static PyObject *
 core_forward(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *Xo, *Wo, *bo, *outo;
-    int link, what, typenum, status;
+    int link, what, n_threads, typenum, status;
     PyArrayObject *X, *W, *b, *out;
 
-    if (!PyArg_ParseTuple(args, "OOOiiO:forward", &Xo, &Wo, &bo, &link, &what, &outo)) {
+    if (!PyArg_ParseTuple(args, "OOOiiOi:forward", &Xo, &Wo, &bo, &link, &what, &outo,
+                          &n_threads)) {
         return NULL;
     }
     if (!PyArray_Check(Xo)) {
@@ -375,8 +372,8 @@ core_forward(PyObject *Py_UNUSED(self), PyObject *args)
 
     Py_BEGIN_ALLOW_THREADS
     status = typenum == NPY_FLOAT32
-                 ? sx_forward_f32(&xv, &p, (sx_link)link, (sx_output)what, od, os0, os1)
-                 : sx_forward_f64(&xv, &p, (sx_link)link, (sx_output)what, od, os0, os1);
+                 ? sx_forward_f32(&xv, &p, (sx_link)link, (sx_output)what, od, os0, os1, n_threads)
+                 : sx_forward_f64(&xv, &p, (sx_link)link, (sx_output)what, od, os0, os1, n_threads);
     Py_END_ALLOW_THREADS
 
     if (raise_status(status) < 0) {
@@ -649,7 +646,65 @@ core_has_openmp(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(args))
 #endif
 }
 
+PyDoc_STRVAR(isa_doc,
+"isa()\n--\n\n"
+"The instruction set of the kernels in use: \"avx512\", \"avx2\" or \"baseline\".");
+
+static PyObject *
+core_isa(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(args))
+{
+    return PyUnicode_FromString(sx_isa_name());
+}
+
+PyDoc_STRVAR(select_isa_doc,
+"select_isa(name)\n--\n\n"
+"Use the kernels of instruction set name (\"best\", \"avx512\", \"avx2\",\n"
+"\"baseline\"); ValueError when they are not built in or the CPU lacks it.");
+
+static PyObject *
+core_select_isa(PyObject *Py_UNUSED(self), PyObject *arg)
+{
+    const char *name = PyUnicode_AsUTF8(arg);
+    if (name == NULL) {
+        return NULL;
+    }
+    if (sx_select_isa(name) < 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "instruction set %R is not available here (built in and supported by "
+                     "this CPU: see sigmax._core.supported_isas())", arg);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+core_supported_isas(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(args))
+{
+    static const char *const names[] = {"avx512", "avx2", "baseline"};
+    PyObject *list = PyList_New(0);
+    if (list == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!sx_isa_supported(names[i])) {
+            continue;
+        }
+        PyObject *s = PyUnicode_FromString(names[i]);
+        if (s == NULL || PyList_Append(list, s) < 0) {
+            Py_XDECREF(s);
+            Py_DECREF(list);
+            return NULL;
+        }
+        Py_DECREF(s);
+    }
+    return list;
+}
+
 static PyMethodDef core_methods[] = {
+    {"isa", core_isa, METH_NOARGS, isa_doc},
+    {"select_isa", core_select_isa, METH_O, select_isa_doc},
+    {"supported_isas", core_supported_isas, METH_NOARGS,
+     "The instruction sets whose kernels are built in and run on this CPU, best first."},
     {"loss_grad", core_loss_grad, METH_VARARGS, loss_grad_doc},
     {"forward", core_forward, METH_VARARGS, forward_doc},
     {"activate", core_activate, METH_VARARGS, activate_doc},
@@ -669,5 +724,16 @@ PyMODINIT_FUNC
 PyInit__core(void)
 {
     import_array();
+    /* SIGMAX_ISA=avx2 (say) runs a lower instruction set's kernels, to compare them */
+    const char *wanted = getenv("SIGMAX_ISA");
+    if (wanted != NULL && wanted[0] != '\0' && sx_select_isa(wanted) < 0) {
+        PyErr_Format(PyExc_ImportError,
+                     "SIGMAX_ISA=%s: not an instruction set this build and CPU run "
+                     "(best, avx512, avx2, baseline)", wanted);
+        return NULL;
+    }
+    if (wanted == NULL || wanted[0] == '\0') {
+        sx_select_isa("best");
+    }
     return PyModule_Create(&core_module);
 }

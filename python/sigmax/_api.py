@@ -99,7 +99,7 @@ def logits(X: ArrayLike, W: ArrayLike, b: ArrayLike) -> np.ndarray:
     X = _check_X(X)
     W, b = _check_params(W, b, X.shape[1], X.dtype)
     out = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
-    _core.forward(X, W, b, LINKS["softmax"], 0, out)
+    _core.forward(X, W, b, LINKS["softmax"], 0, out, 1)
     return out
 
 

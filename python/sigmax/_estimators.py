@@ -286,7 +286,8 @@ class _LinearClassifier(_ParamsMixin):
         X, W, b = self._check_fitted_X(X)
         out = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
         if X.shape[0]:
-            _core.forward(X, W, b, LINKS[link or self._fitted_link], what, out)
+            _core.forward(X, W, b, LINKS[link or self._fitted_link], what, out,
+                          _threads(self.n_jobs))
         return out
 
     def decision_function(self, X) -> np.ndarray:

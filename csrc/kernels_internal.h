@@ -1,0 +1,70 @@
+/*
+ * What the per-instruction-set kernel files share with kernels.c: the table
+ * of typed kernels each instruction set provides, and the type-independent
+ * helpers (kernels.c) that the typed bodies call.  Not part of the API.
+ */
+#ifndef SIGMAX_KERNELS_INTERNAL_H
+#define SIGMAX_KERNELS_INTERNAL_H
+
+#include "kernels.h"
+
+/* The typed kernels of one instruction set (kernels_isa.h fills one). */
+typedef struct {
+    const char *name;
+    int (*loss_grad_f32)(const sx_data *, const sx_params *, const sx_size *, sx_size, sx_size,
+                         sx_size, int, sx_accum *);
+    int (*loss_grad_f64)(const sx_data *, const sx_params *, const sx_size *, sx_size, sx_size,
+                         sx_size, int, sx_accum *);
+    int (*forward_f32)(const sx_view *, const sx_params *, sx_link, sx_output, char *, sx_size,
+                       sx_size, int);
+    int (*forward_f64)(const sx_view *, const sx_params *, sx_link, sx_output, char *, sx_size,
+                       sx_size, int);
+    int (*activate_f32)(const sx_view *, sx_link, int, char *, sx_size, sx_size);
+    int (*activate_f64)(const sx_view *, sx_link, int, char *, sx_size, sx_size);
+    int (*sgd_epoch_f32)(const sx_data *, char *, char *, sx_size, double, double, sx_size, int,
+                         int, int, uint64_t, double *);
+    int (*sgd_epoch_f64)(const sx_data *, char *, char *, sx_size, double, double, sx_size, int,
+                         int, int, uint64_t, double *);
+} sx_isa_kernels;
+
+/* Each is defined in its kernels_<isa>.c; NULL-named when not compiled in. */
+extern const sx_isa_kernels sx_kernels_avx512;
+extern const sx_isa_kernels sx_kernels_avx2;
+extern const sx_isa_kernels sx_kernels_baseline;
+
+/* Alignment of the working copies of W and G (one cache line). */
+#define SX_ALIGN 64
+
+/* size bytes aligned to SX_ALIGN; *raw receives the pointer to free. */
+void *sx_aligned_alloc(size_t size, void **raw);
+int sx_is_aligned(const void *p);
+/* A vector-aligned copy of size bytes at src (NULL when out of memory). */
+const char *sx_aligned_copy(const char *src, size_t size, void **raw);
+
+/*
+ * The per-row loss, on double logits z (k) and e (k): e_j = exp(z_j - max z)
+ * for the softmax link, exp(-|z_j|) for the sigmoid link (computed for a
+ * whole block at once by the typed kernels, to about one ulp).  Returns the
+ * row's loss l and writes dl/dz into dz.  The targets are t (k) when t is not
+ * NULL, else the class index y (one-hot; with the sigmoid link and k = 1, the
+ * 0/1 target y itself).
+ */
+double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
+                   const double *t, sx_size y, sx_size k, double *dz);
+/*
+ * z (k) = the link's probabilities, or their logarithms, in place.  The
+ * outputs users see: computed with the C library's exp and log (correctly
+ * rounded in practice), so they agree with NumPy's to the last bit.
+ */
+void sx_row_activate(sx_link link, int log_output, double *z, sx_size k);
+
+/* Compiler hints shared by the typed kernels. */
+#if defined(__GNUC__)
+#define SX_INLINE inline __attribute__((always_inline))
+#define SX_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#else
+#define SX_INLINE inline
+#define SX_PREFETCH(p) ((void)(p))
+#endif
+
+#endif /* SIGMAX_KERNELS_INTERNAL_H */
