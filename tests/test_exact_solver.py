@@ -166,3 +166,34 @@ def test_sklearn_is_not_imported_by_sigmax():
             "assert not any(k.split('.')[0] in ('sklearn', 'scipy', 'torch', 'matplotlib') "
             "for k in sys.modules), sorted(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_lbfgs_history_grows_with_X_within_its_bounds():
+    from sigmax._solvers import LBFGS_MAX_PAIRS, LBFGS_MIN_PAIRS, lbfgs_memory
+
+    dim = 10 * 784 + 10
+    assert lbfgs_memory(1000, dim) == LBFGS_MIN_PAIRS              # small X: the floor
+    assert lbfgs_memory(60000 * 784 * 8, dim) == LBFGS_MAX_PAIRS   # MNIST float64: the cap
+    pairs = lbfgs_memory(60000 * 784 * 4, dim)                     # MNIST float32: 4% of X
+    assert LBFGS_MIN_PAIRS < pairs < LBFGS_MAX_PAIRS
+    assert pairs * 2 * 8 * dim <= 0.04 * 60000 * 784 * 4 < (pairs + 1) * 2 * 8 * dim
+
+
+def test_a_longer_history_reaches_the_same_optimum():
+    """The history length changes the path, not the minimizer."""
+    from sigmax import _solvers
+
+    X, y = datasets.load_digits(return_X_y=True)
+    X = (X - X.mean(0)) / (X.std(0) + 1e-12)
+    fits = []
+    for memory in (10, 100):
+        model = SoftmaxRegression(alpha=1e-3, tol=1e-10, max_iter=5000)
+        original = _solvers.lbfgs
+        try:
+            import sigmax._estimators as est
+            est.lbfgs = lambda *a, **kw: original(*a, **kw, memory=memory)
+            fits.append(model.fit(X, y))
+        finally:
+            est.lbfgs = original
+    np.testing.assert_allclose(fits[0].predict_proba(X), fits[1].predict_proba(X), atol=1e-6)
+    assert fits[1].n_iter_ < fits[0].n_iter_

@@ -17,7 +17,7 @@
 #                  check that a script catches a bug planted in a copy
 #   SX_KEEP_WORK=1 keep the work directory (its path is printed)
 #   SX_EXTRA_CFLAGS extra compiler flags, e.g. -DSX_NO_MULTIVERSION to build only
-#                  the baseline (SSE2) kernels instead of the target_clones set
+#                  the baseline (SSE2) kernels instead of one set per instruction set
 
 SX_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [ -z "${SX_PYTHON:-}" ]; then

@@ -45,12 +45,10 @@
 #   ignores log_path when combined with ASan and always writes to fd 2; its
 #   reports are found in the tee'd pytest log.  abort_on_error=1 makes Python's
 #   faulthandler print the Python stack (the test that was running).
-# * target_clones (csrc/kernels.h) stays on: GCC 12's ifunc resolvers run fine
-#   with the preloaded ASan runtime (every clone is instrumented; a bug planted in
-#   the multiversioned sx_loss_grad is reported), so SX_NO_MULTIVERSION is not
-#   needed.  The loader picks the clone for this CPU (AVX-512 here; valgrind.sh
-#   runs the AVX2 one); to check the baseline clone too, run
-#   SX_EXTRA_CFLAGS=-DSX_NO_MULTIVERSION tools/sanitize.sh
+# * Every instruction set's kernels (csrc/kernels_<isa>.c) are instrumented; the
+#   tests run the best one the CPU has, and tests/test_isa.py runs each of the
+#   others it can against the reference too.  To run the whole suite on the
+#   baseline kernels, add SIGMAX_ISA=baseline to the environment.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 

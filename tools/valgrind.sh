@@ -3,8 +3,8 @@
 #
 # Checks sigmax._core (csrc/) for invalid reads/writes, use of uninitialised
 # memory, bad frees and *definitely lost* memory (leaks), with an ordinary
-# uninstrumented build (-O1 -g; csrc's target_clones stay on: valgrind hides
-# AVX-512 from the program, so the AVX2 clones run).  The extension is built from
+# uninstrumented build (-O1 -g; every instruction set's kernels are built, and
+# valgrind hides AVX-512 from the program, so the AVX2 ones run).  The extension is built from
 # a copy of the sources in a temporary directory and the checkout's tests run
 # against it under
 #     PYTHONMALLOC=malloc valgrind --tool=memcheck --error-exitcode=1

@@ -89,13 +89,32 @@ class LbfgsOutcome:
 LBFGS_STOPS = {0: "converged", 1: "max_iter", 2: "no_progress"}
 
 
+# L-BFGS keeps this many (s, y) pairs at least and at most; in between, as many
+# as fit in LBFGS_HISTORY_SHARE of X's bytes.  A longer history costs only
+# vector operations of size K * M per pair and iteration (nothing against the
+# pass over X) and cuts the iterations: on MNIST with C = 1, 271 iterations
+# with 10 pairs, 203 with 30, 108 with 100.
+LBFGS_MIN_PAIRS = 10
+LBFGS_MAX_PAIRS = 100
+LBFGS_HISTORY_SHARE = 0.04
+
+
+def lbfgs_memory(x_nbytes: int, dim: int) -> int:
+    """How many (s, y) pairs L-BFGS keeps for parameters of size dim."""
+    fits = int(LBFGS_HISTORY_SHARE * x_nbytes) // (2 * 8 * max(dim, 1))
+    return max(LBFGS_MIN_PAIRS, min(LBFGS_MAX_PAIRS, fits))
+
+
 def lbfgs(problem: Problem, W: np.ndarray, b: np.ndarray, *, tol: float, max_iter: int,
-          fit_intercept: bool, on_epoch: EpochCallback, memory: int = 10
+          fit_intercept: bool, on_epoch: EpochCallback, memory: Optional[int] = None
           ) -> Tuple[int, List[float], LbfgsOutcome]:
     """L-BFGS (in C) until ||grad||_2 <= tol * max(1, ||grad_0||_2).
 
+    memory: the (s, y) pairs kept; by default lbfgs_memory(X.nbytes, W.size + b.size).
     loss_curve[t] is the objective after iteration t.  Also returns the outcome.
     """
+    if memory is None:
+        memory = lbfgs_memory(problem.X.nbytes, W.size + b.size)
     curve: List[float] = []
 
     def record(iteration: int, value: float, grad_norm: float) -> None:

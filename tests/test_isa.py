@@ -1,0 +1,127 @@
+"""The kernels of every instruction set this CPU runs, against the NumPy oracle.
+
+sigmax builds its kernels once per instruction set (AVX-512, AVX2, baseline)
+and uses the best one the CPU has; the rest of the suite therefore exercises
+only that one.  Here each set the CPU can run is selected in turn and checked
+on shapes that leave remainders everywhere: rows not a multiple of the row
+tile, columns not a multiple of the vector width, classes not a multiple of
+the class tile.  Also: how the set is chosen, and that threads never change a
+result (the parts a pass is cut into do not depend on n_jobs).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import reference as ref
+import sigmax
+from sigmax import _core
+from test_reference import DTYPES, RTOL, _cast, assert_close, check_loss_grad, make_problem
+
+ISAS = _core.supported_isas()
+SHAPES = [(1, 1, 2), (131, 37, 7), (300, 784, 10), (67, 19, 3), (5, 65, 1)]
+
+
+@pytest.fixture
+def isa(request):
+    _core.select_isa(request.param)
+    try:
+        yield request.param
+    finally:
+        _core.select_isa("best")
+
+
+def test_the_best_supported_set_is_in_use():
+    assert ISAS and ISAS[-1] == "baseline"
+    assert _core.isa() == ISAS[0]
+
+
+def test_unknown_or_unsupported_set_is_refused():
+    with pytest.raises(ValueError, match="not available"):
+        _core.select_isa("sse9")
+    assert _core.isa() == ISAS[0]
+    for name in ("avx512", "avx2"):
+        if name not in ISAS:
+            with pytest.raises(ValueError, match="not available"):
+                _core.select_isa(name)
+
+
+@pytest.mark.parametrize("value, expect", [("baseline", "baseline"), ("best", None)])
+def test_environment_variable_selects_the_set(value, expect):
+    env = dict(os.environ, SIGMAX_ISA=value)
+    out = subprocess.run([sys.executable, "-c", "import sigmax._core as c; print(c.isa())"],
+                         env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert out == (expect or ISAS[0])
+
+
+def test_environment_variable_with_an_unknown_set_fails_the_import():
+    env = dict(os.environ, SIGMAX_ISA="sse9")
+    proc = subprocess.run([sys.executable, "-c", "import sigmax"], env=env, capture_output=True,
+                          text=True)
+    assert proc.returncode != 0 and "SIGMAX_ISA=sse9" in proc.stderr
+
+
+@pytest.mark.parametrize("isa", ISAS, indirect=True)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, m, k", SHAPES)
+def test_every_set_matches_the_reference(isa, dtype, n, m, k):
+    for link, loss, form in [("softmax", "log", "index"), ("softmax", "mse", "soft"),
+                             ("sigmoid", "log", "multilabel"), ("sigmoid", "log", "binary")]:
+        if form != "binary" and k == 1:
+            continue
+        X, y, W, b, sw = _cast(make_problem(n, m, k, link, form, seed=n + m), dtype)
+        check_loss_grad(X, y, W, b, dtype=dtype, link=link, loss=loss, sample_weight=sw,
+                        alpha=0.01)
+        assert_close(sigmax.logits(X, W, b), ref.logits(X, W, b), dtype, what="logits")
+        # a strided X takes the kernels' other path
+        Xs = np.repeat(X, 2, axis=1)[:, ::2]
+        check_loss_grad(Xs, y, W, b, dtype=dtype, link=link, loss=loss)
+
+
+@pytest.mark.parametrize("isa", ISAS, indirect=True)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch", [1, 100, 256, 700])
+def test_every_set_runs_the_lecture_sgd_rule(isa, dtype, batch):
+    X, y, _, _, _ = make_problem(1500, 23, 6, "softmax", "index", seed=batch)
+    X = X.astype(dtype)
+    model = sigmax.SoftmaxRegression(solver="sgd", learning_rate=0.05, max_iter=2,
+                                     batch_size=batch, shuffle=False, alpha=0.01).fit(X, y)
+    W, b = np.zeros((6, 23)), np.zeros(6)
+    Xr = X.astype(np.float64)
+    for _ in range(2):
+        for start in range(0, X.shape[0], batch):
+            rows = slice(start, start + batch)
+            _, gW, gb = ref.loss_grad(Xr[rows], y[rows], W, b, alpha=0.01)
+            W, b = W - 0.05 * gW, b - 0.05 * gb
+    rtol = 2e-4 if dtype == np.float32 else 1e-10
+    assert_close(model.coef_, W, dtype, rtol=rtol, what="W")
+    assert_close(model.intercept_, b, dtype, rtol=rtol, what="b")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_threads_never_change_sgd_or_predictions(dtype):
+    X, y, _, _, _ = make_problem(9000, 31, 4, "softmax", "index", seed=3)
+    X = X.astype(dtype)
+    fits = [sigmax.SoftmaxRegression(solver="sgd", batch_size=256, max_iter=2, random_state=0,
+                                     n_jobs=j).fit(X, y) for j in (1, 2)]
+    np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
+    np.testing.assert_array_equal(fits[0].intercept_, fits[1].intercept_)
+    P = [fits[0].set_params(n_jobs=j).predict_proba(X) for j in (1, 2)]
+    np.testing.assert_array_equal(P[0], P[1])
+    assert_close(P[0], ref.softmax(ref.logits(X, fits[0].coef_, fits[0].intercept_)), dtype)
+
+
+def test_float32_loss_stays_within_float32_rounding_on_long_sums():
+    """float32 gradient sums are flushed into double every few hundred rows."""
+    X, y, W, b, _ = make_problem(50000, 16, 5, "softmax", "index", seed=5)
+    value, gW, gb = sigmax.loss_grad(X.astype(np.float32), y, W.astype(np.float32),
+                                     b.astype(np.float32))
+    rv, rgW, rgb = ref.loss_grad(X.astype(np.float32).astype(np.float64), y,
+                                 W.astype(np.float32).astype(np.float64),
+                                 b.astype(np.float32).astype(np.float64))
+    assert abs(value - rv) <= RTOL[np.dtype(np.float32)] * abs(rv)
+    np.testing.assert_allclose(gW, rgW, rtol=RTOL[np.dtype(np.float32)], atol=1e-6)
