@@ -31,6 +31,7 @@ from .exceptions import ConvergenceWarning, DataConversionWarning, NotFittedErro
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
 _OUT_LOGITS = 0
+_OUT_PROBA = 1
 SOLVERS = ("lbfgs", "gd", "sgd")
 # max_iter=None means: iterations for lbfgs, epochs for gd and sgd
 DEFAULT_MAX_ITER = {"lbfgs": 1000, "gd": 100, "sgd": 100}
@@ -311,7 +312,16 @@ class _LinearClassifier(_ParamsMixin):
         """Probabilities (or their logs) from logits Z, overwriting Z."""
         return _activate(Z, "softmax", log)
 
+    def _probabilities_link(self) -> Optional[str]:
+        """The link whose row-wise activation of the logits gives the
+        probabilities, when there is one (then predict_proba is one fused,
+        threaded pass over X)."""
+        return "softmax"
+
     def _probabilities(self, X, log: bool) -> np.ndarray:
+        link = self._probabilities_link()
+        if not log and link is not None:
+            return self._forward(X, _OUT_PROBA, link)
         Z = self._forward(X, _OUT_LOGITS)
         P = self._link_probabilities(Z.copy() if log else Z, log=False)
         if not log:
@@ -504,6 +514,9 @@ class LogisticRegression(_LinearClassifier):
         if self.__sklearn_is_fitted__() and self._mode == "multilabel":
             return (self._forward(X, _OUT_LOGITS) > 0).astype(np.int64)
         return super().predict(X)
+
+    def _probabilities_link(self) -> Optional[str]:
+        return "sigmoid" if getattr(self, "_mode", None) == "multilabel" else None
 
     def _link_probabilities(self, Z: np.ndarray, log: bool) -> np.ndarray:
         if self._mode == "binary":
