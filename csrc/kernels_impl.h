@@ -804,7 +804,7 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
     SX_T *w = (SX_T *)sx_aligned_copy(W, (size_t)km * sizeof(SX_T), &w_raw);
     double total = 0.0, wnorm2 = 0.0;
     sx_size batches = 0;
-    sx_permutation perm;
+    sx_permutation perm = {0, 0, {0, 0, 0, 0}, 0};
     const sx_params p = {{(const char *)w, k, m, m * (sx_size)sizeof(SX_T), (sx_size)sizeof(SX_T)},
                          b, (sx_size)sizeof(SX_T)};
 
@@ -826,15 +826,20 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
         wnorm2 += (double)w[j] * (double)w[j];
     }
     double *wsq = sums + 2 * parts;
-    for (sx_size start = 0; start < n && status == SX_OK; start += batch_size) {
-        const sx_size count = (n - start < batch_size) ? n - start : batch_size;
-        const sx_size used = parts < count ? parts : count;
-        double inv = 0.0;
-        (void)n_threads;
+    const int team = n_threads > 1 && parts > 1 ? n_threads : 1;
+    (void)team;
+    /* One team for the whole epoch: per batch, a barrier after the parts and one
+     * after the step.  Every thread derives the same batch sums from the parts,
+     * so all of them leave the loop together when a part fails. */
 #ifdef _OPENMP
-#pragma omp parallel num_threads(n_threads > 1 ? n_threads : 1) if (n_threads > 1 && used > 1)
+#pragma omp parallel num_threads(team) if (team > 1)
 #endif
-        {
+    {
+        double wn2 = wnorm2;  /* |W|^2 before the step; the same in every thread */
+        int failed = SX_OK;
+        for (sx_size start = 0; start < n; start += batch_size) {
+            const sx_size count = (n - start < batch_size) ? n - start : batch_size;
+            const sx_size used = parts < count ? parts : count;
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
@@ -849,18 +854,21 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
                 sums[2 * q] = acc.loss;
                 sums[2 * q + 1] = acc.weight;
             }
+            double loss = 0.0, weight = 0.0;
+            for (sx_size q = 0; q < used; q++) {
+                failed = failed == SX_OK ? codes[q] : failed;
+                loss += sums[2 * q];
+                weight += sums[2 * q + 1];
+            }
+            if (failed != SX_OK) {
+                break;
+            }
+            const double inv = weight > 0.0 ? 1.0 / weight : 0.0;
 #ifdef _OPENMP
-#pragma omp single
+#pragma omp master
 #endif
             {
-                double loss = 0.0, weight = 0.0;
-                for (sx_size q = 0; q < used; q++) {
-                    status = status == SX_OK ? codes[q] : status;
-                    loss += sums[2 * q];
-                    weight += sums[2 * q + 1];
-                }
-                inv = weight > 0.0 ? 1.0 / weight : 0.0;
-                total += loss * inv + (alpha > 0.0 ? 0.5 * alpha * wnorm2 : 0.0);
+                total += loss * inv + (alpha > 0.0 ? 0.5 * alpha * wn2 : 0.0);
                 batches++;
             }
             /* the step, summing the parts in order and clearing them for the next batch */
@@ -870,7 +878,7 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
             for (sx_size ch = 0; ch < chunks; ch++) {
                 const sx_size lo = (km + k) * ch / chunks, hi = (km + k) * (ch + 1) / chunks;
                 double sq = 0.0;
-                for (sx_size j = lo; j < hi && status == SX_OK; j++) {
+                for (sx_size j = lo; j < hi; j++) {
                     double g = 0.0;
                     for (sx_size q = 0; q < used; q++) {
                         g += grads[q * gsize + j];
@@ -887,11 +895,15 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
                 }
                 wsq[ch] = sq;
             }
+            wn2 = 0.0;
+            for (sx_size ch = 0; ch < chunks; ch++) {
+                wn2 += wsq[ch];
+            }
         }
-        wnorm2 = 0.0;
-        for (sx_size ch = 0; ch < chunks; ch++) {
-            wnorm2 += wsq[ch];
-        }
+#ifdef _OPENMP
+#pragma omp master
+#endif
+        status = failed;
     }
     *mean_loss = batches ? total / (double)batches : 0.0;
 done:
