@@ -329,11 +329,18 @@ def _status_kib(field: str) -> Optional[int]:
 def rss_peak_growth(fn: Callable[[], Any]) -> Optional[int]:
     """Growth of the process's peak resident memory during fn() (Linux: VmHWM
     after resetting it through /proc/self/clear_refs), which also sees what
-    the C code allocates and touches; None where that is not available."""
+    the C code allocates and touches; None where that is not available.  The
+    C library first returns its free memory to the system (malloc_trim), so
+    that fn's allocations show instead of reusing pages it kept."""
+    import ctypes
+    import gc
+
+    gc.collect()
     try:
+        ctypes.CDLL(None).malloc_trim(0)
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
-    except OSError:
+    except (OSError, AttributeError):
         return None
     before = _status_kib("VmRSS")
     fn()
@@ -347,7 +354,7 @@ def memory(data: Data, cfg: Config) -> Dict[str, Any]:
                            "notes": ["tracemalloc: what Python and NumPy allocate (a copy of X "
                                      "would show as 100%); peak RSS: everything the process "
                                      "touches, the C kernels' scratch and the L-BFGS history "
-                                     "included (that history is capped at 4% of X.nbytes and "
+                                     "included (that history is capped at 3% of X.nbytes and "
                                      "fills up over the first iterations)"]}
     cases = (("sgd", 1), ("lbfgs", 30))
     for dtype in DTYPES:

@@ -169,14 +169,15 @@ def test_sklearn_is_not_imported_by_sigmax():
 
 
 def test_lbfgs_history_grows_with_X_within_its_bounds():
-    from sigmax._solvers import LBFGS_MAX_PAIRS, LBFGS_MIN_PAIRS, lbfgs_memory
+    from sigmax._solvers import LBFGS_HISTORY_SHARE, LBFGS_MAX_PAIRS, LBFGS_MIN_PAIRS, lbfgs_memory
 
     dim = 10 * 784 + 10
     assert lbfgs_memory(1000, dim) == LBFGS_MIN_PAIRS              # small X: the floor
-    assert lbfgs_memory(60000 * 784 * 8, dim) == LBFGS_MAX_PAIRS   # MNIST float64: the cap
-    pairs = lbfgs_memory(60000 * 784 * 4, dim)                     # MNIST float32: 4% of X
+    assert lbfgs_memory(4 * 60000 * 784 * 8, dim) == LBFGS_MAX_PAIRS  # big X: the cap
+    pairs = lbfgs_memory(60000 * 784 * 4, dim)                     # MNIST float32: a share of X
     assert LBFGS_MIN_PAIRS < pairs < LBFGS_MAX_PAIRS
-    assert pairs * 2 * 8 * dim <= 0.04 * 60000 * 784 * 4 < (pairs + 1) * 2 * 8 * dim
+    assert pairs * 2 * 8 * dim <= LBFGS_HISTORY_SHARE * 60000 * 784 * 4 < (pairs + 1) * 2 * 8 * dim
+    assert LBFGS_HISTORY_SHARE <= 0.03  # with the rest of fit's scratch, under 5% of X
 
 
 def test_a_longer_history_reaches_the_same_optimum():

@@ -452,8 +452,9 @@ class SoftmaxRegression(_LinearClassifier):
     warm_start : bool
         Start from the previous fit's coefficients.
     n_jobs : int or None
-        Threads for full-batch passes (None: 1, -1: all cores); the result
-        does not depend on it.
+        Threads for the passes over X (full batches, SGD minibatches of 256
+        rows or more, predictions; None: 1, -1: all cores); the result does
+        not depend on it.
     verbose : int
         Show progress: a bar on a terminal, a line per epoch otherwise
         (on standard error).

@@ -96,7 +96,7 @@ LBFGS_STOPS = {0: "converged", 1: "max_iter", 2: "no_progress"}
 # with 10 pairs, 203 with 30, 108 with 100.
 LBFGS_MIN_PAIRS = 10
 LBFGS_MAX_PAIRS = 100
-LBFGS_HISTORY_SHARE = 0.04
+LBFGS_HISTORY_SHARE = 0.03
 
 
 def lbfgs_memory(x_nbytes: int, dim: int) -> int:
