@@ -34,7 +34,9 @@ typedef uint64_t UVEC __attribute__((vector_size(SX_VECTOR_BYTES)));
 #ifndef SX_TILES_DEFINED
 #define SX_TILES_DEFINED
 /* Register tiles: 10 to 20 accumulators plus the loaded operands fit in the
- * 16 (SSE2, AVX2) or 32 (AVX-512) vector registers without spilling. */
+ * 16 (SSE2, AVX2) or 32 (AVX-512) vector registers without spilling.  These
+ * and the block sizes below may be overridden at build time (CFLAGS=-DSX_LR=3
+ * ...) to try other shapes; run tests/test_isa.py after changing them. */
 #ifndef SX_LR
 #define SX_LR (SX_VECTOR_REGS >= 32 ? 4 : 2) /* logits: rows per tile */
 #endif
