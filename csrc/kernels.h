@@ -8,7 +8,9 @@
  * logit or loss) is reported through the return code, never as a silent NaN.
  *
  * Each typed kernel exists as _f32 (float) and _f64 (double), generated from
- * one body in kernels_impl.h.  Sums over rows are kept in double for both.
+ * one body in kernels_impl.h, once per instruction set (kernels_<isa>.c); the
+ * functions below dispatch to the set in use (kernels.c).  Sums over rows are
+ * kept in double for both types.
  *
  * The objective, for n rows x_i, targets t_i, sample weights s_i, W (k x m),
  * b (k) and z_i = W x_i + b:
