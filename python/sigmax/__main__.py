@@ -24,8 +24,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--learning-rate", type=float, default=0.1)
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n-jobs", type=int, default=None,
-                        help="threads for the kernels (default 1; -1: all cores)")
+    parser.add_argument("--n-jobs", type=int, default=-1,
+                        help="threads for the kernels (default -1: all cores; the result "
+                             "is the same for any count)")
     parser.add_argument("--data-dir", default=None,
                         help="directory with the four MNIST IDX files (default: $SIGMAX_DATA or a cache)")
     args = parser.parse_args(argv)
