@@ -439,6 +439,16 @@ static void SX_NAME(block_gradient)(const char *const *xr, sx_size xs, sx_size n
     }
 }
 
+/* Whether every one of count logits is finite (a NaN or an infinity makes the sum NaN). */
+static int SX_NAME(all_finite)(const double *Z, sx_size count)
+{
+    double probe = 0.0;
+    for (sx_size i = 0; i < count; i++) {
+        probe += Z[i] - Z[i];
+    }
+    return probe == 0.0;
+}
+
 /* Rows per block: its rows of X fit in SX_BLOCK_BYTES, a multiple of SX_LR. */
 static sx_size SX_NAME(block_rows)(sx_size m)
 {
@@ -563,11 +573,7 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
             }
         }
         SX_NAME(block_logits)(w->xr, xs, nrows, nnext, p, m, w->P, w->Z);
-        double probe = 0.0;  /* NaN when a logit is NaN or infinite */
-        for (sx_size i = 0; i < nrows * k; i++) {
-            probe += w->Z[i] - w->Z[i];
-        }
-        if (probe != 0.0) {
+        if (!SX_NAME(all_finite)(w->Z, nrows * k)) {
             return SX_ERR_NONFINITE;
         }
         SX_NAME(block_exps)(d->link, w->Z, nrows, k, w->E);
@@ -692,11 +698,7 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
         sx_size nnext;
         SX_NAME(row_pointers)(X, NULL, begin, start, nrows, count, w->xr, &nnext);
         SX_NAME(block_logits)(w->xr, X->s1, nrows, nnext, p, m, w->P, w->Z);
-        double probe = 0.0;
-        for (sx_size i = 0; i < nrows * k; i++) {
-            probe += w->Z[i] - w->Z[i];
-        }
-        if (probe != 0.0) {
+        if (!SX_NAME(all_finite)(w->Z, nrows * k)) {
             return SX_ERR_NONFINITE;
         }
         for (sx_size r = 0; r < nrows && what != SX_OUT_LOGITS; r++) {
