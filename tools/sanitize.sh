@@ -103,7 +103,8 @@ start=$SECONDS
 sx_make_work asan
 
 sx_build "$OPT" "$SAN_FLAGS"
-nm -D "$SX_CORE" | grep -q __asan_report || { sx_log "the build is not instrumented"; exit 2; }
+# (grep -q would close the pipe early: under pipefail, nm's SIGPIPE then failed the check)
+grep -q __asan_report <<<"$(nm -D "$SX_CORE")" || { sx_log "the build is not instrumented"; exit 2; }
 
 if [ $# -eq 0 ]; then
     set -- "$SX_REPO/tests" \
