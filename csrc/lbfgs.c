@@ -18,6 +18,27 @@ static double dot(const double *a, const double *b, sx_size n)
     return s;
 }
 
+/* a' diag(h) b, or a'b when h is NULL. */
+static double scaled_dot(const double *a, const double *h, const double *b, sx_size n)
+{
+    if (h == NULL) {
+        return dot(a, b, n);
+    }
+    double s = 0.0;
+    for (sx_size i = 0; i < n; i++) {
+        s += a[i] * h[i] * b[i];
+    }
+    return s;
+}
+
+/* v = diag(h) v; nothing when h is NULL. */
+static void scale(double *v, const double *h, sx_size n)
+{
+    for (sx_size i = 0; h != NULL && i < n; i++) {
+        v[i] *= h[i];
+    }
+}
+
 /* One point on the search line x + a d: value, gradient and slope. */
 typedef struct {
     double a, f, slope;
@@ -152,6 +173,7 @@ int sx_lbfgs(sx_size dim, double *x, sx_objective fun, sx_iteration_hook hook, v
 {
     int status = SX_OK;
     const sx_size mem = opt->memory > 0 ? opt->memory : 1;
+    const double *h0 = opt->h0;
     /* g, d, xt, gt, then mem pairs (s, y) */
     double *work = malloc((size_t)(4 + 2 * mem) * (size_t)dim * sizeof(double));
     double *rho = malloc((size_t)mem * sizeof(double));
@@ -186,7 +208,7 @@ int sx_lbfgs(sx_size dim, double *x, sx_objective fun, sx_iteration_hook hook, v
         if (iter >= opt->max_iter) {
             break;
         }
-        /* d = -H g by the two-loop recursion, H_0 = (s'y / y'y) I */
+        /* d = -H g by the two-loop recursion, H_0 = gamma diag(h0) */
         for (sx_size i = 0; i < dim; i++) {
             d[i] = -g[i];
         }
@@ -199,10 +221,13 @@ int sx_lbfgs(sx_size dim, double *x, sx_objective fun, sx_iteration_hook hook, v
         }
         if (stored > 0) {
             const double *yn = Y + newest * dim;
-            double gamma = 1.0 / (rho[newest] * dot(yn, yn, dim));
+            double gamma = 1.0 / (rho[newest] * scaled_dot(yn, h0, yn, dim));
             for (sx_size i = 0; i < dim; i++) {
-                d[i] *= gamma;
+                d[i] *= gamma * (h0 ? h0[i] : 1.0);
             }
+        }
+        else {
+            scale(d, h0, dim);
         }
         for (sx_size j = stored - 1; j >= 0; j--) {
             sx_size slot = (newest - j + mem) % mem;
@@ -212,17 +237,18 @@ int sx_lbfgs(sx_size dim, double *x, sx_objective fun, sx_iteration_hook hook, v
             }
         }
         double slope = dot(g, d, dim);
-        if (!(slope < 0.0)) {  /* not a descent direction: restart from steepest descent */
+        if (!(slope < 0.0)) {  /* not a descent direction: restart from -diag(h0) g */
             stored = 0;
             for (sx_size i = 0; i < dim; i++) {
                 d[i] = -g[i];
             }
-            slope = -gnorm * gnorm;
+            scale(d, h0, dim);
+            slope = dot(g, d, dim);
         }
         line_search ls = {dim, x, d, xt, gt, fun, ctx, 0};
         line_point step;
         int found;
-        const double a0 = stored > 0 ? 1.0 : fmin(1.0, 1.0 / gnorm);
+        const double a0 = stored > 0 ? 1.0 : fmin(1.0, 1.0 / sqrt(dot(d, d, dim)));
         status = wolfe_search(&ls, f, slope, a0, &step, &found);
         res->n_evals += ls.evals;
         if (status != SX_OK) {

@@ -6,7 +6,11 @@
  *   minimize f(x), x in R^dim;  stop when ||grad f(x)||_2 <= tol * max(1, ||grad f(x_0)||_2)
  *
  * Directions come from the two-loop recursion over the last `memory` pairs
- * (s, y) = (x_{t+1} - x_t, g_{t+1} - g_t); steps satisfy the strong Wolfe
+ * (s, y) = (x_{t+1} - x_t, g_{t+1} - g_t), with the initial inverse Hessian
+ * H_0 = gamma diag(h0), gamma = s'y / y' diag(h0) y of the newest pair (h0 = 1
+ * when not given: the usual scaled identity).  A diagonal h0 close to the
+ * inverse of the Hessian's diagonal makes the problem better conditioned in
+ * the directions the pairs have not seen yet.  Steps satisfy the strong Wolfe
  * conditions (c1 = 1e-4, c2 = 0.9) found by bracketing and cubic-interpolation
  * zoom (Nocedal & Wright, Numerical Optimization, algorithms 3.5, 3.6, 7.4).
  */
@@ -26,6 +30,7 @@ typedef struct {
     sx_size max_iter;
     double tol;
     sx_size memory;
+    const double *h0;  /* dim positive values, the diagonal of H_0 up to scale; NULL: all 1 */
 } sx_lbfgs_options;
 
 typedef enum {

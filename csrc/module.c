@@ -557,16 +557,19 @@ fit_objective_hook(void *ctx, sx_size iter, double f, double gnorm)
 
 PyDoc_STRVAR(lbfgs_doc,
 "lbfgs(X, y, Y, sample_weight, W, b, link, loss, alpha, fit_intercept, tol, max_iter,\n"
-"      memory, n_threads, callback)\n--\n\n"
+"      memory, n_threads, callback, h0)\n--\n\n"
 "Minimize the objective of loss_grad over (W, b) by L-BFGS, starting from and\n"
 "updating the C-contiguous W and b in place.  callback(iteration, objective,\n"
-"grad_norm) runs after every iteration.  Returns (n_iter, n_evals, objective,\n"
+"grad_norm) runs after every iteration.  h0: None, or k*m + k positive values\n"
+"ordered as [W.ravel(), b], the diagonal of the initial inverse Hessian up to\n"
+"scale.  Returns (n_iter, n_evals, objective,\n"
 "grad_norm, initial_grad_norm, stop) with stop 0 converged, 1 max_iter, 2 no progress.");
 
 static PyObject *
 core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *Xo, *yo, *Yo, *swo, *Wo, *bo, *callback;
+    PyObject *Xo, *yo, *Yo, *swo, *Wo, *bo, *callback, *h0o;
+    PyArrayObject *h0 = NULL;
     int link, loss, fit_intercept, n_threads, status = SX_OK;
     double alpha, tol;
     Py_ssize_t max_iter, memory;
@@ -575,9 +578,9 @@ core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)
     PyObject *result = NULL;
 
     memset(&o, 0, sizeof(o));
-    if (!PyArg_ParseTuple(args, "OOOOOOiidpdnniO:lbfgs", &Xo, &yo, &Yo, &swo, &Wo, &bo, &link,
+    if (!PyArg_ParseTuple(args, "OOOOOOiidpdnniOO:lbfgs", &Xo, &yo, &Yo, &swo, &Wo, &bo, &link,
                           &loss, &alpha, &fit_intercept, &tol, &max_iter, &memory, &n_threads,
-                          &callback) ||
+                          &callback, &h0o) ||
         build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &o.d, &o.p, &o.typenum) < 0) {
         goto cleanup;
     }
@@ -602,6 +605,21 @@ core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)
     o.n_threads = n_threads;
     o.callback = callback;
     const sx_size dim = o.k * o.m + o.k;
+    if (h0o != Py_None) {
+        h0 = (PyArrayObject *)PyArray_FROMANY(h0o, NPY_FLOAT64, 1, 1, NPY_ARRAY_IN_ARRAY);
+        if (h0 == NULL) {
+            goto cleanup;
+        }
+        const double *h = PyArray_DATA(h0);
+        int positive = PyArray_DIM(h0, 0) == dim;
+        for (sx_size i = 0; positive && i < dim; i++) {
+            positive = isfinite(h[i]) && h[i] > 0.0;
+        }
+        if (!positive) {
+            PyErr_SetString(PyExc_ValueError, "h0 must hold k*m + k finite positive values");
+            goto cleanup;
+        }
+    }
     x = malloc((size_t)dim * sizeof(double));
     o.grad = malloc((size_t)dim * sizeof(double));
     if (x == NULL || o.grad == NULL) {
@@ -615,7 +633,7 @@ core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)
     for (sx_size c = 0; c < o.k; c++) {
         x[o.k * o.m + c] = fit_intercept ? load_value(o.typenum, o.bt + c * esz) : 0.0;
     }
-    const sx_lbfgs_options opt = {max_iter, tol, memory};
+    const sx_lbfgs_options opt = {max_iter, tol, memory, h0 ? PyArray_DATA(h0) : NULL};
     sx_lbfgs_result res;
 
     o.thread = PyEval_SaveThread();
@@ -633,6 +651,7 @@ core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)
 cleanup:
     free(x);
     free(o.grad);
+    Py_XDECREF(h0);
     return result;
 }
 
