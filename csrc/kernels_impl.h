@@ -242,7 +242,8 @@ static SX_INLINE void SX_NAME(logits_tile)(const SX_T *const *x, const SX_T *w, 
             xv[r] = SX_NAME(vload)(x[r] + j);
         }
         for (int q = 0; q < C; q++) {
-            const VEC wv = SX_NAME(vload)(w + q * m + j);
+            VEC wv = SX_NAME(vload)(w + q * m + j);
+            SX_IN_REGISTER(wv);
             for (int r = 0; r < R; r++) {
                 acc[r][q] += xv[r] * wv;
             }
@@ -291,7 +292,11 @@ static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nro
     const sx_size k = p->W.rows;
     const SX_T *W = (const SX_T *)p->W.data;
     if (xs == (sx_size)sizeof(SX_T)) {
-        const sx_size mv = m - m % VLEN, chunk = SX_CHUNK_BYTES / (sx_size)sizeof(SX_T);
+        /* mv columns in the fewest chunks of at most SX_CHUNK_BYTES, of equal length
+         * (to a vector): a short last chunk would pay a tile's set-up for little work */
+        const sx_size mv = m - m % VLEN, row_bytes = mv * (sx_size)sizeof(SX_T);
+        const sx_size nchunks = (row_bytes + SX_CHUNK_BYTES - 1) / SX_CHUNK_BYTES;
+        const sx_size chunk = nchunks > 0 ? (mv / VLEN + nchunks - 1) / nchunks * VLEN : VLEN;
         const sx_size line = 64 / (sx_size)sizeof(SX_T);
         for (sx_size i = 0; i < nrows * k && mv == 0; i++) {
             P[i] = SX_NAME(vsplat)(0);
@@ -403,9 +408,14 @@ static void SX_NAME(grad_tiles)(const char *const *xr, sx_size nrows, const SX_T
 }
 #undef SX_GRAD_CASES
 
-/* G (k x m, SX_T) += sum_r dz[r, :]^T x_r over the block's rows. */
+/*
+ * G (k x m, SX_T) += sum_r dz[r, :]^T x_r over the block's rows.  Meanwhile
+ * the unit-stride rows ahead[0 .. nahead) are prefetched, a line of each per
+ * column tile.
+ */
 static void SX_NAME(block_gradient)(const char *const *xr, sx_size xs, sx_size nrows,
-                                    const SX_T *dz, sx_size k, sx_size m, SX_T *G)
+                                    const SX_T *dz, sx_size k, sx_size m, SX_T *G,
+                                    const char *const *ahead, sx_size nahead)
 {
     if (xs != (sx_size)sizeof(SX_T)) {
         for (sx_size r = 0; r < nrows; r++) {
@@ -419,9 +429,15 @@ static void SX_NAME(block_gradient)(const char *const *xr, sx_size xs, sx_size n
         }
         return;
     }
+    const sx_size line = 64 / (sx_size)sizeof(SX_T);
     sx_size j0 = 0;
     for (int J = SX_GJ; J >= 1; J = J == 1 ? 0 : 1) {
         for (; j0 + J * VLEN <= m; j0 += J * VLEN) {
+            for (sx_size r = 0; r < nahead; r++) {
+                for (sx_size j = j0; j < j0 + J * VLEN; j += line) {
+                    SX_PREFETCH((const SX_T *)ahead[r] + j);
+                }
+            }
             for (sx_size c0 = 0; c0 < k; c0 += SX_GC) {
                 const int C = k - c0 >= SX_GC ? SX_GC : (int)(k - c0);
                 SX_NAME(grad_tiles)(xr, nrows, dz, k, c0, C, J, G, m, j0);
@@ -572,7 +588,9 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
                 SX_PREFETCH(d->sw + i * d->sw_stride);
             }
         }
-        SX_NAME(block_logits)(w->xr, xs, nrows, nnext, p, m, w->P, w->Z);
+        /* the next block's rows are prefetched during both passes over this one, half each */
+        const sx_size ahead_logits = want_grad && xs == (sx_size)sizeof(SX_T) ? nnext / 2 : nnext;
+        SX_NAME(block_logits)(w->xr, xs, nrows, ahead_logits, p, m, w->P, w->Z);
         if (!SX_NAME(all_finite)(w->Z, nrows * k)) {
             return SX_ERR_NONFINITE;
         }
@@ -607,7 +625,8 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
             }
         }
         if (want_grad) {
-            SX_NAME(block_gradient)(w->xr, xs, nrows, w->dzs, k, m, G);
+            SX_NAME(block_gradient)(w->xr, xs, nrows, w->dzs, k, m, G, w->xr + nrows + ahead_logits,
+                                    xs == (sx_size)sizeof(SX_T) ? nnext - ahead_logits : 0);
             unflushed += nrows;
 #if SX_TSIZE == 4
             if (unflushed >= SX_FLUSH_ROWS || start + nrows == count) {

@@ -62,9 +62,15 @@ void sx_row_activate(sx_link link, int log_output, double *z, sx_size k);
 #if defined(__GNUC__)
 #define SX_INLINE inline __attribute__((always_inline))
 #define SX_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+/* v is loaded into a register once here, not re-read by every instruction
+ * that uses it (the compiler would otherwise fold the load into each one and
+ * load the same vector several times: loads, not arithmetic, then bound the
+ * loop). */
+#define SX_IN_REGISTER(v) __asm__("" : "+x"(v))
 #else
 #define SX_INLINE inline
 #define SX_PREFETCH(p) ((void)(p))
+#define SX_IN_REGISTER(v) ((void)0)
 #endif
 
 #endif /* SIGMAX_KERNELS_INTERNAL_H */
