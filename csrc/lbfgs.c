@@ -9,13 +9,23 @@
 #define C2 0.9
 #define MAX_LINE_EVALS 40
 
+/* a'b in four interleaved partial sums: four independent chains of adds
+ * instead of one keep the two-loop recursion (4 * memory dot products of
+ * size dim per iteration) from being bound by the latency of one add. */
 static double dot(const double *a, const double *b, sx_size n)
 {
-    double s = 0.0;
-    for (sx_size i = 0; i < n; i++) {
-        s += a[i] * b[i];
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    sx_size i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
     }
-    return s;
+    for (; i < n; i++) {
+        s0 += a[i] * b[i];
+    }
+    return (s0 + s1) + (s2 + s3);
 }
 
 /* a' diag(h) b, or a'b when h is NULL. */
