@@ -588,8 +588,9 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
                 SX_PREFETCH(d->sw + i * d->sw_stride);
             }
         }
-        /* the next block's rows are prefetched during both passes over this one, half each */
-        const sx_size ahead_logits = want_grad && xs == (sx_size)sizeof(SX_T) ? nnext / 2 : nnext;
+        /* the next block's rows are prefetched during both passes over this one, half each
+         * (unit-stride rows only: both passes skip it for strided ones) */
+        const sx_size ahead_logits = want_grad ? nnext / 2 : nnext;
         SX_NAME(block_logits)(w->xr, xs, nrows, ahead_logits, p, m, w->P, w->Z);
         if (!SX_NAME(all_finite)(w->Z, nrows * k)) {
             return SX_ERR_NONFINITE;
@@ -626,7 +627,7 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
         }
         if (want_grad) {
             SX_NAME(block_gradient)(w->xr, xs, nrows, w->dzs, k, m, G, w->xr + nrows + ahead_logits,
-                                    xs == (sx_size)sizeof(SX_T) ? nnext - ahead_logits : 0);
+                                    nnext - ahead_logits);
             unflushed += nrows;
 #if SX_TSIZE == 4
             if (unflushed >= SX_FLUSH_ROWS || start + nrows == count) {

@@ -229,15 +229,13 @@ int sx_lbfgs(sx_size dim, double *x, sx_objective fun, sx_iteration_hook hook, v
                 d[i] -= coef[slot] * Y[slot * dim + i];
             }
         }
+        scale(d, h0, dim);
         if (stored > 0) {
             const double *yn = Y + newest * dim;
             double gamma = 1.0 / (rho[newest] * scaled_dot(yn, h0, yn, dim));
             for (sx_size i = 0; i < dim; i++) {
-                d[i] *= gamma * (h0 ? h0[i] : 1.0);
+                d[i] *= gamma;
             }
-        }
-        else {
-            scale(d, h0, dim);
         }
         for (sx_size j = stored - 1; j >= 0; j--) {
             sx_size slot = (newest - j + mem) % mem;
