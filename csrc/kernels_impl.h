@@ -26,6 +26,7 @@
 #define VLEN ((sx_size)SX_VLEN)
 #define DLEN ((sx_size)(SX_VECTOR_BYTES / 8))
 #define SX_LOAD(ptr) ((double)*(const SX_T *)(ptr))
+#define LINE ((sx_size)(64 / SX_TSIZE))  /* elements per cache line */
 
 typedef SX_T VEC __attribute__((vector_size(SX_VECTOR_BYTES)));
 typedef double DVEC __attribute__((vector_size(SX_VECTOR_BYTES)));
@@ -224,11 +225,13 @@ static void SX_NAME(block_exps)(sx_link link, const double *Z, sx_size nrows, sx
  * lane-wise partial sums P[r * k + q] += x_r[j0:j1] * w_q[j0:j1] for R
  * unit-stride rows x_r and C consecutive rows w_q of W (m each); R and C are
  * compile-time constants after inlining.  The sums stay in registers while
- * the tile's columns stream by.
+ * the tile's columns stream by, and the same columns of the rows
+ * ahead[0 .. nahead) are prefetched, a line at each line of x.
  */
 static SX_INLINE void SX_NAME(logits_tile)(const SX_T *const *x, const SX_T *w, sx_size m,
                                            sx_size j0, sx_size j1, const int R, const int C,
-                                           VEC *P, sx_size k)
+                                           VEC *P, sx_size k, const SX_T *const *ahead,
+                                           int nahead)
 {
     VEC acc[SX_LR][SX_LC];
     for (int r = 0; r < R; r++) {
@@ -237,6 +240,9 @@ static SX_INLINE void SX_NAME(logits_tile)(const SX_T *const *x, const SX_T *w, 
         }
     }
     for (sx_size j = j0; j < j1; j += VLEN) {
+        for (int q = 0; q < nahead && (j - j0) % LINE == 0; q++) {
+            SX_PREFETCH(ahead[q] + j);
+        }
         VEC xv[SX_LR];
         for (int r = 0; r < R; r++) {
             xv[r] = SX_NAME(vload)(x[r] + j);
@@ -258,16 +264,17 @@ static SX_INLINE void SX_NAME(logits_tile)(const SX_T *const *x, const SX_T *w, 
 
 #define SX_LOGITS_CASES(R)                                                              \
     switch (C) {                                                                        \
-    case 5: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 5, P, k); break;                   \
-    case 4: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 4, P, k); break;                   \
-    case 3: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 3, P, k); break;                   \
-    case 2: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 2, P, k); break;                   \
-    default: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 1, P, k); break;                  \
+    case 5: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 5, P, k, ahead, nahead); break;                   \
+    case 4: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 4, P, k, ahead, nahead); break;                   \
+    case 3: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 3, P, k, ahead, nahead); break;                   \
+    case 2: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 2, P, k, ahead, nahead); break;                   \
+    default: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 1, P, k, ahead, nahead); break;                  \
     }
 
 /* logits_tile for R = SX_LR or 1 rows and C <= SX_LC classes known at run time. */
 static void SX_NAME(logits_tiles)(const SX_T *const *x, const SX_T *w, sx_size m, sx_size j0,
-                                  sx_size j1, int R, int C, VEC *P, sx_size k)
+                                  sx_size j1, int R, int C, VEC *P, sx_size k,
+                                  const SX_T *const *ahead, int nahead)
 {
     if (R == SX_LR) {
         SX_LOGITS_CASES(SX_LR)
@@ -279,25 +286,45 @@ static void SX_NAME(logits_tiles)(const SX_T *const *x, const SX_T *w, sx_size m
 #undef SX_LOGITS_CASES
 
 /*
+ * The columns of a chunk of the logits: the m - m % VLEN columns the tiles
+ * cover, in the fewest chunks of at most SX_CHUNK_BYTES, of equal length (to
+ * a vector): a short last chunk would pay a tile's set-up for little work.
+ */
+static sx_size SX_NAME(logits_chunk)(sx_size m)
+{
+    const sx_size mv = m - m % VLEN, row_bytes = mv * (sx_size)sizeof(SX_T);
+    const sx_size nchunks = (row_bytes + SX_CHUNK_BYTES - 1) / SX_CHUNK_BYTES;
+    return nchunks > 0 ? (mv / VLEN + nchunks - 1) / nchunks * VLEN : VLEN;
+}
+
+/* Where loss_grad's passes share out the prefetching of the next block's columns:
+ * the logits' first half of the chunks (rounded down), the gradient the rest. */
+static sx_size SX_NAME(prefetch_split)(sx_size m)
+{
+    const sx_size chunk = SX_NAME(logits_chunk)(m);
+    const sx_size chunks = (m - m % VLEN + chunk - 1) / chunk;
+    return chunks / 2 * chunk;
+}
+
+/*
  * Z (nrows x k, row-major, double) = X_block W^T + b for the rows xr[0..nrows).
  * Unit-stride rows go by column chunks of SX_CHUNK_BYTES, so that the chunk of
  * W stays in L1 while every row of the block uses it; P (nrows x k vectors)
- * holds the lane-wise partial sums in between.  Meanwhile the rows
- * xr[nrows .. nrows + nnext) of the next block are prefetched, chunk by chunk.
+ * holds the lane-wise partial sums in between.  Meanwhile the columns below
+ * `split` of the next block's rows xr[nrows .. nrows + nnext) are prefetched:
+ * next row r by the tiles of row r, spread over their loops (a burst of
+ * prefetches would fill the core's queue of outstanding misses and stall the
+ * tiles' own loads, so that reading X and the arithmetic would take turns).
  */
 static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nrows,
-                                  sx_size nnext, const sx_params *p, sx_size m, VEC *P,
-                                  double *Z)
+                                  sx_size nnext, sx_size split, const sx_params *p, sx_size m,
+                                  VEC *P, double *Z)
 {
     const sx_size k = p->W.rows;
     const SX_T *W = (const SX_T *)p->W.data;
     if (xs == (sx_size)sizeof(SX_T)) {
-        /* mv columns in the fewest chunks of at most SX_CHUNK_BYTES, of equal length
-         * (to a vector): a short last chunk would pay a tile's set-up for little work */
-        const sx_size mv = m - m % VLEN, row_bytes = mv * (sx_size)sizeof(SX_T);
-        const sx_size nchunks = (row_bytes + SX_CHUNK_BYTES - 1) / SX_CHUNK_BYTES;
-        const sx_size chunk = nchunks > 0 ? (mv / VLEN + nchunks - 1) / nchunks * VLEN : VLEN;
-        const sx_size line = 64 / (sx_size)sizeof(SX_T);
+        const sx_size mv = m - m % VLEN, chunk = SX_NAME(logits_chunk)(m);
+        const sx_size groups = (k + SX_LC - 1) / SX_LC;
         for (sx_size i = 0; i < nrows * k && mv == 0; i++) {
             P[i] = SX_NAME(vsplat)(0);
         }
@@ -305,19 +332,20 @@ static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nro
             const sx_size j1 = mv - j0 < chunk ? mv : j0 + chunk;
             for (sx_size r = 0; r < nrows;) {
                 const int R = nrows - r >= SX_LR ? SX_LR : 1;
-                const SX_T *x[SX_LR];
+                const SX_T *x[SX_LR], *ahead[SX_LR];
+                int nahead = 0;
                 for (int q = 0; q < R; q++) {
                     x[q] = (const SX_T *)xr[r + q];
-                    if (r + q < nnext) {
-                        const SX_T *ahead = (const SX_T *)xr[nrows + r + q];
-                        for (sx_size j = j0; j < j1; j += line) {
-                            SX_PREFETCH(ahead + j);
-                        }
+                    if (r + q < nnext && j0 < split) {
+                        ahead[nahead++] = (const SX_T *)xr[nrows + r + q];
                     }
                 }
-                for (sx_size c = 0; c < k; c += SX_LC) {
+                /* the rows ahead shared out among the class groups' tiles */
+                for (sx_size c = 0, g = 0; c < k; c += SX_LC, g++) {
                     const int C = k - c >= SX_LC ? SX_LC : (int)(k - c);
-                    SX_NAME(logits_tiles)(x, W + c * m, m, j0, j1, R, C, P + r * k + c, k);
+                    const int q0 = (int)(g * nahead / groups), q1 = (int)((g + 1) * nahead / groups);
+                    SX_NAME(logits_tiles)(x, W + c * m, m, j0, j1, R, C, P + r * k + c, k,
+                                          ahead + q0, q1 - q0);
                 }
                 r += R;
             }
@@ -354,11 +382,13 @@ static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nro
 
 /*
  * The C x J gradient tile: G[c0 + q, j0 .. j0 + J * VLEN) += sum_r dz[r, c0 + q] x_r
- * over the block's rows, the tile of G held in registers.
+ * over the block's rows, the tile of G held in registers.  Meanwhile the same
+ * columns of the rows ahead[0 .. nahead) are prefetched, one row per row of x.
  */
 static SX_INLINE void SX_NAME(grad_tile)(const char *const *xr, sx_size nrows, const SX_T *dz,
                                          sx_size k, sx_size c0, const int C, const int J,
-                                         SX_T *G, sx_size m, sx_size j0)
+                                         SX_T *G, sx_size m, sx_size j0,
+                                         const char *const *ahead, sx_size nahead)
 {
     VEC acc[SX_GC][SX_GJ];
     for (int q = 0; q < C; q++) {
@@ -368,6 +398,9 @@ static SX_INLINE void SX_NAME(grad_tile)(const char *const *xr, sx_size nrows, c
     }
     for (sx_size r = 0; r < nrows; r++) {
         const SX_T *x = (const SX_T *)xr[r] + j0, *d = dz + r * k + c0;
+        for (sx_size j = 0; r < nahead && j < (sx_size)J * VLEN; j += LINE) {
+            SX_PREFETCH((const SX_T *)ahead[r] + j0 + j);
+        }
         VEC xv[SX_GJ];
         for (int t = 0; t < J; t++) {
             xv[t] = SX_NAME(vload)(x + t * VLEN);
@@ -388,16 +421,17 @@ static SX_INLINE void SX_NAME(grad_tile)(const char *const *xr, sx_size nrows, c
 
 #define SX_GRAD_CASES(J)                                                                \
     switch (C) {                                                                        \
-    case 5: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 5, J, G, m, j0); break;            \
-    case 4: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 4, J, G, m, j0); break;            \
-    case 3: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 3, J, G, m, j0); break;            \
-    case 2: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 2, J, G, m, j0); break;            \
-    default: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 1, J, G, m, j0); break;           \
+    case 5: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 5, J, G, m, j0, ahead, nahead); break;            \
+    case 4: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 4, J, G, m, j0, ahead, nahead); break;            \
+    case 3: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 3, J, G, m, j0, ahead, nahead); break;            \
+    case 2: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 2, J, G, m, j0, ahead, nahead); break;            \
+    default: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 1, J, G, m, j0, ahead, nahead); break;           \
     }
 
 /* grad_tile for J = SX_GJ or 1 vectors and C <= SX_GC classes known at run time. */
 static void SX_NAME(grad_tiles)(const char *const *xr, sx_size nrows, const SX_T *dz, sx_size k,
-                                sx_size c0, int C, int J, SX_T *G, sx_size m, sx_size j0)
+                                sx_size c0, int C, int J, SX_T *G, sx_size m, sx_size j0,
+                                const char *const *ahead, sx_size nahead)
 {
     if (J == SX_GJ) {
         SX_GRAD_CASES(SX_GJ)
@@ -410,12 +444,12 @@ static void SX_NAME(grad_tiles)(const char *const *xr, sx_size nrows, const SX_T
 
 /*
  * G (k x m, SX_T) += sum_r dz[r, :]^T x_r over the block's rows.  Meanwhile
- * the unit-stride rows ahead[0 .. nahead) are prefetched, a line of each per
- * column tile.
+ * the columns from `split` on of the unit-stride rows ahead[0 .. nahead) are
+ * prefetched, by the first class group's tiles.
  */
 static void SX_NAME(block_gradient)(const char *const *xr, sx_size xs, sx_size nrows,
                                     const SX_T *dz, sx_size k, sx_size m, SX_T *G,
-                                    const char *const *ahead, sx_size nahead)
+                                    const char *const *ahead, sx_size nahead, sx_size split)
 {
     if (xs != (sx_size)sizeof(SX_T)) {
         for (sx_size r = 0; r < nrows; r++) {
@@ -429,18 +463,13 @@ static void SX_NAME(block_gradient)(const char *const *xr, sx_size xs, sx_size n
         }
         return;
     }
-    const sx_size line = 64 / (sx_size)sizeof(SX_T);
     sx_size j0 = 0;
     for (int J = SX_GJ; J >= 1; J = J == 1 ? 0 : 1) {
         for (; j0 + J * VLEN <= m; j0 += J * VLEN) {
-            for (sx_size r = 0; r < nahead; r++) {
-                for (sx_size j = j0; j < j0 + J * VLEN; j += line) {
-                    SX_PREFETCH((const SX_T *)ahead[r] + j);
-                }
-            }
             for (sx_size c0 = 0; c0 < k; c0 += SX_GC) {
                 const int C = k - c0 >= SX_GC ? SX_GC : (int)(k - c0);
-                SX_NAME(grad_tiles)(xr, nrows, dz, k, c0, C, J, G, m, j0);
+                SX_NAME(grad_tiles)(xr, nrows, dz, k, c0, C, J, G, m, j0, ahead,
+                                    c0 == 0 && j0 >= split ? nahead : 0);
             }
         }
     }
@@ -588,10 +617,10 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
                 SX_PREFETCH(d->sw + i * d->sw_stride);
             }
         }
-        /* the next block's rows are prefetched during both passes over this one, half each
-         * (unit-stride rows only: both passes skip it for strided ones) */
-        const sx_size ahead_logits = want_grad ? nnext / 2 : nnext;
-        SX_NAME(block_logits)(w->xr, xs, nrows, ahead_logits, p, m, w->P, w->Z);
+        /* the next block's rows are prefetched during both passes over this one, the
+         * columns of about half the logits' chunks in each (unit-stride rows only) */
+        const sx_size split = want_grad ? SX_NAME(prefetch_split)(m) : m;
+        SX_NAME(block_logits)(w->xr, xs, nrows, nnext, split, p, m, w->P, w->Z);
         if (!SX_NAME(all_finite)(w->Z, nrows * k)) {
             return SX_ERR_NONFINITE;
         }
@@ -626,8 +655,8 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
             }
         }
         if (want_grad) {
-            SX_NAME(block_gradient)(w->xr, xs, nrows, w->dzs, k, m, G, w->xr + nrows + ahead_logits,
-                                    nnext - ahead_logits);
+            SX_NAME(block_gradient)(w->xr, xs, nrows, w->dzs, k, m, G, w->xr + nrows, nnext,
+                                    split);
             unflushed += nrows;
 #if SX_TSIZE == 4
             if (unflushed >= SX_FLUSH_ROWS || start + nrows == count) {
@@ -717,7 +746,7 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
         const sx_size nrows = count - start < br ? count - start : br;
         sx_size nnext;
         SX_NAME(row_pointers)(X, NULL, begin, start, nrows, count, w->xr, &nnext);
-        SX_NAME(block_logits)(w->xr, X->s1, nrows, nnext, p, m, w->P, w->Z);
+        SX_NAME(block_logits)(w->xr, X->s1, nrows, nnext, m, p, m, w->P, w->Z);
         if (!SX_NAME(all_finite)(w->Z, nrows * k)) {
             return SX_ERR_NONFINITE;
         }
@@ -953,3 +982,4 @@ done:
 #undef VLEN
 #undef DLEN
 #undef SX_LOAD
+#undef LINE
