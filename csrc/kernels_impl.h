@@ -262,13 +262,13 @@ static SX_INLINE void SX_NAME(logits_tile)(const SX_T *const *x, const SX_T *w, 
     }
 }
 
-#define SX_LOGITS_CASES(R)                                                              \
-    switch (C) {                                                                        \
-    case 5: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 5, P, k, ahead, nahead); break;                   \
-    case 4: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 4, P, k, ahead, nahead); break;                   \
-    case 3: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 3, P, k, ahead, nahead); break;                   \
-    case 2: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 2, P, k, ahead, nahead); break;                   \
-    default: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 1, P, k, ahead, nahead); break;                  \
+#define SX_LOGITS_CASES(R)                                                                      \
+    switch (C) {                                                                                \
+    case 5: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 5, P, k, ahead, nahead); break;            \
+    case 4: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 4, P, k, ahead, nahead); break;            \
+    case 3: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 3, P, k, ahead, nahead); break;            \
+    case 2: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 2, P, k, ahead, nahead); break;            \
+    default: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 1, P, k, ahead, nahead); break;           \
     }
 
 /* logits_tile for R = SX_LR or 1 rows and C <= SX_LC classes known at run time. */
@@ -419,13 +419,13 @@ static SX_INLINE void SX_NAME(grad_tile)(const char *const *xr, sx_size nrows, c
     }
 }
 
-#define SX_GRAD_CASES(J)                                                                \
-    switch (C) {                                                                        \
-    case 5: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 5, J, G, m, j0, ahead, nahead); break;            \
-    case 4: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 4, J, G, m, j0, ahead, nahead); break;            \
-    case 3: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 3, J, G, m, j0, ahead, nahead); break;            \
-    case 2: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 2, J, G, m, j0, ahead, nahead); break;            \
-    default: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 1, J, G, m, j0, ahead, nahead); break;           \
+#define SX_GRAD_CASES(J)                                                                        \
+    switch (C) {                                                                                \
+    case 5: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 5, J, G, m, j0, ahead, nahead); break;     \
+    case 4: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 4, J, G, m, j0, ahead, nahead); break;     \
+    case 3: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 3, J, G, m, j0, ahead, nahead); break;     \
+    case 2: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 2, J, G, m, j0, ahead, nahead); break;     \
+    default: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 1, J, G, m, j0, ahead, nahead); break;    \
     }
 
 /* grad_tile for J = SX_GJ or 1 vectors and C <= SX_GC classes known at run time. */
