@@ -22,9 +22,10 @@ if sys.platform.startswith("linux"):
 core = Extension(
     "sigmax._core",
     sources=["csrc/module.c", "csrc/kernels.c", "csrc/kernels_baseline.c",
-             "csrc/kernels_avx2.c", "csrc/kernels_avx512.c", "csrc/lbfgs.c"],
+             "csrc/kernels_avx2.c", "csrc/kernels_avx512.c", "csrc/lbfgs.c",
+             "csrc/linalg.c"],
     depends=["csrc/kernels.h", "csrc/kernels_internal.h", "csrc/kernels_isa.h",
-             "csrc/kernels_impl.h", "csrc/lbfgs.h"],
+             "csrc/kernels_impl.h", "csrc/lbfgs.h", "csrc/linalg.h"],
     include_dirs=[numpy.get_include(), "csrc"],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")],
     extra_compile_args=compile_args,

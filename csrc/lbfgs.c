@@ -4,49 +4,16 @@
 #include <string.h>
 
 #include "lbfgs.h"
+#include "linalg.h"
 
 #define C1 1e-4
 #define C2 0.9
 #define MAX_LINE_EVALS 40
 
-/* a'b in four interleaved partial sums: four independent chains of adds
- * instead of one keep the two-loop recursion (4 * memory dot products of
- * size dim per iteration) from being bound by the latency of one add. */
-static double dot(const double *a, const double *b, sx_size n)
+/* v = h0 v; nothing when h0 is the identity.  Returns SX_OK or h0's error. */
+static int apply_h0(const sx_lbfgs_options *opt, void *ctx, double *v)
 {
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-    sx_size i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < n; i++) {
-        s0 += a[i] * b[i];
-    }
-    return (s0 + s1) + (s2 + s3);
-}
-
-/* a' diag(h) b, or a'b when h is NULL. */
-static double scaled_dot(const double *a, const double *h, const double *b, sx_size n)
-{
-    if (h == NULL) {
-        return dot(a, b, n);
-    }
-    double s = 0.0;
-    for (sx_size i = 0; i < n; i++) {
-        s += a[i] * h[i] * b[i];
-    }
-    return s;
-}
-
-/* v = diag(h) v; nothing when h is NULL. */
-static void scale(double *v, const double *h, sx_size n)
-{
-    for (sx_size i = 0; h != NULL && i < n; i++) {
-        v[i] *= h[i];
-    }
+    return opt->h0 != NULL ? opt->h0(ctx, v) : SX_OK;
 }
 
 /* One point on the search line x + a d: value, gradient and slope. */
@@ -78,7 +45,7 @@ static int line_eval(line_search *ls, double a, line_point *pt, int *ok)
         pt->slope = NAN;
         return SX_OK;
     }
-    pt->slope = status == SX_OK ? dot(ls->gt, ls->d, ls->dim) : NAN;
+    pt->slope = status == SX_OK ? sx_dot(ls->gt, ls->d, ls->dim) : NAN;
     return status;
 }
 
@@ -183,9 +150,8 @@ int sx_lbfgs(sx_size dim, double *x, sx_objective fun, sx_iteration_hook hook, v
 {
     int status = SX_OK;
     const sx_size mem = opt->memory > 0 ? opt->memory : 1;
-    const double *h0 = opt->h0;
-    /* g, d, xt, gt, then mem pairs (s, y) */
-    double *work = malloc((size_t)(4 + 2 * mem) * (size_t)dim * sizeof(double));
+    /* g, d, xt, gt, h (h0 times the newest y), then mem pairs (s, y) */
+    double *work = malloc((size_t)(5 + 2 * mem) * (size_t)dim * sizeof(double));
     double *rho = malloc((size_t)mem * sizeof(double));
     double *coef = malloc((size_t)mem * sizeof(double));
     double f = 0.0;
@@ -194,15 +160,15 @@ int sx_lbfgs(sx_size dim, double *x, sx_objective fun, sx_iteration_hook hook, v
         status = SX_ERR_NOMEM;
         goto done;
     }
-    double *g = work, *d = g + dim, *xt = d + dim, *gt = xt + dim;
-    double *S = gt + dim, *Y = S + mem * dim;
+    double *g = work, *d = g + dim, *xt = d + dim, *gt = xt + dim, *h = gt + dim;
+    double *S = h + dim, *Y = S + mem * dim;
     sx_size stored = 0, newest = -1;
 
     res->n_evals = 1;
     if ((status = fun(ctx, x, &f, g)) != SX_OK) {
         goto done;
     }
-    double gnorm = sqrt(dot(g, g, dim));
+    double gnorm = sqrt(sx_dot(g, g, dim));
     res->gnorm0 = gnorm;
     const double target = opt->tol * fmax(1.0, gnorm);
     res->stop = SX_LBFGS_MAX_ITER;
@@ -218,45 +184,53 @@ int sx_lbfgs(sx_size dim, double *x, sx_objective fun, sx_iteration_hook hook, v
         if (iter >= opt->max_iter) {
             break;
         }
-        /* d = -H g by the two-loop recursion, H_0 = gamma diag(h0) */
+        /* d = -H g by the two-loop recursion, H_0 = gamma h0 */
         for (sx_size i = 0; i < dim; i++) {
             d[i] = -g[i];
         }
         for (sx_size j = 0; j < stored; j++) {
             sx_size slot = (newest - j + mem) % mem;
-            coef[slot] = rho[slot] * dot(S + slot * dim, d, dim);
+            coef[slot] = rho[slot] * sx_dot(S + slot * dim, d, dim);
             for (sx_size i = 0; i < dim; i++) {
                 d[i] -= coef[slot] * Y[slot * dim + i];
             }
         }
-        scale(d, h0, dim);
+        if ((status = apply_h0(opt, ctx, d)) != SX_OK) {
+            goto done;
+        }
         if (stored > 0) {
             const double *yn = Y + newest * dim;
-            double gamma = 1.0 / (rho[newest] * scaled_dot(yn, h0, yn, dim));
+            memcpy(h, yn, (size_t)dim * sizeof(double));
+            if ((status = apply_h0(opt, ctx, h)) != SX_OK) {
+                goto done;
+            }
+            double gamma = 1.0 / (rho[newest] * sx_dot(yn, h, dim));
             for (sx_size i = 0; i < dim; i++) {
                 d[i] *= gamma;
             }
         }
         for (sx_size j = stored - 1; j >= 0; j--) {
             sx_size slot = (newest - j + mem) % mem;
-            double beta = rho[slot] * dot(Y + slot * dim, d, dim);
+            double beta = rho[slot] * sx_dot(Y + slot * dim, d, dim);
             for (sx_size i = 0; i < dim; i++) {
                 d[i] += (coef[slot] - beta) * S[slot * dim + i];
             }
         }
-        double slope = dot(g, d, dim);
-        if (!(slope < 0.0)) {  /* not a descent direction: restart from -diag(h0) g */
+        double slope = sx_dot(g, d, dim);
+        if (!(slope < 0.0)) {  /* not a descent direction: restart from -h0 g */
             stored = 0;
             for (sx_size i = 0; i < dim; i++) {
                 d[i] = -g[i];
             }
-            scale(d, h0, dim);
-            slope = dot(g, d, dim);
+            if ((status = apply_h0(opt, ctx, d)) != SX_OK) {
+                goto done;
+            }
+            slope = sx_dot(g, d, dim);
         }
         line_search ls = {dim, x, d, xt, gt, fun, ctx, 0};
         line_point step;
         int found;
-        const double a0 = stored > 0 ? 1.0 : fmin(1.0, 1.0 / sqrt(dot(d, d, dim)));
+        const double a0 = stored > 0 ? 1.0 : fmin(1.0, 1.0 / sqrt(sx_dot(d, d, dim)));
         status = wolfe_search(&ls, f, slope, a0, &step, &found);
         res->n_evals += ls.evals;
         if (status != SX_OK) {
@@ -273,8 +247,8 @@ int sx_lbfgs(sx_size dim, double *x, sx_objective fun, sx_iteration_hook hook, v
             s[i] = xt[i] - x[i];
             yv[i] = gt[i] - g[i];
         }
-        double ys = dot(yv, s, dim);
-        if (ys > 1e-12 * dot(yv, yv, dim)) {
+        double ys = sx_dot(yv, s, dim);
+        if (ys > 1e-12 * sx_dot(yv, yv, dim)) {
             rho[slot] = 1.0 / ys;
             newest = slot;
             if (stored < mem) {
@@ -287,7 +261,7 @@ int sx_lbfgs(sx_size dim, double *x, sx_objective fun, sx_iteration_hook hook, v
         memcpy(x, xt, (size_t)dim * sizeof(double));
         memcpy(g, gt, (size_t)dim * sizeof(double));
         f = step.f;
-        gnorm = sqrt(dot(g, g, dim));
+        gnorm = sqrt(sx_dot(g, g, dim));
         if (hook && hook(ctx, iter + 1, f, gnorm)) {
             res->f = f;
             res->gnorm = gnorm;

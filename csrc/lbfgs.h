@@ -7,10 +7,11 @@
  *
  * Directions come from the two-loop recursion over the last `memory` pairs
  * (s, y) = (x_{t+1} - x_t, g_{t+1} - g_t), with the initial inverse Hessian
- * H_0 = gamma diag(h0), gamma = s'y / y' diag(h0) y of the newest pair (h0 = 1
- * when not given: the usual scaled identity).  A diagonal h0 close to the
- * inverse of the Hessian's diagonal makes the problem better conditioned in
- * the directions the pairs have not seen yet.  Steps satisfy the strong Wolfe
+ * H_0 = gamma h0, gamma = s'y / y' h0 y of the newest pair, for a symmetric
+ * positive definite map h0 given by the caller (the identity when not given:
+ * the usual scaled identity).  An h0 close to the inverse of the Hessian (a
+ * preconditioner) makes the problem better conditioned in the directions the
+ * pairs have not seen yet.  Steps satisfy the strong Wolfe
  * conditions (c1 = 1e-4, c2 = 0.9) found by bracketing and cubic-interpolation
  * zoom (Nocedal & Wright, Numerical Optimization, algorithms 3.5, 3.6, 7.4).
  */
@@ -26,11 +27,15 @@ typedef int (*sx_objective)(void *ctx, const double *x, double *f, double *g);
 /* Called after each iteration; a non-zero return stops the solver (SX_LBFGS_STOPPED). */
 typedef int (*sx_iteration_hook)(void *ctx, sx_size iter, double f, double gnorm);
 
+/* v = h0 v in place, for a fixed symmetric positive definite map h0; returns
+ * SX_OK or an error, which stops the solver. */
+typedef int (*sx_linear_map)(void *ctx, double *v);
+
 typedef struct {
     sx_size max_iter;
     double tol;
     sx_size memory;
-    const double *h0;  /* dim positive values, the diagonal of H_0 up to scale; NULL: all 1 */
+    sx_linear_map h0;  /* H_0 up to scale, called with the objective's ctx; NULL: the identity */
 } sx_lbfgs_options;
 
 typedef enum {

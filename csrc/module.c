@@ -21,6 +21,7 @@
 
 #include "kernels.h"
 #include "lbfgs.h"
+#include "linalg.h"
 
 typedef char sx_size_is_npy_intp[(sizeof(sx_size) == sizeof(npy_intp)) ? 1 : -1];
 
@@ -493,6 +494,12 @@ typedef struct {
     PyThreadState *thread;  /* saved while the GIL is released */
     PyObject *callback;     /* callable(iteration, objective, grad_norm) or None */
     int python_error;
+    /* L-BFGS's h0: a diagonal (dim values), or a symmetric positive definite
+     * block P (q x q, q = m or m + 1) shared by the classes: h0 maps class c's
+     * entries (w_c, then b_c when q = m + 1) to P times them */
+    const double *h0_diag, *h0_block;
+    sx_size h0_q;
+    double *h0_scratch;     /* 2 k q */
 } fit_objective;
 
 /* x = [W (k*m), b (k)] into the typed W and b arrays (b stays 0 without an intercept). */
@@ -533,6 +540,44 @@ fit_objective_eval(void *ctx, const double *x, double *f, double *g)
     return SX_OK;
 }
 
+/* v = h0 v for L-BFGS, v = [W (k*m), b (k)] as x. */
+static int
+fit_h0(void *ctx, double *v)
+{
+    fit_objective *o = ctx;
+    const sx_size k = o->k, m = o->m, q = o->h0_q;
+    if (o->h0_diag != NULL) {
+        for (sx_size i = 0; i < k * m + k; i++) {
+            v[i] *= o->h0_diag[i];
+        }
+        return SX_OK;
+    }
+    /* the classes' entries as the rows of V (k x q); then V P, P symmetric, is
+     * the logits of P's rows against the weights V: the forward kernel's job */
+    double *V = o->h0_scratch, *out = V + k * q;
+    for (sx_size c = 0; c < k; c++) {
+        memcpy(V + c * q, v + c * m, (size_t)m * sizeof(double));
+        if (q > m) {
+            V[c * q + m] = v[k * m + c];
+        }
+    }
+    static const double zeros[1] = {0.0};
+    const sx_view P = {(const char *)o->h0_block, q, q, q * 8, 8};
+    const sx_params weights = {{(const char *)V, k, q, q * 8, 8}, (const char *)zeros, 0};
+    int status = sx_forward_f64(&P, &weights, SX_LINK_SOFTMAX, SX_OUT_LOGITS, (char *)out,
+                                8, q * 8, o->n_threads);
+    if (status != SX_OK) {
+        return status;
+    }
+    for (sx_size c = 0; c < k; c++) {
+        memcpy(v + c * m, out + c * q, (size_t)m * sizeof(double));
+        if (q > m) {
+            v[k * m + c] = out[c * q + m];
+        }
+    }
+    return SX_OK;
+}
+
 /* Between iterations: take the GIL, report progress, honour Ctrl-C. */
 static int
 fit_objective_hook(void *ctx, sx_size iter, double f, double gnorm)
@@ -555,14 +600,58 @@ fit_objective_hook(void *ctx, sx_size iter, double f, double gnorm)
     return stop;
 }
 
+/*
+ * *out = h0o as a float64 array (a new reference) when it is a valid h0 for k
+ * classes and m features (see lbfgs_doc); otherwise -1 with ValueError.
+ */
+static int
+check_h0(PyObject *h0o, sx_size k, sx_size m, PyArrayObject **out)
+{
+    PyArrayObject *h0 = (PyArrayObject *)PyArray_FROMANY(h0o, NPY_FLOAT64, 1, 2, NPY_ARRAY_IN_ARRAY);
+    if (h0 == NULL) {
+        return -1;
+    }
+    const double *h = PyArray_DATA(h0);
+    int valid;
+    if (PyArray_NDIM(h0) == 1) {
+        valid = PyArray_DIM(h0, 0) == k * m + k;
+        for (sx_size i = 0; valid && i < k * m + k; i++) {
+            valid = isfinite(h[i]) && h[i] > 0.0;
+        }
+    }
+    else {  /* symmetric with a positive diagonal (positive definiteness is the caller's) */
+        const sx_size q = PyArray_DIM(h0, 0);
+        valid = PyArray_DIM(h0, 1) == q && (q == m || q == m + 1);
+        for (sx_size i = 0; valid && i < q; i++) {
+            valid = h[i * q + i] > 0.0;
+            for (sx_size j = 0; valid && j < i; j++) {
+                valid = isfinite(h[i * q + j]) && h[i * q + j] == h[j * q + i];
+            }
+        }
+        valid = valid && PyArray_FLAGS(h0) & NPY_ARRAY_ALIGNED;
+    }
+    if (!valid) {
+        PyErr_SetString(PyExc_ValueError,
+                        "h0 must hold k*m + k finite positive values, or be a symmetric (q, q) "
+                        "array with a positive diagonal, q = m or m + 1");
+        Py_DECREF(h0);
+        return -1;
+    }
+    *out = h0;
+    return 0;
+}
+
 PyDoc_STRVAR(lbfgs_doc,
 "lbfgs(X, y, Y, sample_weight, W, b, link, loss, alpha, fit_intercept, tol, max_iter,\n"
 "      memory, n_threads, callback, h0)\n--\n\n"
 "Minimize the objective of loss_grad over (W, b) by L-BFGS, starting from and\n"
 "updating the C-contiguous W and b in place.  callback(iteration, objective,\n"
-"grad_norm) runs after every iteration.  h0: None, or k*m + k positive values\n"
-"ordered as [W.ravel(), b], the diagonal of the initial inverse Hessian up to\n"
-"scale.  Returns (n_iter, n_evals, objective,\n"
+"grad_norm) runs after every iteration.  h0, the initial inverse Hessian up to\n"
+"scale: None (the identity); k*m + k positive values ordered as [W.ravel(), b],\n"
+"a diagonal; or a symmetric positive definite (q, q) array P for q = m or\n"
+"m + 1, which maps the entries of each class (w_c, then b_c when q = m + 1) to\n"
+"P times them (entries b_c unchanged when q = m).  Returns (n_iter, n_evals,\n"
+"objective,\n"
 "grad_norm, initial_grad_norm, stop) with stop 0 converged, 1 max_iter, 2 no progress.");
 
 static PyObject *
@@ -605,18 +694,17 @@ core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)
     o.n_threads = n_threads;
     o.callback = callback;
     const sx_size dim = o.k * o.m + o.k;
-    if (h0o != Py_None) {
-        h0 = (PyArrayObject *)PyArray_FROMANY(h0o, NPY_FLOAT64, 1, 1, NPY_ARRAY_IN_ARRAY);
-        if (h0 == NULL) {
-            goto cleanup;
-        }
-        const double *h = PyArray_DATA(h0);
-        int positive = PyArray_DIM(h0, 0) == dim;
-        for (sx_size i = 0; positive && i < dim; i++) {
-            positive = isfinite(h[i]) && h[i] > 0.0;
-        }
-        if (!positive) {
-            PyErr_SetString(PyExc_ValueError, "h0 must hold k*m + k finite positive values");
+    if (h0o != Py_None && check_h0(h0o, o.k, o.m, &h0) < 0) {
+        goto cleanup;
+    }
+    if (h0 != NULL && PyArray_NDIM(h0) == 1) {
+        o.h0_diag = PyArray_DATA(h0);
+    }
+    else if (h0 != NULL) {
+        o.h0_block = PyArray_DATA(h0);
+        o.h0_q = PyArray_DIM(h0, 0);
+        if ((o.h0_scratch = malloc((size_t)(2 * o.h0_q * o.k) * sizeof(double))) == NULL) {
+            PyErr_NoMemory();
             goto cleanup;
         }
     }
@@ -633,7 +721,7 @@ core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)
     for (sx_size c = 0; c < o.k; c++) {
         x[o.k * o.m + c] = fit_intercept ? load_value(o.typenum, o.bt + c * esz) : 0.0;
     }
-    const sx_lbfgs_options opt = {max_iter, tol, memory, h0 ? PyArray_DATA(h0) : NULL};
+    const sx_lbfgs_options opt = {max_iter, tol, memory, h0 ? fit_h0 : NULL};
     sx_lbfgs_result res;
 
     o.thread = PyEval_SaveThread();
@@ -651,8 +739,49 @@ core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)
 cleanup:
     free(x);
     free(o.grad);
+    free(o.h0_scratch);
     Py_XDECREF(h0);
     return result;
+}
+
+PyDoc_STRVAR(spd_inverse_doc,
+"spd_inverse(A)\n--\n\n"
+"Invert the symmetric positive definite A in place, through its Cholesky\n"
+"factor: A (a C-contiguous, writable float64 square array; only its lower\n"
+"triangle is read) becomes A^-1, symmetric.  Raises ValueError when A is not\n"
+"positive definite in floating point (A is then partly overwritten).\n"
+"Returns None.");
+
+static PyObject *
+core_spd_inverse(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *Ao;
+    if (!PyArg_ParseTuple(args, "O:spd_inverse", &Ao)) {
+        return NULL;
+    }
+    if (!PyArray_Check(Ao) || PyArray_TYPE((PyArrayObject *)Ao) != NPY_FLOAT64 ||
+        PyArray_NDIM((PyArrayObject *)Ao) != 2 ||
+        PyArray_DIM((PyArrayObject *)Ao, 0) != PyArray_DIM((PyArrayObject *)Ao, 1) ||
+        !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)Ao) || !PyArray_ISALIGNED((PyArrayObject *)Ao) ||
+        !PyArray_ISWRITEABLE((PyArrayObject *)Ao) || !PyArray_ISNOTSWAPPED((PyArrayObject *)Ao)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "A must be a C-contiguous, aligned, writable float64 square array");
+        return NULL;
+    }
+    PyArrayObject *A = (PyArrayObject *)Ao;
+    sx_size failed;
+    Py_BEGIN_ALLOW_THREADS
+    failed = sx_spd_inverse(PyArray_DATA(A), PyArray_DIM(A, 0));
+    Py_END_ALLOW_THREADS
+    if (failed < 0) {
+        return PyErr_NoMemory();
+    }
+    if (failed > 0) {
+        PyErr_Format(PyExc_ValueError, "the matrix is not positive definite (pivot %zd)",
+                     (Py_ssize_t)(failed - 1));
+        return NULL;
+    }
+    Py_RETURN_NONE;
 }
 
 static PyObject *
@@ -729,6 +858,7 @@ static PyMethodDef core_methods[] = {
     {"activate", core_activate, METH_VARARGS, activate_doc},
     {"sgd_epoch", core_sgd_epoch, METH_VARARGS, sgd_epoch_doc},
     {"lbfgs", core_lbfgs, METH_VARARGS, lbfgs_doc},
+    {"spd_inverse", core_spd_inverse, METH_VARARGS, spd_inverse_doc},
     {"has_openmp", core_has_openmp, METH_NOARGS, "Whether the kernels were built with OpenMP threads."},
     {NULL, NULL, 0, NULL}
 };
