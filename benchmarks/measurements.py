@@ -354,9 +354,10 @@ def memory(data: Data, cfg: Config) -> Dict[str, Any]:
                            "rows": [], "ratios": [],
                            "notes": ["tracemalloc: what Python and NumPy allocate (a copy of X "
                                      "would show as 100%); peak RSS: everything the process "
-                                     "touches, the C kernels' scratch and the L-BFGS history "
-                                     "included (that history is capped at 3% of X.nbytes and "
-                                     "fills up over the first iterations)"]}
+                                     "touches, the C kernels' scratch and L-BFGS's state "
+                                     "included (its preconditioner block and history, together "
+                                     "capped at 3% of X.nbytes, at least 10 past steps; the "
+                                     "history fills up over the first iterations)"]}
     cases = (("sgd", 1), ("lbfgs", 30))
     for dtype in DTYPES:
         X = data.train(dtype)

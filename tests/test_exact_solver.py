@@ -169,15 +169,21 @@ def test_sklearn_is_not_imported_by_sigmax():
 
 
 def test_lbfgs_history_grows_with_X_within_its_bounds():
-    from sigmax._solvers import LBFGS_HISTORY_SHARE, LBFGS_MAX_PAIRS, LBFGS_MIN_PAIRS, lbfgs_memory
+    from sigmax._solvers import LBFGS_MAX_PAIRS, LBFGS_MIN_PAIRS, LBFGS_STATE_SHARE, lbfgs_memory
 
     dim = 10 * 784 + 10
+    x_nbytes = 60000 * 784 * 4                                     # MNIST float32
     assert lbfgs_memory(1000, dim) == LBFGS_MIN_PAIRS              # small X: the floor
     assert lbfgs_memory(4 * 60000 * 784 * 8, dim) == LBFGS_MAX_PAIRS  # big X: the cap
-    pairs = lbfgs_memory(60000 * 784 * 4, dim)                     # MNIST float32: a share of X
+    pairs = lbfgs_memory(x_nbytes, dim)                            # a share of X
     assert LBFGS_MIN_PAIRS < pairs < LBFGS_MAX_PAIRS
-    assert pairs * 2 * 8 * dim <= LBFGS_HISTORY_SHARE * 60000 * 784 * 4 < (pairs + 1) * 2 * 8 * dim
-    assert LBFGS_HISTORY_SHARE <= 0.03  # with the rest of fit's scratch, under 5% of X
+    assert pairs * 2 * 8 * dim <= LBFGS_STATE_SHARE * x_nbytes < (pairs + 1) * 2 * 8 * dim
+    # a preconditioner takes its bytes out of the same share
+    reserved = 785 * 785 * 8
+    fewer = lbfgs_memory(x_nbytes, dim, reserved)
+    assert fewer == max(LBFGS_MIN_PAIRS, int(LBFGS_STATE_SHARE * x_nbytes - reserved) // (16 * dim))
+    assert fewer < pairs
+    assert LBFGS_STATE_SHARE <= 0.03  # with the rest of fit's scratch, under 5% of X
 
 
 def test_a_longer_history_reaches_the_same_optimum():
@@ -242,19 +248,22 @@ def test_preconditioning_reaches_the_same_optimum_in_fewer_iterations():
     fits = {}
     original = _solvers.lbfgs
     try:
-        for precondition in (False, True):
+        for precondition in (None, "diagonal"):
             est.lbfgs = lambda *a, **kw: original(*a, **kw, precondition=precondition)
             fits[precondition] = SoftmaxRegression(alpha=1e-2, tol=1e-8, max_iter=20000).fit(X, y)
     finally:
         est.lbfgs = original
-    np.testing.assert_allclose(fits[True].predict_proba(X), fits[False].predict_proba(X),
+    np.testing.assert_allclose(fits["diagonal"].predict_proba(X), fits[None].predict_proba(X),
                                atol=1e-4)
-    assert fits[True].n_iter_ < fits[False].n_iter_ / 2, (fits[True].n_iter_,
-                                                          fits[False].n_iter_)
+    assert fits["diagonal"].n_iter_ < fits[None].n_iter_ / 2, (fits["diagonal"].n_iter_,
+                                                               fits[None].n_iter_)
 
 
 @pytest.mark.parametrize("h0", [np.ones(5), -np.ones(3 * 2 + 3), np.full(3 * 2 + 3, np.nan),
-                                np.zeros(3 * 2 + 3), "abc"])
+                                np.zeros(3 * 2 + 3), "abc",
+                                np.eye(4), np.zeros((3, 3)), np.array([[1.0, 0.5, 0], [0, 1, 0],
+                                                                       [0, 0, 1]]),
+                                np.diag([1.0, np.nan, 1.0]), np.ones((3, 2, 2))])
 def test_lbfgs_rejects_a_bad_initial_inverse_hessian(h0):
     from sigmax import _core
 
@@ -263,3 +272,139 @@ def test_lbfgs_rejects_a_bad_initial_inverse_hessian(h0):
     W, b = np.zeros((3, 2)), np.zeros(3)
     with pytest.raises(ValueError):
         _core.lbfgs(X, y, None, None, W, b, 0, 0, 0.1, True, 1e-6, 10, 5, 1, None, h0)
+
+
+def _block_m(X, alpha, c, fit_intercept, sample_weight=None):
+    """M of block_h0 computed from all rows, the plain way."""
+    Xa = np.hstack([X, np.ones((X.shape[0], 1))]) if fit_intercept else X
+    s = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    M = c * (Xa.T * s) @ Xa / s.sum()
+    M[np.arange(X.shape[1]), np.arange(X.shape[1])] += alpha
+    return M
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_block_h0_inverts_the_hessian_block_at_zero(fit_intercept, dtype, monkeypatch):
+    """With few enough rows that every row is used, block_h0 is exactly the
+    inverse of the Hessian's per-class block at W = 0, b = 0; that block is
+    checked against central differences of the NumPy oracle's gradient."""
+    from reference import loss_grad as ref_loss_grad
+    from sigmax import _solvers
+    from sigmax._solvers import Problem, block_h0
+
+    monkeypatch.setattr(_solvers, "LBFGS_STATE_SHARE", 1.0)  # a tiny X: let the block fit
+
+    rng = np.random.default_rng(5)
+    n, m, k, alpha = 70, 6, 3, 0.05  # n <= BLOCK_ROWS_PER_ENTRY * q: every row is used
+    X = (rng.standard_normal((n, m)) @ rng.standard_normal((m, m))).astype(dtype)  # correlated
+    y = rng.integers(0, k, n)
+    problem = Problem(X, y.astype(np.intp), None, None, 0, 0, alpha, 1)
+    P = block_h0(problem, k, fit_intercept)
+    q = m + 1 if fit_intercept else m
+
+    def grad(x):
+        W, b = x[:k * m].reshape(k, m), x[k * m:]
+        _, gW, gb = ref_loss_grad(X.astype(np.float64), y, W, b, alpha=alpha)
+        return np.concatenate([gW.ravel(), gb])
+
+    # the Hessian's entries between class 1's weights (and intercept) at zero
+    entries = [1 * m + j for j in range(m)] + ([k * m + 1] if fit_intercept else [])
+    step = 1e-4
+    block = np.empty((q, q))
+    for a, i in enumerate(entries):
+        e = np.zeros(k * m + k)
+        e[i] = step
+        block[a] = (grad(e) - grad(-e))[entries] / (2 * step)
+    np.testing.assert_allclose(P @ block, np.eye(q), atol=1e-5)
+    np.testing.assert_allclose(P, P.T, rtol=0, atol=0)
+
+
+def test_block_h0_rescales_a_row_subsample_to_all_rows_and_the_weights(monkeypatch):
+    """On many rows, the correlations come from every step-th row and the
+    scales (the diagonal) from all rows, weighted: the diagonal of M equals
+    the weighted second moments exactly, and M is close to the full-data one."""
+    from sigmax import _solvers
+    from sigmax._solvers import Problem, _curvature, block_h0
+
+    monkeypatch.setattr(_solvers, "BLOCK_ROWS_PER_ENTRY", 300)  # a subsample of half the rows
+    rng = np.random.default_rng(6)
+    m, k, alpha = 8, 4, 1e-3
+    n = 2 * 300 * (m + 1)
+    X = rng.standard_normal((n, m)) @ rng.standard_normal((m, m)) + rng.standard_normal(m)
+    y = rng.integers(0, k, n)
+    sw = rng.uniform(0.2, 3.0, n)
+    problem = Problem(X, y.astype(np.intp), None, sw, 0, 0, alpha, 1)
+    M = np.linalg.inv(block_h0(problem, k, True))
+    full = _block_m(X, alpha, _curvature(problem, k), True, sw)
+    np.testing.assert_allclose(np.diag(M), np.diag(full), rtol=1e-9)
+    np.testing.assert_allclose(M, full, rtol=0.1, atol=0.1 * np.abs(full).max())
+
+
+def test_block_h0_is_skipped_when_it_does_not_fit_or_pay():
+    from sigmax._solvers import LBFGS_STATE_SHARE, Problem, block_h0
+
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 3, 2000).astype(np.intp)
+    X = rng.standard_normal((2000, 40))
+    assert block_h0(Problem(X, y, None, None, 0, 0, 0.1, 1), 3, True) is not None
+    # strided rows: the product would not read them fast
+    Xf = np.asfortranarray(X)
+    assert block_h0(Problem(Xf, y, None, None, 0, 0, 0.1, 1), 3, True) is None
+    # too many features for X's share: q^2 doubles over LBFGS_STATE_SHARE of X
+    Xw = rng.standard_normal((2000, 80))
+    m = Xw.shape[1]
+    assert 8 * (m + 1) ** 2 > LBFGS_STATE_SHARE * Xw.nbytes
+    assert block_h0(Problem(Xw, y, None, None, 0, 0, 0.1, 1), 3, True) is None
+    # one output (binary) on many rows: the product would cost more than the passes it saves
+    Xb = rng.standard_normal((20000, 300))
+    yb = rng.integers(0, 2, 20000).astype(np.intp)
+    assert block_h0(Problem(Xb, yb, None, None, 1, 0, 0.1, 1), 1, True) is None
+    assert block_h0(Problem(Xb, yb, None, None, 0, 0, 0.1, 1), 10, True) is not None
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_block_preconditioning_reaches_the_same_optimum(fit_intercept):
+    """The block start changes the path, not the minimizer, and on correlated
+    unscaled features (digits' pixels) needs fewer iterations than the diagonal."""
+    import sigmax._estimators as est
+    from sigmax import _solvers
+
+    X, y = datasets.load_digits(return_X_y=True)
+    X = np.repeat(X, 6, axis=0)  # enough rows for the block to fit in X's share
+    y = np.repeat(y, 6)
+    fits = {}
+    original = _solvers.lbfgs
+    try:
+        for precondition in ("diagonal", "block"):
+            est.lbfgs = lambda *a, **kw: original(*a, **kw, precondition=precondition)
+            fits[precondition] = SoftmaxRegression(alpha=1e-2, tol=1e-8, max_iter=20000,
+                                                   fit_intercept=fit_intercept).fit(X, y)
+    finally:
+        est.lbfgs = original
+    assert _solvers.block_h0(_solvers.Problem(X, y.astype(np.intp), None, None, 0, 0, 1e-2, 1),
+                             10, fit_intercept) is not None
+    np.testing.assert_allclose(fits["block"].predict_proba(X), fits["diagonal"].predict_proba(X),
+                               atol=1e-5)
+    assert fits["block"].n_iter_ < fits["diagonal"].n_iter_, (fits["block"].n_iter_,
+                                                              fits["diagonal"].n_iter_)
+
+
+def test_spd_inverse_in_place():
+    from sigmax import _core
+
+    rng = np.random.default_rng(8)
+    B = rng.standard_normal((50, 80))
+    A = B @ B.T / 80 + 1e-3 * np.eye(50)
+    inv = A.copy()
+    inv[np.triu_indices(50, 1)] = np.nan  # only the lower triangle is read
+    _core.spd_inverse(inv)
+    np.testing.assert_allclose(inv @ A, np.eye(50), atol=1e-9)
+    assert np.array_equal(inv, inv.T)
+    bad = np.diag([1.0, -1.0, 1.0])
+    with pytest.raises(ValueError, match="not positive definite"):
+        _core.spd_inverse(bad)
+    for wrong in (np.eye(3, dtype=np.float32), np.eye(4)[:, :3].copy(), np.eye(6)[::2, ::2],
+                  np.ones(3)):
+        with pytest.raises(ValueError):
+            _core.spd_inverse(wrong)
