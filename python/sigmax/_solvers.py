@@ -110,6 +110,7 @@ LBFGS_STATE_SHARE = 0.03
 # BLOCK_MAX_PASSES passes of loss_grad.
 BLOCK_ROWS_PER_ENTRY = 12
 BLOCK_MAX_PASSES = 4
+BLOCK_PANEL = 64  # columns per float32 product
 
 
 def lbfgs_memory(x_nbytes: int, dim: int, reserved: int = 0) -> int:
@@ -196,8 +197,10 @@ def block_h0(problem: Problem, k: int, fit_intercept: bool,
     A = np.empty((q, q))
     if X.dtype == np.float64:
         np.matmul(sub.T, sub, out=A[:m, :m])
-    else:
-        A[:m, :m] = sub.T @ sub
+    else:  # in panels of columns: no second q x q array for the float32 product
+        for j in range(0, m, BLOCK_PANEL):
+            panel = slice(j, min(j + BLOCK_PANEL, m))
+            A[:m, panel] = sub.T @ sub[:, panel]
     if q > m:
         A[m, :m] = A[:m, m] = sub.sum(axis=0, dtype=np.float64)
         A[m, m] = rows
