@@ -329,7 +329,7 @@ def test_block_h0_rescales_a_row_subsample_to_all_rows_and_the_weights(monkeypat
 
     monkeypatch.setattr(_solvers, "BLOCK_ROWS_PER_ENTRY", 300)  # a subsample of half the rows
     rng = np.random.default_rng(6)
-    m, k, alpha = 8, 4, 1e-3
+    m, k, alpha = 8, 4, 0.05  # above the floor of BLOCK_RIDGE
     n = 2 * 300 * (m + 1)
     X = rng.standard_normal((n, m)) @ rng.standard_normal((m, m)) + rng.standard_normal(m)
     y = rng.integers(0, k, n)
@@ -339,6 +339,28 @@ def test_block_h0_rescales_a_row_subsample_to_all_rows_and_the_weights(monkeypat
     full = _block_m(X, alpha, _curvature(problem, k), True, sw)
     np.testing.assert_allclose(np.diag(M), np.diag(full), rtol=1e-9)
     np.testing.assert_allclose(M, full, rtol=0.1, atol=0.1 * np.abs(full).max())
+
+
+def test_block_h0_without_penalty_keeps_its_curvature_above_a_floor():
+    """alpha = 0 with a column of zeros, a rare column and two collinear ones:
+    M's smallest eigenvalue is still BLOCK_RIDGE times its mean diagonal
+    (else the first steps run off along those directions)."""
+    from sigmax._solvers import BLOCK_RIDGE, Problem, _curvature, block_h0
+
+    rng = np.random.default_rng(9)
+    n, m, k = 3000, 6, 4
+    X = rng.uniform(0, 1, (n, m))
+    X[:, 0] = 0.0
+    X[:, 1] = 0.0
+    X[::1000, 1] = 1.0
+    X[:, 2] = X[:, 3]
+    y = rng.integers(0, k, n).astype(np.intp)
+    problem = Problem(X, y, None, None, 0, 0, 0.0, 1)
+    M = np.linalg.inv(block_h0(problem, k, True))
+    plain = _block_m(X, 0.0, _curvature(problem, k), True)
+    floor = BLOCK_RIDGE * np.mean(np.diag(plain))
+    assert np.linalg.eigvalsh(M).min() >= 0.99 * floor
+    np.testing.assert_allclose(np.diag(M)[:m], np.diag(plain)[:m] + floor, rtol=1e-9)
 
 
 def test_block_h0_is_skipped_when_it_does_not_fit_or_pay():
