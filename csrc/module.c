@@ -628,7 +628,6 @@ check_h0(PyObject *h0o, sx_size k, sx_size m, PyArrayObject **out)
                 valid = isfinite(h[i * q + j]) && h[i * q + j] == h[j * q + i];
             }
         }
-        valid = valid && PyArray_FLAGS(h0) & NPY_ARRAY_ALIGNED;
     }
     if (!valid) {
         PyErr_SetString(PyExc_ValueError,

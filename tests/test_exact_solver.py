@@ -212,7 +212,7 @@ def test_jacobi_h0_is_the_inverse_hessian_diagonal_at_zero(link, k, weighted):
     """L-BFGS's initial inverse Hessian is 1 / diag(Hessian) at W = 0, b = 0,
     checked against central differences of the NumPy oracle's gradient."""
     from reference import loss_grad as ref_loss_grad
-    from sigmax._solvers import Problem, jacobi_h0
+    from sigmax._solvers import Problem, _second_moments, jacobi_h0
     from sigmax._validation import LINKS
 
     rng = np.random.default_rng(3)
@@ -221,7 +221,7 @@ def test_jacobi_h0_is_the_inverse_hessian_diagonal_at_zero(link, k, weighted):
     y = rng.integers(0, max(k, 2), n)
     sw = rng.uniform(0.5, 2.0, n) if weighted else None
     problem = Problem(X, y.astype(np.intp), None, sw, LINKS[link], 0, alpha, 1)
-    h0 = jacobi_h0(problem, k)
+    h0 = jacobi_h0(problem, k, _second_moments(problem))
 
     def grad(x):
         W, b = x[:k * m].reshape(k, m), x[k * m:]
@@ -291,7 +291,7 @@ def test_block_h0_inverts_the_hessian_block_at_zero(fit_intercept, dtype, monkey
     checked against central differences of the NumPy oracle's gradient."""
     from reference import loss_grad as ref_loss_grad
     from sigmax import _solvers
-    from sigmax._solvers import Problem, block_h0
+    from sigmax._solvers import Problem, _second_moments, block_h0
 
     monkeypatch.setattr(_solvers, "LBFGS_STATE_SHARE", 1.0)  # a tiny X: let the block fit
 
@@ -300,7 +300,7 @@ def test_block_h0_inverts_the_hessian_block_at_zero(fit_intercept, dtype, monkey
     X = (rng.standard_normal((n, m)) @ rng.standard_normal((m, m))).astype(dtype)  # correlated
     y = rng.integers(0, k, n)
     problem = Problem(X, y.astype(np.intp), None, None, 0, 0, alpha, 1)
-    P = block_h0(problem, k, fit_intercept)
+    P = block_h0(problem, k, fit_intercept, _second_moments(problem))
     q = m + 1 if fit_intercept else m
 
     def grad(x):
@@ -325,7 +325,7 @@ def test_block_h0_rescales_a_row_subsample_to_all_rows_and_the_weights(monkeypat
     scales (the diagonal) from all rows, weighted: the diagonal of M equals
     the weighted second moments exactly, and M is close to the full-data one."""
     from sigmax import _solvers
-    from sigmax._solvers import Problem, _curvature, block_h0
+    from sigmax._solvers import Problem, _curvature, _second_moments, block_h0
 
     monkeypatch.setattr(_solvers, "BLOCK_ROWS_PER_ENTRY", 300)  # a subsample of half the rows
     rng = np.random.default_rng(6)
@@ -335,7 +335,7 @@ def test_block_h0_rescales_a_row_subsample_to_all_rows_and_the_weights(monkeypat
     y = rng.integers(0, k, n)
     sw = rng.uniform(0.2, 3.0, n)
     problem = Problem(X, y.astype(np.intp), None, sw, 0, 0, alpha, 1)
-    M = np.linalg.inv(block_h0(problem, k, True))
+    M = np.linalg.inv(block_h0(problem, k, True, _second_moments(problem)))
     full = _block_m(X, alpha, _curvature(problem, k), True, sw)
     np.testing.assert_allclose(np.diag(M), np.diag(full), rtol=1e-9)
     np.testing.assert_allclose(M, full, rtol=0.1, atol=0.1 * np.abs(full).max())
@@ -345,7 +345,7 @@ def test_block_h0_without_penalty_keeps_its_curvature_above_a_floor():
     """alpha = 0 with a column of zeros, a rare column and two collinear ones:
     M's smallest eigenvalue is still BLOCK_RIDGE times its mean diagonal
     (else the first steps run off along those directions)."""
-    from sigmax._solvers import BLOCK_RIDGE, Problem, _curvature, block_h0
+    from sigmax._solvers import BLOCK_RIDGE, Problem, _curvature, _second_moments, block_h0
 
     rng = np.random.default_rng(9)
     n, m, k = 3000, 6, 4
@@ -356,7 +356,7 @@ def test_block_h0_without_penalty_keeps_its_curvature_above_a_floor():
     X[:, 2] = X[:, 3]
     y = rng.integers(0, k, n).astype(np.intp)
     problem = Problem(X, y, None, None, 0, 0, 0.0, 1)
-    M = np.linalg.inv(block_h0(problem, k, True))
+    M = np.linalg.inv(block_h0(problem, k, True, _second_moments(problem)))
     plain = _block_m(X, 0.0, _curvature(problem, k), True)
     floor = BLOCK_RIDGE * np.mean(np.diag(plain))
     assert np.linalg.eigvalsh(M).min() >= 0.99 * floor
@@ -364,25 +364,29 @@ def test_block_h0_without_penalty_keeps_its_curvature_above_a_floor():
 
 
 def test_block_h0_is_skipped_when_it_does_not_fit_or_pay():
-    from sigmax._solvers import LBFGS_STATE_SHARE, Problem, block_h0
+    from sigmax._solvers import LBFGS_STATE_SHARE, Problem, _second_moments, block_h0
+
+    def block(X, y, link, k):
+        problem = Problem(X, y, None, None, link, 0, 0.1, 1)
+        return block_h0(problem, k, True, _second_moments(problem))
 
     rng = np.random.default_rng(7)
     y = rng.integers(0, 3, 2000).astype(np.intp)
     X = rng.standard_normal((2000, 40))
-    assert block_h0(Problem(X, y, None, None, 0, 0, 0.1, 1), 3, True) is not None
+    assert block(X, y, 0, 3) is not None
     # strided rows: the product would not read them fast
     Xf = np.asfortranarray(X)
-    assert block_h0(Problem(Xf, y, None, None, 0, 0, 0.1, 1), 3, True) is None
+    assert block(Xf, y, 0, 3) is None
     # too many features for X's share: q^2 doubles over LBFGS_STATE_SHARE of X
     Xw = rng.standard_normal((2000, 80))
     m = Xw.shape[1]
     assert 8 * (m + 1) ** 2 > LBFGS_STATE_SHARE * Xw.nbytes
-    assert block_h0(Problem(Xw, y, None, None, 0, 0, 0.1, 1), 3, True) is None
+    assert block(Xw, y, 0, 3) is None
     # one output (binary) on many rows: the product would cost more than the passes it saves
     Xb = rng.standard_normal((20000, 300))
     yb = rng.integers(0, 2, 20000).astype(np.intp)
-    assert block_h0(Problem(Xb, yb, None, None, 1, 0, 0.1, 1), 1, True) is None
-    assert block_h0(Problem(Xb, yb, None, None, 0, 0, 0.1, 1), 10, True) is not None
+    assert block(Xb, yb, 1, 1) is None
+    assert block(Xb, yb, 0, 10) is not None
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
@@ -404,8 +408,9 @@ def test_block_preconditioning_reaches_the_same_optimum(fit_intercept):
                                                    fit_intercept=fit_intercept).fit(X, y)
     finally:
         est.lbfgs = original
-    assert _solvers.block_h0(_solvers.Problem(X, y.astype(np.intp), None, None, 0, 0, 1e-2, 1),
-                             10, fit_intercept) is not None
+    problem = _solvers.Problem(X, y.astype(np.intp), None, None, 0, 0, 1e-2, 1)
+    assert _solvers.block_h0(problem, 10, fit_intercept,
+                             _solvers._second_moments(problem)) is not None
     np.testing.assert_allclose(fits["block"].predict_proba(X), fits["diagonal"].predict_proba(X),
                                atol=1e-5)
     assert fits["block"].n_iter_ < fits["diagonal"].n_iter_, (fits["block"].n_iter_,

@@ -104,10 +104,9 @@ LBFGS_MIN_PAIRS = 10
 LBFGS_MAX_PAIRS = 100
 LBFGS_STATE_SHARE = 0.03
 
-# The block preconditioner's second moments come from every BLOCK_STEP-th row,
-# BLOCK_ROWS_PER_ENTRY * q rows for blocks of size q (their correlations; the
-# scales come from all rows), and it is built only when that costs at most
-# BLOCK_MAX_PASSES passes of loss_grad.
+# The block preconditioner's correlations come from BLOCK_ROWS_PER_ENTRY * q
+# evenly spaced rows for blocks of size q (the scales from all rows), and it is
+# built only when that costs at most BLOCK_MAX_PASSES passes of loss_grad.
 BLOCK_ROWS_PER_ENTRY = 12
 BLOCK_MAX_PASSES = 4
 BLOCK_PANEL = 64  # columns per float32 product
@@ -144,22 +143,17 @@ def _second_moments(problem: Problem) -> Optional[np.ndarray]:
     return msq if np.all(np.isfinite(msq)) else None
 
 
-def jacobi_h0(problem: Problem, k: int, msq: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
+def jacobi_h0(problem: Problem, k: int, msq: np.ndarray) -> np.ndarray:
     """1 / the diagonal of the objective's Hessian at W = 0, b = 0, ordered as
-    L-BFGS's x = [W.ravel(), b]: L-BFGS's initial inverse Hessian, up to scale
-    (None when X's squares overflow or X is not finite: the kernels report
-    the latter).
+    L-BFGS's x = [W.ravel(), b]: L-BFGS's initial inverse Hessian, up to scale.
 
     With z = 0 every output's activation derivative is a constant c, so the
     entry of w_kj is c * mean_i(s_i x_ij^2) + alpha and that of b_k is c.  On
     raw features of very unequal scale (pixels that are almost always 0 and
     pixels that rarely are) this brings the curvatures to one scale; on
     standardized features it is a multiple of the identity, the
-    unpreconditioned method.  msq: _second_moments(problem), if known.
+    unpreconditioned method.  msq: _second_moments(problem).
     """
-    msq = _second_moments(problem) if msq is None else msq
-    if msq is None:
-        return None
     c = _curvature(problem, k)
     diag = np.concatenate([np.tile(c * msq + problem.alpha, k), np.full(k, c)])
     # a column of zeros without a penalty has a zero gradient: any entry will do
@@ -168,7 +162,7 @@ def jacobi_h0(problem: Problem, k: int, msq: Optional[np.ndarray] = None) -> Opt
 
 
 def block_h0(problem: Problem, k: int, fit_intercept: bool,
-             msq: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
+             msq: np.ndarray) -> Optional[np.ndarray]:
     """M^{-1} for M = c E[x' x'^T] + alpha I (x' = [x, 1] with an intercept, x
     without; no penalty on the intercept): M is the block of the objective's
     Hessian at W = 0, b = 0 that couples one class's weights, taken for every
@@ -179,9 +173,9 @@ def block_h0(problem: Problem, k: int, fit_intercept: bool,
     Where the diagonal only evens out the scales of the features, the block
     also undoes their correlations (neighbouring pixels), which set most of
     the Hessian's condition number: on MNIST with C = 1, 45 to 51 iterations
-    instead of 90.  E[x' x'^T] is the correlation matrix of every BLOCK_STEP-th
-    row (strided rows: no copy of X) scaled to the second moments of all the
-    rows, weighted like the objective.  Built only for unit-stride rows (what
+    instead of 90.  E[x' x'^T] is the correlation matrix of every step-th row
+    (a strided view: no copy of X) scaled to msq, the second moments of all
+    the rows (_second_moments), weighted like the objective.  Built only for unit-stride rows (what
     the matrix product reads fast), when its q x q doubles fit in
     LBFGS_STATE_SHARE of X and the product costs at most BLOCK_MAX_PASSES
     passes of loss_grad; inverted in place (no second q x q array).
@@ -195,9 +189,6 @@ def block_h0(problem: Problem, k: int, fit_intercept: bool,
     affordable = rows * q <= 4 * BLOCK_MAX_PASSES * n * k
     if (q == 0 or X.strides[1] != X.itemsize or 8 * q * q > LBFGS_STATE_SHARE * X.nbytes
             or not affordable):
-        return None
-    msq = _second_moments(problem) if msq is None else msq
-    if msq is None:
         return None
     sub = X[::step]
     A = np.empty((q, q))
@@ -247,12 +238,13 @@ def lbfgs(problem: Problem, W: np.ndarray, b: np.ndarray, *, tol: float, max_ite
         raise ValueError(f"precondition must be 'block', 'diagonal' or None, got {precondition!r}")
     k = W.shape[0]
     h0 = None
-    if precondition is not None:
-        msq = _second_moments(problem)
-        if precondition == "block":
-            h0 = block_h0(problem, k, fit_intercept, msq)
-        if h0 is None:
-            h0 = jacobi_h0(problem, k, msq)
+    # without finite second moments (X's squares overflow, or X is not finite:
+    # the kernels report the latter), the identity
+    msq = _second_moments(problem) if precondition is not None else None
+    if msq is not None and precondition == "block":
+        h0 = block_h0(problem, k, fit_intercept, msq)
+    if msq is not None and h0 is None:
+        h0 = jacobi_h0(problem, k, msq)
     if memory is None:
         reserved = h0.nbytes if h0 is not None and h0.ndim == 2 else 0
         memory = lbfgs_memory(problem.X.nbytes, W.size + b.size, reserved)
