@@ -736,6 +736,44 @@ done:
     return status;
 }
 
+/*
+ * Z (nrows x k, finite logits) = softmax(Z) row by row, or log softmax(Z) when
+ * log_output, in place; E (nrows x k, padded to a vector) is scratch.  The
+ * block's e^{z - max z} come from one vector exp (block_exps, about one ulp),
+ * then a = e / sum(e) and log a = (z - max z) - log sum(e): one C library log
+ * per row, where exp(z - logsumexp) with the C library's exp would take 2k
+ * scalar exps (a third of predict_proba's time on MNIST).
+ */
+static void SX_NAME(block_softmax)(double *Z, sx_size nrows, sx_size k, int log_output,
+                                   double *E)
+{
+    SX_NAME(block_exps)(SX_LINK_SOFTMAX, Z, nrows, k, E);
+    for (sx_size r = 0; r < nrows; r++) {
+        double *z = Z + r * k;
+        const double *e = E + r * k;
+        double s = 0.0;
+        for (sx_size j = 0; j < k; j++) {
+            s += e[j];
+        }
+        if (log_output) {
+            /* e_j = 1 exactly at the maximum: z_j - max z = 0 there */
+            double zmax = z[0];
+            for (sx_size j = 1; j < k; j++) {
+                zmax = z[j] > zmax ? z[j] : zmax;
+            }
+            const double log_s = log(s);
+            for (sx_size j = 0; j < k; j++) {
+                z[j] = (z[j] - zmax) - log_s;
+            }
+        }
+        else {
+            for (sx_size j = 0; j < k; j++) {
+                z[j] = e[j] / s;
+            }
+        }
+    }
+}
+
 /* forward on rows begin .. begin + count of X, on this thread, with W vector-aligned. */
 static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_params *p,
                                  sx_link link, sx_output what, char *out, sx_size out_s0,
@@ -750,7 +788,10 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
         if (!SX_NAME(all_finite)(w->Z, nrows * k)) {
             return SX_ERR_NONFINITE;
         }
-        for (sx_size r = 0; r < nrows && what != SX_OUT_LOGITS; r++) {
+        if (what != SX_OUT_LOGITS && link == SX_LINK_SOFTMAX) {
+            SX_NAME(block_softmax)(w->Z, nrows, k, what == SX_OUT_LOG_PROBA, w->E);
+        }
+        for (sx_size r = 0; r < nrows && what != SX_OUT_LOGITS && link != SX_LINK_SOFTMAX; r++) {
             sx_row_activate(link, what == SX_OUT_LOG_PROBA, w->Z + r * k, k);
         }
         for (sx_size r = 0; r < nrows; r++) {

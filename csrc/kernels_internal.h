@@ -52,9 +52,10 @@ const char *sx_aligned_copy(const char *src, size_t size, void **raw);
 double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
                    const double *t, sx_size y, sx_size k, double *dz);
 /*
- * z (k) = the link's probabilities, or their logarithms, in place.  The
- * outputs users see: computed with the C library's exp and log (correctly
- * rounded in practice), so they agree with NumPy's to the last bit.
+ * z (k) = the link's probabilities, or their logarithms, in place, with the C
+ * library's exp and log (correctly rounded in practice): the sigmoid link's
+ * outputs and sx_activate's.  forward's softmax outputs come from the typed
+ * kernels' block_softmax instead (vector exp, one log per row).
  */
 void sx_row_activate(sx_link link, int log_output, double *z, sx_size k);
 
