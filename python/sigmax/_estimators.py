@@ -32,6 +32,7 @@ __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
 _OUT_LOGITS = 0
 _OUT_PROBA = 1
+_OUT_LOG_PROBA = 2
 SOLVERS = ("lbfgs", "gd", "sgd")
 # max_iter=None means: iterations for lbfgs, epochs for gd and sgd
 DEFAULT_MAX_ITER = {"lbfgs": 1000, "gd": 100, "sgd": 100}
@@ -320,13 +321,18 @@ class _LinearClassifier(_ParamsMixin):
 
     def _probabilities(self, X, log: bool) -> np.ndarray:
         link = self._probabilities_link()
-        if not log and link is not None:
-            return self._forward(X, _OUT_PROBA, link)
-        Z = self._forward(X, _OUT_LOGITS)
-        P = self._link_probabilities(Z.copy() if log else Z, log=False)
-        if not log:
-            return P
-        L = self._link_probabilities(Z, log=True)
+        if link is not None:
+            # the fused kernel; for the logs, a second pass gives the P they must match
+            P = self._forward(X, _OUT_PROBA, link)
+            if not log:
+                return P
+            L = self._forward(X, _OUT_LOG_PROBA, link)
+        else:
+            Z = self._forward(X, _OUT_LOGITS)
+            P = self._link_probabilities(Z.copy() if log else Z, log=False)
+            if not log:
+                return P
+            L = self._link_probabilities(Z, log=True)
         # Where P >= 1/2, log(P) is as exact as P itself; taking it there makes
         # predict_log_proba agree with log(predict_proba) to the last bit, while
         # the small entries keep their own logs (finite where P underflows to 0).
