@@ -740,9 +740,9 @@ done:
  * Z (nrows x k, finite logits) = softmax(Z) row by row, or log softmax(Z) when
  * log_output, in place; E (nrows x k, padded to a vector) is scratch.  The
  * block's e^{z - max z} come from one vector exp (block_exps, about one ulp),
- * then a = e / sum(e) and log a = (z - max z) - log sum(e): one C library log
- * (log1p) per row, where exp(z - logsumexp) with the C library's exp would take 2k
- * scalar exps (a third of predict_proba's time on MNIST).
+ * then a = e / sum(e) and log a = (z - max z) - log sum(e): one C library
+ * log1p per row, where exp(z - logsumexp) with the C library's exp would take
+ * 2k scalar exps (a third of predict_proba's time on MNIST).
  */
 static void SX_NAME(block_softmax)(double *Z, sx_size nrows, sx_size k, int log_output,
                                    double *E)
@@ -793,8 +793,10 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
         if (what != SX_OUT_LOGITS && link == SX_LINK_SOFTMAX) {
             SX_NAME(block_softmax)(w->Z, nrows, k, what == SX_OUT_LOG_PROBA, w->E);
         }
-        for (sx_size r = 0; r < nrows && what != SX_OUT_LOGITS && link != SX_LINK_SOFTMAX; r++) {
-            sx_row_activate(link, what == SX_OUT_LOG_PROBA, w->Z + r * k, k);
+        else if (what != SX_OUT_LOGITS) {
+            for (sx_size r = 0; r < nrows; r++) {
+                sx_row_activate(link, what == SX_OUT_LOG_PROBA, w->Z + r * k, k);
+            }
         }
         for (sx_size r = 0; r < nrows; r++) {
             char *o = out + (begin + start + r) * out_s0;

@@ -650,8 +650,8 @@ PyDoc_STRVAR(lbfgs_doc,
 "a diagonal; or a symmetric positive definite (q, q) array P for q = m or\n"
 "m + 1, which maps the entries of each class (w_c, then b_c when q = m + 1) to\n"
 "P times them (entries b_c unchanged when q = m).  Returns (n_iter, n_evals,\n"
-"objective,\n"
-"grad_norm, initial_grad_norm, stop) with stop 0 converged, 1 max_iter, 2 no progress.");
+"objective, grad_norm, initial_grad_norm, stop) with stop 0 converged,\n"
+"1 max_iter, 2 no progress.");
 
 static PyObject *
 core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)

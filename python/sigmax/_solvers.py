@@ -175,10 +175,11 @@ def block_h0(problem: Problem, k: int, fit_intercept: bool,
     the Hessian's condition number: on MNIST with C = 1, 45 to 51 iterations
     instead of 90.  E[x' x'^T] is the correlation matrix of every step-th row
     (a strided view: no copy of X) scaled to msq, the second moments of all
-    the rows (_second_moments), weighted like the objective.  Built only for unit-stride rows (what
-    the matrix product reads fast), when its q x q doubles fit in
-    LBFGS_STATE_SHARE of X and the product costs at most BLOCK_MAX_PASSES
-    passes of loss_grad; inverted in place (no second q x q array).
+    the rows (_second_moments), weighted like the objective.  Built only for
+    unit-stride rows (what the matrix product reads fast), when its q x q
+    doubles fit in LBFGS_STATE_SHARE of X and the product costs at most
+    BLOCK_MAX_PASSES passes of loss_grad; inverted in place (no second q x q
+    array).
     """
     X = problem.X
     n, m = X.shape
