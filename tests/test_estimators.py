@@ -58,14 +58,16 @@ def test_gd_is_full_batch_gradient_descent():
     assert np.all(np.diff(model.loss_curve_) < 0)
 
 
-def test_shuffled_sgd_visits_every_row_once_per_epoch():
+@pytest.mark.parametrize("n, batch", [(37, 1), (900, 300)])
+def test_shuffled_sgd_visits_every_row_once_per_epoch(n, batch):
     # With lr tiny the epoch's update is (to first order) the sum of all batch
     # gradients; a permutation that skipped or repeated rows would change it.
-    X, y = blobs(n=37)
+    # Batches of 300 rows are cut into parts, each with the next batch's rows ahead.
+    X, y = blobs(n=n)
     lr = 1e-7
-    shuffled = SoftmaxRegression(solver="sgd", learning_rate=lr, max_iter=1, batch_size=1,
+    shuffled = SoftmaxRegression(solver="sgd", learning_rate=lr, max_iter=1, batch_size=batch,
                                  random_state=3).fit(X, y)
-    ordered = SoftmaxRegression(solver="sgd", learning_rate=lr, max_iter=1, batch_size=1,
+    ordered = SoftmaxRegression(solver="sgd", learning_rate=lr, max_iter=1, batch_size=batch,
                                 shuffle=False).fit(X, y)
     np.testing.assert_allclose(shuffled.coef_, ordered.coef_, rtol=1e-5)
 
