@@ -7,11 +7,15 @@ so a ratio above 1 means sigmax is faster.
 """
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import tempfile
 import time
-import tracemalloc
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -30,6 +34,7 @@ from peers import (
 )
 
 DTYPES = (np.float32, np.float64)
+FIT_MEMORY = Path(__file__).resolve().parent / "fit_memory.py"
 
 
 @dataclass
@@ -302,51 +307,19 @@ def predict_proba(data: Data, cfg: Config) -> Dict[str, Any]:
 # --------------------------------------------------------------------------- #
 # 4. peak memory of fit
 # --------------------------------------------------------------------------- #
-def traced_peak(fn: Callable[[], Any]) -> int:
-    """Bytes allocated at the peak of fn() beyond what was allocated before
-    (tracemalloc sees NumPy's buffers)."""
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        fn()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    return peak - base
-
-
-def _status_kib(field: str) -> Optional[int]:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def rss_peak_growth(fn: Callable[[], Any]) -> Optional[int]:
-    """Growth of the process's peak resident memory during fn() (Linux: VmHWM
-    after resetting it through /proc/self/clear_refs), which also sees what
-    the C code allocates and touches; None where that is not available.  The
-    C library first returns its free memory to the system (malloc_trim), so
-    that fn's allocations show instead of reusing pages it kept."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except (OSError, AttributeError):
-        return None
-    before = _status_kib("VmRSS")
-    fn()
-    peak = _status_kib("VmHWM")
-    return None if before is None or peak is None else max(0, peak - before) * 1024
+def _fit_memory_in_child(X: np.ndarray, y: np.ndarray, solver: str, max_iter: int,
+                        seed: int) -> Dict[str, Any]:
+    """fit_memory.py's measurement of one fit, in a fresh interpreter that reads
+    X and y from temporary .npy files."""
+    with tempfile.TemporaryDirectory(prefix="sigmax-memory-") as tmp:
+        x_path, y_path = os.path.join(tmp, "X.npy"), os.path.join(tmp, "y.npy")
+        np.save(x_path, X)
+        np.save(y_path, y)
+        proc = subprocess.run([sys.executable, str(FIT_MEMORY), x_path, y_path, solver,
+                               str(max_iter), str(seed)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{FIT_MEMORY.name} failed ({proc.returncode}): {proc.stderr}")
+    return json.loads(proc.stdout)
 
 
 def memory(data: Data, cfg: Config) -> Dict[str, Any]:
@@ -357,18 +330,15 @@ def memory(data: Data, cfg: Config) -> Dict[str, Any]:
                                      "touches, the C kernels' scratch and L-BFGS's state "
                                      "included (its preconditioner block and history, together "
                                      "capped at 3% of X.nbytes, at least 10 past steps; the "
-                                     "history fills up over the first iterations)"]}
+                                     "history fills up over the first iterations); each fit "
+                                     "measured in a fresh process holding only NumPy, sigmax, X "
+                                     "and y (benchmarks/fit_memory.py)"]}
     cases = (("sgd", 1), ("lbfgs", 30))
     for dtype in DTYPES:
         X = data.train(dtype)
         for solver, max_iter in cases:
-            def fit(solver=solver, max_iter=max_iter):
-                model = sigmax.SoftmaxRegression(solver=solver, max_iter=max_iter,
-                                                 random_state=cfg.seed)
-                quiet(lambda: model.fit(X, data.y))
-            fit()  # warm-up: first-call allocations of the interpreter and NumPy
-            peak = traced_peak(fit)
-            rss = rss_peak_growth(fit)
+            got = _fit_memory_in_child(X, data.y, solver, max_iter, cfg.seed)
+            peak, rss = got["peak_bytes"], got["rss_peak_bytes"]
             out["rows"].append({"dtype": dtype_name(dtype), "solver": solver,
                                 "max_iter": max_iter, "X_nbytes": X.nbytes, "peak_bytes": peak,
                                 "fraction_of_X": peak / X.nbytes, "rss_peak_bytes": rss,

@@ -4,6 +4,7 @@ It runs in a subprocess on small synthetic data (no MNIST, no torch or
 matplotlib needed) and writes into a temporary directory.  Nothing here
 asserts anything about timings: the machines are shared and noisy.
 """
+import importlib.util
 import json
 import math
 import os
@@ -11,12 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import sigmax
 
 REPO = Path(__file__).resolve().parents[1]
 RUN = REPO / "benchmarks" / "run.py"
+FIT_MEMORY = REPO / "benchmarks" / "fit_memory.py"
 TIMEOUT_S = 600
 
 SECTIONS = ("sgd_epoch", "loss_grad_vs_read", "predict_proba", "memory", "scaling", "full_fit")
@@ -89,10 +92,25 @@ def test_memory_and_full_fit_are_reported(quick):
     memory = sections["memory"]["rows"]
     assert {(r["dtype"], r["solver"]) for r in memory} == {
         ("float32", "sgd"), ("float32", "lbfgs"), ("float64", "sgd"), ("float64", "lbfgs")}
+    for r in memory:  # measured in a child process, reported as fractions of X
+        assert r["peak_bytes"] > 0
+        assert r["fraction_of_X"] == pytest.approx(r["peak_bytes"] / r["X_nbytes"])
     fit = sections["full_fit"]
     assert fit["sigmax"]["objective"] <= fit["sklearn"]["objective"] * (1 + 1e-7)
     assert fit["sklearn"]["objective"] == pytest.approx(
         fit["sklearn"]["objective_via_sklearn_log_loss"], rel=1e-6)
+
+
+def test_the_memory_instruments_see_a_copy_of_x():
+    spec = importlib.util.spec_from_file_location("fit_memory", FIT_MEMORY)
+    fit_memory = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fit_memory)
+    X = np.ones((1000, 1024))  # 8 MiB
+    assert fit_memory.traced_peak(lambda: X.copy()) >= X.nbytes
+    assert fit_memory.traced_peak(lambda: X.sum()) < X.nbytes / 100
+    rss = fit_memory.rss_peak_growth(lambda: X + 1.0)
+    if rss is not None:  # Linux
+        assert rss >= 0.9 * X.nbytes
 
 
 def test_markdown_on_stdout_and_in_file(quick):
