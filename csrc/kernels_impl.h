@@ -975,21 +975,29 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
 #endif
             for (sx_size ch = 0; ch < chunks; ch++) {
                 const sx_size lo = (km + k) * ch / chunks, hi = (km + k) * (ch + 1) / chunks;
-                double sq = 0.0;
+                const sx_size wend = hi < km ? hi : km;
+                /* g = the parts' sums in order, gathered into part 0's (loops over j vectorize) */
+                double *g = grads;
+                for (sx_size q = 1; q < used; q++) {
+                    double *gq = grads + q * gsize;
+                    for (sx_size j = lo; j < hi; j++) {
+                        g[j] += gq[j];
+                        gq[j] = 0.0;
+                    }
+                }
+                for (sx_size j = lo; j < wend; j++) {
+                    const double wj = (double)w[j];
+                    w[j] = (SX_T)(wj - lr * (g[j] * inv + alpha * wj));
+                }
+                for (sx_size j = wend > lo ? wend : lo; j < hi && fit_intercept; j++) {
+                    bias[j - km] = (SX_T)((double)bias[j - km] - lr * g[j] * inv);
+                }
                 for (sx_size j = lo; j < hi; j++) {
-                    double g = 0.0;
-                    for (sx_size q = 0; q < used; q++) {
-                        g += grads[q * gsize + j];
-                        grads[q * gsize + j] = 0.0;
-                    }
-                    if (j < km) {
-                        const double wj = (double)w[j];
-                        w[j] = (SX_T)(wj - lr * (g * inv + alpha * wj));
-                        sq += (double)w[j] * (double)w[j];
-                    }
-                    else if (fit_intercept) {
-                        bias[j - km] = (SX_T)((double)bias[j - km] - lr * g * inv);
-                    }
+                    g[j] = 0.0;
+                }
+                double sq = 0.0;  /* |W|^2 for the next batch's objective (a serial sum) */
+                for (sx_size j = lo; j < wend && alpha > 0.0; j++) {
+                    sq += (double)w[j] * (double)w[j];
                 }
                 wsq[ch] = sq;
             }
