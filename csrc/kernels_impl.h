@@ -609,9 +609,10 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
         const sx_size nrows = count - start < br ? count - start : br;
         sx_size nnext;
         SX_NAME(row_pointers)(&d->X, rows, begin, start, nrows, count, w->xr, &nnext);
-        for (sx_size r = 0; rows != NULL && r < nnext; r++) {
-            /* the next block's targets and weights: in shuffled order, each is a cache miss */
-            const sx_size i = rows[start + nrows + r];
+        /* the next block's targets and weights (and the first block's own): in shuffled
+         * order each is a cache miss, whose latency the block's logits then hide */
+        for (sx_size r = start == 0 ? 0 : nrows; rows != NULL && r < nrows + nnext; r++) {
+            const sx_size i = rows[start + r];
             SX_PREFETCH(d->y_index ? d->y_index + i * d->y_stride : d->Y.data + i * d->Y.s0);
             if (d->sw) {
                 SX_PREFETCH(d->sw + i * d->sw_stride);
