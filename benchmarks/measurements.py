@@ -1,4 +1,4 @@
-"""The six measurements.  Each function returns a JSON-ready dict with its
+"""The seven measurements.  Each function returns a JSON-ready dict with its
 results, its ``ratios`` (rows for the summary table) and ``notes``.
 
 A ratio row says ``ratio = numerator time / denominator time`` and what the
@@ -497,6 +497,74 @@ def full_fit(data: Data, cfg: Config) -> Dict[str, Any]:
     return result
 
 
+# --------------------------------------------------------------------------- #
+# 7. what the machine allows: the time no code could beat on each workload
+# --------------------------------------------------------------------------- #
+def workload_flops(rows: int, m: int, k: int, passes: int) -> float:
+    """Floating-point operations of `passes` products of rows x m by m x k
+    (2 per multiply-add): 1 pass for the logits (predict_proba), 2 for an
+    SGD epoch or a full loss_grad (the logits and the gradient)."""
+    return 2.0 * passes * rows * m * k
+
+
+def bounds(data: Data, cfg: Config) -> Dict[str, Any]:
+    """For each workload of the other sections: its floor, the larger of one
+    read of its X and its arithmetic at the machine's matrix-product rate
+    (a BLAS product of square matrices, the best rate this machine's
+    libraries reach), both measured here at each thread count, the best kept.
+    Code as fast as that product could not run a workload faster than its
+    floor, so peer time / floor is about the largest ratio to that peer any
+    code could show here (the report sets it beside the measured ratios)."""
+    n_gemm = 256 if cfg.quick else 1024
+    rng = np.random.default_rng(cfg.seed)
+    out: Dict[str, Any] = {"title": "What the machine allows", "by_dtype": {}, "ratios": [],
+                           "notes": [
+                               f"rate: a {n_gemm} x {n_gemm} matrix product (BLAS), "
+                               "the best of the thread counts; read-X: the faster of X @ v "
+                               "(BLAS) and X.sum(); floor = max(read-X, FLOPs / rate)"]}
+    _, m = data.X64.shape
+    k = data.k
+    for dtype in DTYPES:
+        dn = dtype_name(dtype)
+        A = rng.standard_normal((n_gemm, n_gemm)).astype(dtype)
+        B = rng.standard_normal((n_gemm, n_gemm)).astype(dtype)
+        sets = {"train": data.train(dtype), "test": data.test(dtype)}
+        v = np.ones(m, dtype=dtype)
+        tasks, gemm_names = [], []
+        read_names: Dict[str, List[str]] = {split: [f"{split} X.sum()"] for split in sets}
+        for split, X in sets.items():
+            tasks.append(Task(f"{split} X.sum()", X.sum))
+        for t in cfg.threads:
+            limit = BlasLimit(t)
+            name = f"GEMM (BLAS {t} thr)"
+            tasks.append(Task(name, lambda: A @ B, setup=limit.enter, teardown=limit.exit))
+            gemm_names.append(name)
+            for split, X in sets.items():
+                name = f"{split} X @ v (BLAS {t} thr)"
+                tasks.append(Task(name, lambda X=X: X @ v, setup=limit.enter,
+                                  teardown=limit.exit))
+                read_names[split].append(name)
+        timings = race(tasks, cfg.fast_repeats)
+        gemm = best_of(timings, gemm_names)
+        rate = workload_flops(n_gemm, n_gemm, n_gemm, 1) / gemm.min
+        read = {split: best_of(timings, names) for split, names in read_names.items()}
+        workloads = {}
+        for label, split, passes in (("SGD epoch / loss_grad", "train", 2),
+                                     ("predict_proba train", "train", 1),
+                                     ("predict_proba test", "test", 1)):
+            X = sets[split]
+            flops = workload_flops(X.shape[0], m, k, passes)
+            floor = max(read[split].min, flops / rate)
+            workloads[label] = {"flops": flops, "X_nbytes": X.nbytes,
+                                "read_x_s": read[split].min, "read_x": read[split].name,
+                                "arithmetic_s": flops / rate, "floor_s": floor,
+                                "bound": "read X" if read[split].min >= flops / rate
+                                         else "arithmetic"}
+        out["by_dtype"][dn] = {"gemm": gemm.name, "gflops": rate / 1e9,
+                               "timings": timings_dict(timings), "workloads": workloads}
+    return out
+
+
 SECTIONS: Dict[str, Callable[[Data, Config], Dict[str, Any]]] = {
     "sgd_epoch": sgd_epoch,
     "loss_grad_vs_read": loss_grad_vs_read,
@@ -504,6 +572,7 @@ SECTIONS: Dict[str, Callable[[Data, Config], Dict[str, Any]]] = {
     "memory": memory,
     "scaling": scaling,
     "full_fit": full_fit,
+    "bounds": bounds,
 }
 
 

@@ -1,7 +1,7 @@
 """Turning the results into a plain-text ratio table, Markdown and a plot."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 MiB = 1024 * 1024
 
@@ -181,8 +181,85 @@ def _full_fit(section: Dict[str, Any]) -> List[str]:
     return lines + [f"- {n}" for n in section["notes"]] + [""]
 
 
+def _fastest(timings: Dict[str, Any], names: Sequence[str]) -> Optional[Tuple[str, float]]:
+    """(name, minimum time) of the fastest of `names` in `timings`, or None."""
+    present = [name for name in names if name in timings]
+    if not present:
+        return None
+    name = min(present, key=lambda n: timings[n]["min_s"])
+    return name, timings[name]["min_s"]
+
+
+def _bound_cases(dtype: str, results: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The comparisons of this run that sigmax's speed targets name, each with
+    sigmax's and the reference's (name, minimum time) and how the ratio is
+    taken: "peer" (reference / sigmax, a speed-up) or "read" (sigmax /
+    read-X, a cost)."""
+    sections = results["sections"]
+    cases = []
+    sgd = sections.get("sgd_epoch", {}).get("by_dtype", {}).get(dtype)
+    if sgd:
+        best = sgd["best_config"]
+        for group in ("NumPy (lecture code)", "PyTorch CPU"):
+            if group in best:
+                cases.append({"label": f"SGD epoch vs {group}", "workload": "SGD epoch / loss_grad",
+                              "ours": _fastest(sgd["timings"], [best["sigmax"]]),
+                              "ref": _fastest(sgd["timings"], [best[group]]),
+                              "kind": "peer", "target": ">= 10x"})
+    lg = sections.get("loss_grad_vs_read", {}).get("by_dtype", {}).get(dtype)
+    if lg:
+        names = list(lg["timings"])
+        cases.append({"label": "full-batch loss_grad / read-X", "workload": "SGD epoch / loss_grad",
+                      "ours": _fastest(lg["timings"], [n for n in names if n.startswith("loss_grad")]),
+                      "ref": _fastest(lg["timings"], [n for n in names
+                                                      if not n.startswith("loss_grad")]),
+                      "kind": "read", "target": "<= 3x"})
+    pp = sections.get("predict_proba", {}).get("by_dtype", {}).get(dtype, {})
+    for split, res in pp.items():
+        names = list(res["timings"])
+        cases.append({"label": f"predict_proba {split} vs scikit-learn",
+                      "workload": f"predict_proba {split}",
+                      "ours": _fastest(res["timings"], [n for n in names if n.startswith("sigmax")]),
+                      "ref": _fastest(res["timings"], [n for n in names
+                                                       if not n.startswith("sigmax")]),
+                      "kind": "peer", "target": ">= 10x"})
+    return cases
+
+
+def _bounds(section: Dict[str, Any], results: Dict[str, Any]) -> List[str]:
+    rates = ", ".join(f"{dtype} {res['gflops']:.0f} GFLOP/s ({res['gemm']})"
+                      for dtype, res in section["by_dtype"].items())
+    rows = []
+    for dtype, res in section["by_dtype"].items():
+        for case in _bound_cases(dtype, results):
+            w = res["workloads"][case["workload"]]
+            floor, ours, ref = w["floor_s"], case["ours"], case["ref"]
+            if ours is None or ref is None:
+                continue
+            peer = case["kind"] == "peer"
+            measured = ref[1] / ours[1] if peer else ours[1] / ref[1]
+            best = ref[1] / floor if peer else floor / ref[1]
+            rows.append([case["label"], dtype, f"{w['flops'] / 1e9:.2f}",
+                         f"{fmt_time(floor)} ({w['bound']})",
+                         f"{fmt_time(ours[1])} ({ours[1] / floor:.1f}x)",
+                         f"{ref[0]}: {fmt_time(ref[1])}", fmt_ratio(measured),
+                         f"**{fmt_ratio(best)}**", case["target"]])
+    lines = [f"### {section['title']}", "",
+             f"Matrix-product rate: {rates}: the best arithmetic rate this machine's BLAS "
+             "reaches (the FMA units' peak is somewhat higher).  A workload's floor is the "
+             "larger of one read of its X and its arithmetic at that rate: code as fast as "
+             "that product could not run it faster.  \"at the floor\" is the ratio such code "
+             "would show: peer time / floor for a speed-up over a peer, floor / read-X for "
+             "loss_grad's cost.", ""]
+    lines += _md_table(["comparison", "dtype", "GFLOP", "floor (bound)", "sigmax (x floor)",
+                        "reference", "ratio", "at the floor", "target"], rows)
+    return lines + [f"- {n}" for n in section["notes"]] + [""]
+
+
 RENDERERS = {"sgd_epoch": _sgd, "loss_grad_vs_read": _loss_grad, "predict_proba": _predict,
              "memory": _memory, "scaling": _scaling, "full_fit": _full_fit}
+# renderers that also read the other sections of the run
+WHOLE_RUN_RENDERERS = {"bounds": _bounds}
 
 
 def markdown(results: Dict[str, Any]) -> str:
@@ -193,7 +270,10 @@ def markdown(results: Dict[str, Any]) -> str:
              f"at the end {results.get('load_average_at_end')}. Data: {results['data']}.", ""]
     lines += _summary(results)
     for name, section in results["sections"].items():
-        lines += RENDERERS[name](section)
+        if name in WHOLE_RUN_RENDERERS:
+            lines += WHOLE_RUN_RENDERERS[name](section, results)
+        else:
+            lines += RENDERERS[name](section)
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -22,10 +22,12 @@ RUN = REPO / "benchmarks" / "run.py"
 FIT_MEMORY = REPO / "benchmarks" / "fit_memory.py"
 TIMEOUT_S = 600
 
-SECTIONS = ("sgd_epoch", "loss_grad_vs_read", "predict_proba", "memory", "scaling", "full_fit")
+SECTIONS = ("sgd_epoch", "loss_grad_vs_read", "predict_proba", "memory", "scaling", "full_fit",
+            "bounds")
 HEADINGS = ("## Benchmarks", "### Summary", "### One minibatch-SGD epoch",
             "### Full-batch loss_grad against one read of X", "### predict_proba throughput",
-            "### Peak memory of fit", "### Scaling of loss_grad", "### Full fit to tolerance")
+            "### Peak memory of fit", "### Scaling of loss_grad", "### Full fit to tolerance",
+            "### What the machine allows")
 
 
 def run_benchmark(out: Path, *args: str) -> subprocess.CompletedProcess:
@@ -111,6 +113,49 @@ def test_the_memory_instruments_see_a_copy_of_x():
     rss = fit_memory.rss_peak_growth(lambda: X + 1.0)
     if rss is not None:  # Linux
         assert rss >= 0.9 * X.nbytes
+
+
+def test_floors_are_the_larger_bound(quick):
+    _, out = quick
+    results = json.loads((out / "latest.json").read_text())
+    n, m, k = 4000, 64, 10  # the quick run's synthetic training set
+    for dtype, res in results["sections"]["bounds"]["by_dtype"].items():
+        rate = res["gflops"] * 1e9
+        sgd = res["workloads"]["SGD epoch / loss_grad"]
+        assert sgd["flops"] == 4 * n * m * k  # logits and gradient: 2 FLOPs per multiply-add each
+        assert res["workloads"]["predict_proba train"]["flops"] == 2 * n * m * k
+        for w in res["workloads"].values():
+            assert w["arithmetic_s"] == pytest.approx(w["flops"] / rate)
+            assert w["floor_s"] == max(w["read_x_s"], w["arithmetic_s"])
+            assert w["bound"] == ("read X" if w["read_x_s"] >= w["arithmetic_s"] else "arithmetic")
+
+
+def test_ratios_at_the_floor_are_reported_beside_the_measured_ones():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from report import WHOLE_RUN_RENDERERS
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    timing = lambda s: {"min_s": s, "median_s": s}
+    workload = {"flops": 2e9, "floor_s": 0.002, "bound": "read X"}
+    results = {"sections": {
+        "sgd_epoch": {"by_dtype": {"float32": {
+            "best_config": {"sigmax": "ours", "NumPy (lecture code)": "numpy"},
+            "timings": {"ours": timing(0.010), "numpy": timing(0.030)}}}},
+        "loss_grad_vs_read": {"by_dtype": {"float32": {
+            "timings": {"loss_grad (n_jobs=1)": timing(0.008), "X @ v": timing(0.001)}}}},
+    }}
+    bounds = {"title": "What the machine allows", "notes": [], "by_dtype": {"float32": {
+        "gflops": 100.0, "gemm": "GEMM", "workloads": {"SGD epoch / loss_grad": workload}}}}
+    lines = WHOLE_RUN_RENDERERS["bounds"](bounds, results)
+    sgd = next(line for line in lines if line.startswith("| SGD epoch vs NumPy"))
+    cells = [c.strip() for c in sgd.strip("|").split("|")]
+    assert cells[6] == "3.00x"        # measured: 30 ms / 10 ms
+    assert cells[7] == "**15.00x**"   # at the floor: 30 ms / 2 ms
+    lg = next(line for line in lines if line.startswith("| full-batch loss_grad"))
+    cells = [c.strip() for c in lg.strip("|").split("|")]
+    assert cells[6] == "8.00x"        # measured: 8 ms / 1 ms of read-X
+    assert cells[7] == "**2.00x**"    # at the floor: 2 ms / 1 ms
 
 
 def test_markdown_on_stdout_and_in_file(quick):
