@@ -117,8 +117,9 @@ typedef struct {
  * Loss and gradient sums over a set of rows: rows[0..count) when rows is not
  * NULL, else begin .. begin + count; adds into acc; W must be C-contiguous.
  * The rows are split into `parts` fixed contiguous parts that
- * run on up to n_threads threads (OpenMP) and are added in part order: the
- * result depends on `parts`, never on the thread count.
+ * run on up to n_threads threads (OpenMP; a thread takes the next part when it
+ * finishes one) and are added in part order: the result depends on `parts`,
+ * never on the thread count or on which thread ran which part.
  */
 int sx_loss_grad_parallel_f32(const sx_data *d, const sx_params *p, const sx_size *rows,
                               sx_size begin, sx_size count, sx_size parts, int n_threads,

@@ -678,6 +678,9 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
 /*
  * loss_grad_rows over `parts` fixed contiguous parts of the rows, on up to
  * n_threads threads, added in part order: the sums depend on `parts` only.
+ * A thread takes the next part when it finishes one (dynamic schedule), so
+ * that a core slowed down by something else holds up the call by one part at
+ * most, not by half of them.
  */
 static int SX_NAME(loss_grad_parallel)(const sx_data *d, const sx_params *p, const sx_size *rows,
                                        sx_size begin, sx_size count, sx_size parts, int n_threads,
@@ -706,7 +709,7 @@ static int SX_NAME(loss_grad_parallel)(const sx_data *d, const sx_params *p, con
     }
     (void)n_threads;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(n_threads > 1 ? n_threads : 1) if (n_threads > 1 && parts > 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads > 1 ? n_threads : 1) if (n_threads > 1 && parts > 1)
 #endif
     for (sx_size q = 0; q < parts; q++) {
         const sx_size lo = count * q / parts, hi = count * (q + 1) / parts;
@@ -809,7 +812,8 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
     return SX_OK;
 }
 
-/* forward in parts of at least SX_PART_MIN_ROWS rows, on up to n_threads threads. */
+/* forward in parts of at least SX_PART_MIN_ROWS rows, on up to n_threads threads
+ * taking the next part as they finish one (like loss_grad_parallel). */
 static int SX_NAME(forward_parallel)(const sx_view *X, const sx_params *p, sx_link link,
                                      sx_output what, char *out, sx_size out_s0, sx_size out_s1,
                                      int n_threads)
@@ -826,7 +830,7 @@ static int SX_NAME(forward_parallel)(const sx_view *X, const sx_params *p, sx_li
     }
     (void)n_threads;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(n_threads > 1 ? n_threads : 1) if (n_threads > 1 && parts > 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads > 1 ? n_threads : 1) if (n_threads > 1 && parts > 1)
 #endif
     for (sx_size q = 0; q < parts; q++) {
         const sx_size lo = n * q / parts, hi = n * (q + 1) / parts;

@@ -115,6 +115,20 @@ def test_threads_never_change_sgd_or_predictions(dtype):
     assert_close(P[0], ref.softmax(ref.logits(X, fits[0].coef_, fits[0].intercept_)), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_threads_never_change_loss_grad(dtype):
+    # 40000 rows make 16 parts, which the threads take in whatever order they
+    # finish: the sums must still come out the same, bit for bit, every time
+    X, y, W, b, _ = make_problem(40000, 24, 5, "softmax", "index", seed=4)
+    X, W, b = X.astype(dtype), W.astype(dtype), b.astype(dtype)
+    first = sigmax.loss_grad(X, y, W, b, n_jobs=1)
+    for n_jobs in (2, 2, 2, 3, 1):
+        value, gW, gb = sigmax.loss_grad(X, y, W, b, n_jobs=n_jobs)
+        assert value == first[0]
+        np.testing.assert_array_equal(gW, first[1])
+        np.testing.assert_array_equal(gb, first[2])
+
+
 def test_float32_loss_stays_within_float32_rounding_on_long_sums():
     """float32 gradient sums are flushed into double every few hundred rows."""
     X, y, W, b, _ = make_problem(50000, 16, 5, "softmax", "index", seed=5)
