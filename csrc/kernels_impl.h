@@ -709,7 +709,8 @@ static int SX_NAME(loss_grad_parallel)(const sx_data *d, const sx_params *p, con
     }
     (void)n_threads;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads > 1 ? n_threads : 1) if (n_threads > 1 && parts > 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads > 1 ? n_threads : 1) \
+    if (n_threads > 1 && parts > 1)
 #endif
     for (sx_size q = 0; q < parts; q++) {
         const sx_size lo = count * q / parts, hi = count * (q + 1) / parts;
@@ -830,7 +831,8 @@ static int SX_NAME(forward_parallel)(const sx_view *X, const sx_params *p, sx_li
     }
     (void)n_threads;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads > 1 ? n_threads : 1) if (n_threads > 1 && parts > 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads > 1 ? n_threads : 1) \
+    if (n_threads > 1 && parts > 1)
 #endif
     for (sx_size q = 0; q < parts; q++) {
         const sx_size lo = n * q / parts, hi = n * (q + 1) / parts;
