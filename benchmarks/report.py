@@ -253,8 +253,16 @@ def _bounds(section: Dict[str, Any], results: Dict[str, Any]) -> List[str]:
              "that product could not run it faster.  \"at the floor\" is the ratio such code "
              "would show: peer time / floor for a speed-up over a peer, floor / read-X for "
              "loss_grad's cost.", ""]
-    lines += _md_table(["comparison", "dtype", "GFLOP", "floor (bound)", "sigmax (x floor)",
-                        "reference", "ratio", "at the floor", "target"], rows)
+    if rows:
+        lines += _md_table(["comparison", "dtype", "GFLOP", "floor (bound)", "sigmax (x floor)",
+                            "reference", "ratio", "at the floor", "target"], rows)
+    else:  # no section with timings to compare ran: the floors alone
+        floors = [[label, dtype, f"{w['flops'] / 1e9:.2f}", fmt_time(w["read_x_s"]),
+                   fmt_time(w["arithmetic_s"]), f"{fmt_time(w['floor_s'])} ({w['bound']})"]
+                  for dtype, res in section["by_dtype"].items()
+                  for label, w in res["workloads"].items()]
+        lines += _md_table(["workload", "dtype", "GFLOP", "read X", "arithmetic", "floor"],
+                           floors)
     return lines + [f"- {n}" for n in section["notes"]] + [""]
 
 

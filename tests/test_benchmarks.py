@@ -156,6 +156,11 @@ def test_ratios_at_the_floor_are_reported_beside_the_measured_ones():
     cells = [c.strip() for c in lg.strip("|").split("|")]
     assert cells[6] == "8.00x"        # measured: 8 ms / 1 ms of read-X
     assert cells[7] == "**2.00x**"    # at the floor: 2 ms / 1 ms
+    # run alone, the section still shows its floors
+    workload.update(read_x_s=0.002, arithmetic_s=0.0015)
+    alone = WHOLE_RUN_RENDERERS["bounds"](bounds, {"sections": {}})
+    row = next(line for line in alone if line.startswith("| SGD epoch / loss_grad"))
+    assert [c.strip() for c in row.strip("|").split("|")][-1] == "2 ms (read X)"
 
 
 def test_markdown_on_stdout_and_in_file(quick):
