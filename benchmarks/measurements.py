@@ -307,19 +307,23 @@ def predict_proba(data: Data, cfg: Config) -> Dict[str, Any]:
 # --------------------------------------------------------------------------- #
 # 4. peak memory of fit
 # --------------------------------------------------------------------------- #
-def _fit_memory_in_child(X: np.ndarray, y: np.ndarray, solver: str, max_iter: int,
-                        seed: int) -> Dict[str, Any]:
-    """fit_memory.py's measurement of one fit, in a fresh interpreter that reads
-    X and y from temporary .npy files."""
+def _fit_memory_in_children(X: np.ndarray, y: np.ndarray, cases: Sequence[Tuple[str, int]],
+                            seed: int) -> List[Dict[str, Any]]:
+    """fit_memory.py's measurement of each (solver, max_iter) fit, each in a
+    fresh interpreter reading X and y from temporary .npy files (saved once)."""
+    results = []
     with tempfile.TemporaryDirectory(prefix="sigmax-memory-") as tmp:
         x_path, y_path = os.path.join(tmp, "X.npy"), os.path.join(tmp, "y.npy")
         np.save(x_path, X)
         np.save(y_path, y)
-        proc = subprocess.run([sys.executable, str(FIT_MEMORY), x_path, y_path, solver,
-                               str(max_iter), str(seed)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{FIT_MEMORY.name} failed ({proc.returncode}): {proc.stderr}")
-    return json.loads(proc.stdout)
+        for solver, max_iter in cases:
+            proc = subprocess.run([sys.executable, str(FIT_MEMORY), x_path, y_path, solver,
+                                   str(max_iter), str(seed)], capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{FIT_MEMORY.name} failed ({proc.returncode}): "
+                                   f"{proc.stderr}")
+            results.append(json.loads(proc.stdout))
+    return results
 
 
 def memory(data: Data, cfg: Config) -> Dict[str, Any]:
@@ -336,8 +340,8 @@ def memory(data: Data, cfg: Config) -> Dict[str, Any]:
     cases = (("sgd", 1), ("lbfgs", 30))
     for dtype in DTYPES:
         X = data.train(dtype)
-        for solver, max_iter in cases:
-            got = _fit_memory_in_child(X, data.y, solver, max_iter, cfg.seed)
+        for (solver, max_iter), got in zip(cases, _fit_memory_in_children(X, data.y, cases,
+                                                                          cfg.seed)):
             peak, rss = got["peak_bytes"], got["rss_peak_bytes"]
             out["rows"].append({"dtype": dtype_name(dtype), "solver": solver,
                                 "max_iter": max_iter, "X_nbytes": X.nbytes, "peak_bytes": peak,
