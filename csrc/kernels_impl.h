@@ -7,13 +7,14 @@
  * each block:
  *   1. logits: z_r = W x_r + b.  A register tile of SX_LR rows x SX_LC
  *      classes keeps SX_LR * SX_LC vector accumulators, so each vector load
- *      of x feeds SX_LC multiply-adds and each load of W feeds SX_LR; the
- *      next rows are prefetched meanwhile (they may be anywhere: SGD visits
- *      rows in shuffled order).
+ *      of x feeds SX_LC multiply-adds and each load of W feeds SX_LR.
  *   2. per row, in double: one vector exp over the whole block (block_exps),
  *      then the link, the loss and dl/dz (sx_row_loss in kernels.c).
  *   3. gradient: G += dZ^T X_block, tiled as SX_GC classes x SX_GJ vectors
  *      of columns held in registers while the block's rows (in L2) stream by.
+ * Between the tiles of both passes, the next block's rows are prefetched a
+ * few lines at a time (block_prefetcher): they may be anywhere, since SGD
+ * visits rows in shuffled order.
  * float32 G is accumulated in float within a block and added into the double
  * sums of sx_accum after each block ("blocked" summation); float64 G goes
  * straight into those sums.  Sums over rows are in double for both.
@@ -26,7 +27,6 @@
 #define VLEN ((sx_size)SX_VLEN)
 #define DLEN ((sx_size)(SX_VECTOR_BYTES / 8))
 #define SX_LOAD(ptr) ((double)*(const SX_T *)(ptr))
-#define LINE ((sx_size)(64 / SX_TSIZE))  /* elements per cache line */
 
 typedef SX_T VEC __attribute__((vector_size(SX_VECTOR_BYTES)));
 typedef double DVEC __attribute__((vector_size(SX_VECTOR_BYTES)));
@@ -225,13 +225,11 @@ static void SX_NAME(block_exps)(sx_link link, const double *Z, sx_size nrows, sx
  * lane-wise partial sums P[r * k + q] += x_r[j0:j1] * w_q[j0:j1] for R
  * unit-stride rows x_r and C consecutive rows w_q of W (m each); R and C are
  * compile-time constants after inlining.  The sums stay in registers while
- * the tile's columns stream by, and the same columns of the rows
- * ahead[0 .. nahead) are prefetched, a line at each line of x.
+ * the tile's columns stream by.
  */
 static SX_INLINE void SX_NAME(logits_tile)(const SX_T *const *x, const SX_T *w, sx_size m,
                                            sx_size j0, sx_size j1, const int R, const int C,
-                                           VEC *P, sx_size k, const SX_T *const *ahead,
-                                           int nahead)
+                                           VEC *P, sx_size k)
 {
     VEC acc[SX_LR][SX_LC];
     for (int r = 0; r < R; r++) {
@@ -240,9 +238,6 @@ static SX_INLINE void SX_NAME(logits_tile)(const SX_T *const *x, const SX_T *w, 
         }
     }
     for (sx_size j = j0; j < j1; j += VLEN) {
-        for (int q = 0; q < nahead && (j - j0) % LINE == 0; q++) {
-            SX_PREFETCH(ahead[q] + j);
-        }
         VEC xv[SX_LR];
         for (int r = 0; r < R; r++) {
             xv[r] = SX_NAME(vload)(x[r] + j);
@@ -264,17 +259,16 @@ static SX_INLINE void SX_NAME(logits_tile)(const SX_T *const *x, const SX_T *w, 
 
 #define SX_LOGITS_CASES(R)                                                                      \
     switch (C) {                                                                                \
-    case 5: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 5, P, k, ahead, nahead); break;            \
-    case 4: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 4, P, k, ahead, nahead); break;            \
-    case 3: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 3, P, k, ahead, nahead); break;            \
-    case 2: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 2, P, k, ahead, nahead); break;            \
-    default: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 1, P, k, ahead, nahead); break;           \
+    case 5: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 5, P, k); break;                              \
+    case 4: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 4, P, k); break;                              \
+    case 3: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 3, P, k); break;                              \
+    case 2: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 2, P, k); break;                              \
+    default: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 1, P, k); break;                             \
     }
 
 /* logits_tile for R = SX_LR or 1 rows and C <= SX_LC classes known at run time. */
 static void SX_NAME(logits_tiles)(const SX_T *const *x, const SX_T *w, sx_size m, sx_size j0,
-                                  sx_size j1, int R, int C, VEC *P, sx_size k,
-                                  const SX_T *const *ahead, int nahead)
+                                  sx_size j1, int R, int C, VEC *P, sx_size k)
 {
     if (R == SX_LR) {
         SX_LOGITS_CASES(SX_LR)
@@ -297,34 +291,82 @@ static sx_size SX_NAME(logits_chunk)(sx_size m)
     return nchunks > 0 ? (mv / VLEN + nchunks - 1) / nchunks * VLEN : VLEN;
 }
 
-/* Where loss_grad's passes share out the prefetching of the next block's columns:
- * the logits' first half of the chunks (rounded down), the gradient the rest. */
-static sx_size SX_NAME(prefetch_split)(sx_size m)
+/*
+ * The next block's rows, prefetched a few cache lines at a time: a call of
+ * prefetch_some after each register tile of this block's passes issues
+ * `quota` prefetches, so that the lines arrive spread over the passes.  (A
+ * burst of prefetches would fill the core's queue of outstanding misses and
+ * stall the tiles' own loads; prefetches inside the tiles' loops slow the
+ * loops down.)
+ */
+typedef struct {
+    const char *const *rows;  /* the next block's row pointers */
+    sx_size nrows, bytes;     /* how many; bytes per row */
+    sx_size row;              /* the row being prefetched */
+    const char *line, *end;   /* its next line; its end */
+    sx_size quota;            /* lines per call of prefetch_some */
+} SX_NAME(prefetcher);
+
+static SX_INLINE void SX_NAME(prefetch_some)(SX_NAME(prefetcher) *pf)
 {
-    const sx_size chunk = SX_NAME(logits_chunk)(m);
-    const sx_size chunks = (m - m % VLEN + chunk - 1) / chunk;
-    return chunks / 2 * chunk;
+    for (sx_size i = 0; i < pf->quota; i++) {
+        if (pf->line >= pf->end) {
+            if (++pf->row >= pf->nrows) {
+                pf->quota = 0;
+                return;
+            }
+            pf->line = (const char *)((uintptr_t)pf->rows[pf->row] & ~(uintptr_t)63);
+            pf->end = pf->rows[pf->row] + pf->bytes;
+        }
+        SX_PREFETCH(pf->line);
+        pf->line += 64;
+    }
+}
+
+/*
+ * The prefetcher of the rows next[0 .. nnext) during a block of nrows rows:
+ * its quota spreads their lines over the tiles of block_logits and, when
+ * want_grad, of block_gradient.  Strided rows (xs not the element size) go
+ * through no tiles and are not prefetched.
+ */
+static SX_NAME(prefetcher) SX_NAME(block_prefetcher)(const char *const *next, sx_size nnext,
+                                                    sx_size xs, sx_size nrows, sx_size k,
+                                                    sx_size m, int want_grad)
+{
+    SX_NAME(prefetcher) pf = {next, 0, 0, 0, NULL, NULL, 0};
+    const sx_size mv = m - m % VLEN, chunk = SX_NAME(logits_chunk)(m);
+    sx_size tiles = (mv + chunk - 1) / chunk * (nrows / SX_LR + nrows % SX_LR) *
+                    ((k + SX_LC - 1) / SX_LC);
+    if (want_grad) {
+        const sx_size span = (sx_size)SX_GJ * VLEN;
+        tiles += (m / span + m % span / VLEN) * ((k + SX_GC - 1) / SX_GC);
+    }
+    if (xs != (sx_size)sizeof(SX_T) || nnext == 0 || tiles == 0) {
+        return pf;
+    }
+    pf.nrows = nnext;
+    pf.bytes = m * (sx_size)sizeof(SX_T);
+    pf.line = (const char *)((uintptr_t)next[0] & ~(uintptr_t)63);
+    pf.end = next[0] + pf.bytes;
+    const sx_size lines = nnext * ((pf.bytes + 63) / 64 + 1);  /* + 1: rows start anywhere */
+    pf.quota = (lines + tiles - 1) / tiles;
+    return pf;
 }
 
 /*
  * Z (nrows x k, row-major, double) = X_block W^T + b for the rows xr[0..nrows).
  * Unit-stride rows go by column chunks of SX_CHUNK_BYTES, so that the chunk of
  * W stays in L1 while every row of the block uses it; P (nrows x k vectors)
- * holds the lane-wise partial sums in between.  Meanwhile the columns below
- * `split` of the next block's rows xr[nrows .. nrows + nnext) are prefetched:
- * next row r by the tiles of row r, spread over their loops (a burst of
- * prefetches would fill the core's queue of outstanding misses and stall the
- * tiles' own loads, so that reading X and the arithmetic would take turns).
+ * holds the lane-wise partial sums in between.  pf prefetches between tiles.
  */
 static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nrows,
-                                  sx_size nnext, sx_size split, const sx_params *p, sx_size m,
-                                  VEC *P, double *Z)
+                                  const sx_params *p, sx_size m, VEC *P, double *Z,
+                                  SX_NAME(prefetcher) *pf)
 {
     const sx_size k = p->W.rows;
     const SX_T *W = (const SX_T *)p->W.data;
     if (xs == (sx_size)sizeof(SX_T)) {
         const sx_size mv = m - m % VLEN, chunk = SX_NAME(logits_chunk)(m);
-        const sx_size groups = (k + SX_LC - 1) / SX_LC;
         for (sx_size i = 0; i < nrows * k && mv == 0; i++) {
             P[i] = SX_NAME(vsplat)(0);
         }
@@ -332,20 +374,14 @@ static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nro
             const sx_size j1 = mv - j0 < chunk ? mv : j0 + chunk;
             for (sx_size r = 0; r < nrows;) {
                 const int R = nrows - r >= SX_LR ? SX_LR : 1;
-                const SX_T *x[SX_LR], *ahead[SX_LR];
-                int nahead = 0;
+                const SX_T *x[SX_LR];
                 for (int q = 0; q < R; q++) {
                     x[q] = (const SX_T *)xr[r + q];
-                    if (r + q < nnext && j0 < split) {
-                        ahead[nahead++] = (const SX_T *)xr[nrows + r + q];
-                    }
                 }
-                /* the rows ahead shared out among the class groups' tiles */
-                for (sx_size c = 0, g = 0; c < k; c += SX_LC, g++) {
+                for (sx_size c = 0; c < k; c += SX_LC) {
                     const int C = k - c >= SX_LC ? SX_LC : (int)(k - c);
-                    const int q0 = (int)(g * nahead / groups), q1 = (int)((g + 1) * nahead / groups);
-                    SX_NAME(logits_tiles)(x, W + c * m, m, j0, j1, R, C, P + r * k + c, k,
-                                          ahead + q0, q1 - q0);
+                    SX_NAME(logits_tiles)(x, W + c * m, m, j0, j1, R, C, P + r * k + c, k);
+                    SX_NAME(prefetch_some)(pf);
                 }
                 r += R;
             }
@@ -382,13 +418,11 @@ static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nro
 
 /*
  * The C x J gradient tile: G[c0 + q, j0 .. j0 + J * VLEN) += sum_r dz[r, c0 + q] x_r
- * over the block's rows, the tile of G held in registers.  Meanwhile the same
- * columns of the rows ahead[0 .. nahead) are prefetched, one row per row of x.
+ * over the block's rows, the tile of G held in registers.
  */
 static SX_INLINE void SX_NAME(grad_tile)(const char *const *xr, sx_size nrows, const SX_T *dz,
                                          sx_size k, sx_size c0, const int C, const int J,
-                                         SX_T *G, sx_size m, sx_size j0,
-                                         const char *const *ahead, sx_size nahead)
+                                         SX_T *G, sx_size m, sx_size j0)
 {
     VEC acc[SX_GC][SX_GJ];
     for (int q = 0; q < C; q++) {
@@ -398,9 +432,6 @@ static SX_INLINE void SX_NAME(grad_tile)(const char *const *xr, sx_size nrows, c
     }
     for (sx_size r = 0; r < nrows; r++) {
         const SX_T *x = (const SX_T *)xr[r] + j0, *d = dz + r * k + c0;
-        for (sx_size j = 0; r < nahead && j < (sx_size)J * VLEN; j += LINE) {
-            SX_PREFETCH((const SX_T *)ahead[r] + j0 + j);
-        }
         VEC xv[SX_GJ];
         for (int t = 0; t < J; t++) {
             xv[t] = SX_NAME(vload)(x + t * VLEN);
@@ -421,17 +452,16 @@ static SX_INLINE void SX_NAME(grad_tile)(const char *const *xr, sx_size nrows, c
 
 #define SX_GRAD_CASES(J)                                                                        \
     switch (C) {                                                                                \
-    case 5: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 5, J, G, m, j0, ahead, nahead); break;     \
-    case 4: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 4, J, G, m, j0, ahead, nahead); break;     \
-    case 3: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 3, J, G, m, j0, ahead, nahead); break;     \
-    case 2: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 2, J, G, m, j0, ahead, nahead); break;     \
-    default: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 1, J, G, m, j0, ahead, nahead); break;    \
+    case 5: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 5, J, G, m, j0); break;                       \
+    case 4: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 4, J, G, m, j0); break;                       \
+    case 3: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 3, J, G, m, j0); break;                       \
+    case 2: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 2, J, G, m, j0); break;                       \
+    default: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 1, J, G, m, j0); break;                      \
     }
 
 /* grad_tile for J = SX_GJ or 1 vectors and C <= SX_GC classes known at run time. */
 static void SX_NAME(grad_tiles)(const char *const *xr, sx_size nrows, const SX_T *dz, sx_size k,
-                                sx_size c0, int C, int J, SX_T *G, sx_size m, sx_size j0,
-                                const char *const *ahead, sx_size nahead)
+                                sx_size c0, int C, int J, SX_T *G, sx_size m, sx_size j0)
 {
     if (J == SX_GJ) {
         SX_GRAD_CASES(SX_GJ)
@@ -443,13 +473,12 @@ static void SX_NAME(grad_tiles)(const char *const *xr, sx_size nrows, const SX_T
 #undef SX_GRAD_CASES
 
 /*
- * G (k x m, SX_T) += sum_r dz[r, :]^T x_r over the block's rows.  Meanwhile
- * the columns from `split` on of the unit-stride rows ahead[0 .. nahead) are
- * prefetched, by the first class group's tiles.
+ * G (k x m, SX_T) += sum_r dz[r, :]^T x_r over the block's rows; pf prefetches
+ * between tiles.
  */
 static void SX_NAME(block_gradient)(const char *const *xr, sx_size xs, sx_size nrows,
                                     const SX_T *dz, sx_size k, sx_size m, SX_T *G,
-                                    const char *const *ahead, sx_size nahead, sx_size split)
+                                    SX_NAME(prefetcher) *pf)
 {
     if (xs != (sx_size)sizeof(SX_T)) {
         for (sx_size r = 0; r < nrows; r++) {
@@ -468,8 +497,8 @@ static void SX_NAME(block_gradient)(const char *const *xr, sx_size xs, sx_size n
         for (; j0 + J * VLEN <= m; j0 += J * VLEN) {
             for (sx_size c0 = 0; c0 < k; c0 += SX_GC) {
                 const int C = k - c0 >= SX_GC ? SX_GC : (int)(k - c0);
-                SX_NAME(grad_tiles)(xr, nrows, dz, k, c0, C, J, G, m, j0, ahead,
-                                    c0 == 0 && j0 >= split ? nahead : 0);
+                SX_NAME(grad_tiles)(xr, nrows, dz, k, c0, C, J, G, m, j0);
+                SX_NAME(prefetch_some)(pf);
             }
         }
     }
@@ -618,10 +647,10 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
                 SX_PREFETCH(d->sw + i * d->sw_stride);
             }
         }
-        /* the next block's rows are prefetched during both passes over this one, the
-         * columns of about half the logits' chunks in each (unit-stride rows only) */
-        const sx_size split = want_grad ? SX_NAME(prefetch_split)(m) : m;
-        SX_NAME(block_logits)(w->xr, xs, nrows, nnext, split, p, m, w->P, w->Z);
+        /* the next block's rows are prefetched during both passes over this one */
+        SX_NAME(prefetcher) pf =
+            SX_NAME(block_prefetcher)(w->xr + nrows, nnext, xs, nrows, k, m, want_grad);
+        SX_NAME(block_logits)(w->xr, xs, nrows, p, m, w->P, w->Z, &pf);
         if (!SX_NAME(all_finite)(w->Z, nrows * k)) {
             return SX_ERR_NONFINITE;
         }
@@ -656,8 +685,7 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
             }
         }
         if (want_grad) {
-            SX_NAME(block_gradient)(w->xr, xs, nrows, w->dzs, k, m, G, w->xr + nrows, nnext,
-                                    split);
+            SX_NAME(block_gradient)(w->xr, xs, nrows, w->dzs, k, m, G, &pf);
             unflushed += nrows;
 #if SX_TSIZE == 4
             if (unflushed >= SX_FLUSH_ROWS || start + nrows == count) {
@@ -791,7 +819,9 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
         const sx_size nrows = count - start < br ? count - start : br;
         sx_size nnext;
         SX_NAME(row_pointers)(X, NULL, begin, start, nrows, count, w->xr, &nnext);
-        SX_NAME(block_logits)(w->xr, X->s1, nrows, nnext, m, p, m, w->P, w->Z);
+        SX_NAME(prefetcher) pf =
+            SX_NAME(block_prefetcher)(w->xr + nrows, nnext, X->s1, nrows, k, m, 0);
+        SX_NAME(block_logits)(w->xr, X->s1, nrows, p, m, w->P, w->Z, &pf);
         if (!SX_NAME(all_finite)(w->Z, nrows * k)) {
             return SX_ERR_NONFINITE;
         }
@@ -1042,4 +1072,3 @@ done:
 #undef VLEN
 #undef DLEN
 #undef SX_LOAD
-#undef LINE
