@@ -513,14 +513,15 @@ static void SX_NAME(block_gradient)(const char *const *xr, sx_size xs, sx_size n
     }
 }
 
-/* Whether every one of count logits is finite (a NaN or an infinity makes the sum NaN). */
+/* Whether every one of count logits is finite (z - z is 0 for finite z, NaN
+ * otherwise); a vector compare per element, no chain of dependent adds. */
 static int SX_NAME(all_finite)(const double *Z, sx_size count)
 {
-    double probe = 0.0;
+    int finite = 1;
     for (sx_size i = 0; i < count; i++) {
-        probe += Z[i] - Z[i];
+        finite &= Z[i] - Z[i] == 0.0;
     }
-    return probe == 0.0;
+    return finite;
 }
 
 /* Rows per block: its rows of X fit in SX_BLOCK_BYTES, a multiple of SX_LR. */
