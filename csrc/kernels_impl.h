@@ -12,9 +12,9 @@
  *      then the link, the loss and dl/dz (sx_row_loss in kernels.c).
  *   3. gradient: G += dZ^T X_block, tiled as SX_GC classes x SX_GJ vectors
  *      of columns held in registers while the block's rows (in L2) stream by.
- * Between the tiles of both passes, the next block's rows are prefetched a
- * few lines at a time (block_prefetcher): they may be anywhere, since SGD
- * visits rows in shuffled order.
+ * Between the tiles (and segments of the logits tiles) of both passes, the
+ * next block's rows are prefetched a few lines at a time (block_prefetcher):
+ * they may be anywhere, since SGD visits rows in shuffled order.
  * float32 G is accumulated in float within a block and added into the double
  * sums of sx_accum after each block ("blocked" summation); float64 G goes
  * straight into those sums.  Sums over rows are in double for both.
@@ -54,9 +54,14 @@ typedef uint64_t UVEC __attribute__((vector_size(SX_VECTOR_BYTES)));
 #ifndef SX_BLOCK_BYTES
 #define SX_BLOCK_BYTES (160 * 1024)
 #endif
-/* Columns per chunk of the logits (bytes of a row): W's chunk stays in L1. */
+/* Columns per chunk of the logits (bytes of a row): SX_LC rows of W's chunk
+ * (at most 20 KB) stay in L1 while the block's rows stream by. */
 #ifndef SX_CHUNK_BYTES
-#define SX_CHUNK_BYTES 1024
+#define SX_CHUNK_BYTES 4096
+#endif
+/* Bytes of a logits tile's rows between two calls of prefetch_some. */
+#ifndef SX_SEGMENT_BYTES
+#define SX_SEGMENT_BYTES 1024
 #endif
 /* float32 gradient sums are kept in float over at most this many rows. */
 #define SX_FLUSH_ROWS 256
@@ -221,83 +226,13 @@ static void SX_NAME(block_exps)(sx_link link, const double *Z, sx_size nrows, sx
 }
 
 /*
- * The R x C logits tile over the columns j0 .. j1 (a multiple of VLEN apart):
- * lane-wise partial sums P[r * k + q] += x_r[j0:j1] * w_q[j0:j1] for R
- * unit-stride rows x_r and C consecutive rows w_q of W (m each); R and C are
- * compile-time constants after inlining.  The sums stay in registers while
- * the tile's columns stream by.
- */
-static SX_INLINE void SX_NAME(logits_tile)(const SX_T *const *x, const SX_T *w, sx_size m,
-                                           sx_size j0, sx_size j1, const int R, const int C,
-                                           VEC *P, sx_size k)
-{
-    VEC acc[SX_LR][SX_LC];
-    for (int r = 0; r < R; r++) {
-        for (int q = 0; q < C; q++) {
-            acc[r][q] = j0 == 0 ? SX_NAME(vsplat)(0) : P[r * k + q];
-        }
-    }
-    for (sx_size j = j0; j < j1; j += VLEN) {
-        VEC xv[SX_LR];
-        for (int r = 0; r < R; r++) {
-            xv[r] = SX_NAME(vload)(x[r] + j);
-        }
-        for (int q = 0; q < C; q++) {
-            VEC wv = SX_NAME(vload)(w + q * m + j);
-            SX_IN_REGISTER(wv);
-            for (int r = 0; r < R; r++) {
-                acc[r][q] += xv[r] * wv;
-            }
-        }
-    }
-    for (int r = 0; r < R; r++) {
-        for (int q = 0; q < C; q++) {
-            P[r * k + q] = acc[r][q];
-        }
-    }
-}
-
-#define SX_LOGITS_CASES(R)                                                                      \
-    switch (C) {                                                                                \
-    case 5: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 5, P, k); break;                              \
-    case 4: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 4, P, k); break;                              \
-    case 3: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 3, P, k); break;                              \
-    case 2: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 2, P, k); break;                              \
-    default: SX_NAME(logits_tile)(x, w, m, j0, j1, R, 1, P, k); break;                             \
-    }
-
-/* logits_tile for R = SX_LR or 1 rows and C <= SX_LC classes known at run time. */
-static void SX_NAME(logits_tiles)(const SX_T *const *x, const SX_T *w, sx_size m, sx_size j0,
-                                  sx_size j1, int R, int C, VEC *P, sx_size k)
-{
-    if (R == SX_LR) {
-        SX_LOGITS_CASES(SX_LR)
-    }
-    else {
-        SX_LOGITS_CASES(1)
-    }
-}
-#undef SX_LOGITS_CASES
-
-/*
- * The columns of a chunk of the logits: the m - m % VLEN columns the tiles
- * cover, in the fewest chunks of at most SX_CHUNK_BYTES, of equal length (to
- * a vector): a short last chunk would pay a tile's set-up for little work.
- */
-static sx_size SX_NAME(logits_chunk)(sx_size m)
-{
-    const sx_size mv = m - m % VLEN, row_bytes = mv * (sx_size)sizeof(SX_T);
-    const sx_size nchunks = (row_bytes + SX_CHUNK_BYTES - 1) / SX_CHUNK_BYTES;
-    return nchunks > 0 ? (mv / VLEN + nchunks - 1) / nchunks * VLEN : VLEN;
-}
-
-/*
  * The next block's rows, prefetched a few cache lines at a time: a call of
- * prefetch_some after each register tile of this block's passes issues
- * `quota` prefetches, so that the lines arrive spread over the passes.  (A
- * burst of prefetches would fill the core's queue of outstanding misses and
- * stall the tiles' own loads; prefetches inside the tiles' loops slow the
- * loops down.)
+ * prefetch_some after each segment of a logits tile (SX_SEGMENT_BYTES of its
+ * rows) and after each gradient tile issues `quota` prefetches, so that the
+ * lines arrive spread over the block's passes.  (A burst of prefetches would
+ * fill the core's queue of outstanding misses and stall the tiles' own
+ * loads; a prefetch in every iteration of a tile's loop slows the loop
+ * down.)
  */
 typedef struct {
     const char *const *rows;  /* the next block's row pointers */
@@ -324,9 +259,115 @@ static SX_INLINE void SX_NAME(prefetch_some)(SX_NAME(prefetcher) *pf)
 }
 
 /*
+ * The length (a multiple of VLEN) of the fewest equal pieces, of at most
+ * max_bytes each (but at least a vector), that cover len columns (a
+ * multiple of VLEN): a short last piece would pay a piece's set-up for
+ * little work.
+ */
+static sx_size SX_NAME(equal_pieces)(sx_size len, sx_size max_bytes)
+{
+    const sx_size bytes = len * (sx_size)sizeof(SX_T);
+    const sx_size pieces = (bytes + max_bytes - 1) / max_bytes;
+    return pieces > 0 ? (len / VLEN + pieces - 1) / pieces * VLEN : VLEN;
+}
+
+/* The columns of a chunk of the logits: the m - m % VLEN columns the tiles
+ * cover, in pieces of at most SX_CHUNK_BYTES. */
+static sx_size SX_NAME(logits_chunk)(sx_size m)
+{
+    return SX_NAME(equal_pieces)(m - m % VLEN, SX_CHUNK_BYTES);
+}
+
+/* The columns of a segment of a logits tile over len columns (a chunk). */
+static sx_size SX_NAME(logits_segment)(sx_size len)
+{
+    return SX_NAME(equal_pieces)(len, SX_SEGMENT_BYTES);
+}
+
+/* Segments per row of the logits (over all its chunks): the prefetch calls of
+ * one R x C tile position. */
+static sx_size SX_NAME(logits_segments)(sx_size m)
+{
+    const sx_size mv = m - m % VLEN, chunk = SX_NAME(logits_chunk)(m);
+    sx_size count = 0;
+    for (sx_size j0 = 0; j0 < mv; j0 += chunk) {
+        const sx_size len = mv - j0 < chunk ? mv - j0 : chunk;
+        const sx_size seg = SX_NAME(logits_segment)(len);
+        count += (len + seg - 1) / seg;
+    }
+    return count;
+}
+
+/*
+ * The R x C logits tile over the columns j0 .. j1 (a multiple of VLEN apart):
+ * lane-wise partial sums P[r * k + q] += x_r[j0:j1] * w_q[j0:j1] for R
+ * unit-stride rows x_r and C consecutive rows w_q of W (m each); R and C are
+ * compile-time constants after inlining.  The sums stay in registers while
+ * the tile's columns stream by, seg columns at a time with a call of
+ * prefetch_some after each.
+ */
+static SX_INLINE void SX_NAME(logits_tile)(const SX_T *const *x, const SX_T *w, sx_size m,
+                                           sx_size j0, sx_size j1, sx_size seg, const int R,
+                                           const int C, VEC *P, sx_size k,
+                                           SX_NAME(prefetcher) *pf)
+{
+    VEC acc[SX_LR][SX_LC];
+    for (int r = 0; r < R; r++) {
+        for (int q = 0; q < C; q++) {
+            acc[r][q] = j0 == 0 ? SX_NAME(vsplat)(0) : P[r * k + q];
+        }
+    }
+    for (sx_size j = j0; j < j1;) {
+        const sx_size js = j1 - j > seg ? j + seg : j1;
+        for (; j < js; j += VLEN) {
+            VEC xv[SX_LR];
+            for (int r = 0; r < R; r++) {
+                xv[r] = SX_NAME(vload)(x[r] + j);
+            }
+            for (int q = 0; q < C; q++) {
+                VEC wv = SX_NAME(vload)(w + q * m + j);
+                SX_IN_REGISTER(wv);
+                for (int r = 0; r < R; r++) {
+                    acc[r][q] += xv[r] * wv;
+                }
+            }
+        }
+        SX_NAME(prefetch_some)(pf);
+    }
+    for (int r = 0; r < R; r++) {
+        for (int q = 0; q < C; q++) {
+            P[r * k + q] = acc[r][q];
+        }
+    }
+}
+
+#define SX_LOGITS_CASES(R)                                                                      \
+    switch (C) {                                                                                \
+    case 5: SX_NAME(logits_tile)(x, w, m, j0, j1, seg, R, 5, P, k, pf); break;                \
+    case 4: SX_NAME(logits_tile)(x, w, m, j0, j1, seg, R, 4, P, k, pf); break;                \
+    case 3: SX_NAME(logits_tile)(x, w, m, j0, j1, seg, R, 3, P, k, pf); break;                \
+    case 2: SX_NAME(logits_tile)(x, w, m, j0, j1, seg, R, 2, P, k, pf); break;                \
+    default: SX_NAME(logits_tile)(x, w, m, j0, j1, seg, R, 1, P, k, pf); break;               \
+    }
+
+/* logits_tile for R = SX_LR or 1 rows and C <= SX_LC classes known at run time. */
+static void SX_NAME(logits_tiles)(const SX_T *const *x, const SX_T *w, sx_size m, sx_size j0,
+                                  sx_size j1, sx_size seg, int R, int C, VEC *P, sx_size k,
+                                  SX_NAME(prefetcher) *pf)
+{
+    if (R == SX_LR) {
+        SX_LOGITS_CASES(SX_LR)
+    }
+    else {
+        SX_LOGITS_CASES(1)
+    }
+}
+#undef SX_LOGITS_CASES
+
+/*
  * The prefetcher of the rows next[0 .. nnext) during a block of nrows rows:
- * its quota spreads their lines over the tiles of block_logits and, when
- * want_grad, of block_gradient.  Strided rows (xs not the element size) go
+ * its quota spreads their lines over the segments of block_logits' tiles and,
+ * when want_grad, over block_gradient's tiles.  Strided rows (xs not the element size) go
  * through no tiles and are not prefetched.
  */
 static SX_NAME(prefetcher) SX_NAME(block_prefetcher)(const char *const *next, sx_size nnext,
@@ -334,14 +375,13 @@ static SX_NAME(prefetcher) SX_NAME(block_prefetcher)(const char *const *next, sx
                                                     sx_size m, int want_grad)
 {
     SX_NAME(prefetcher) pf = {next, 0, 0, 0, NULL, NULL, 0};
-    const sx_size mv = m - m % VLEN, chunk = SX_NAME(logits_chunk)(m);
-    sx_size tiles = (mv + chunk - 1) / chunk * (nrows / SX_LR + nrows % SX_LR) *
+    sx_size calls = SX_NAME(logits_segments)(m) * (nrows / SX_LR + nrows % SX_LR) *
                     ((k + SX_LC - 1) / SX_LC);
     if (want_grad) {
         const sx_size span = (sx_size)SX_GJ * VLEN;
-        tiles += (m / span + m % span / VLEN) * ((k + SX_GC - 1) / SX_GC);
+        calls += (m / span + m % span / VLEN) * ((k + SX_GC - 1) / SX_GC);
     }
-    if (xs != (sx_size)sizeof(SX_T) || nnext == 0 || tiles == 0) {
+    if (xs != (sx_size)sizeof(SX_T) || nnext == 0 || calls == 0) {
         return pf;
     }
     pf.nrows = nnext;
@@ -349,15 +389,17 @@ static SX_NAME(prefetcher) SX_NAME(block_prefetcher)(const char *const *next, sx
     pf.line = (const char *)((uintptr_t)next[0] & ~(uintptr_t)63);
     pf.end = next[0] + pf.bytes;
     const sx_size lines = nnext * ((pf.bytes + 63) / 64 + 1);  /* + 1: rows start anywhere */
-    pf.quota = (lines + tiles - 1) / tiles;
+    pf.quota = (lines + calls - 1) / calls;
     return pf;
 }
 
 /*
  * Z (nrows x k, row-major, double) = X_block W^T + b for the rows xr[0..nrows).
- * Unit-stride rows go by column chunks of SX_CHUNK_BYTES, so that the chunk of
- * W stays in L1 while every row of the block uses it; P (nrows x k vectors)
- * holds the lane-wise partial sums in between.  pf prefetches between tiles.
+ * Unit-stride rows go by column chunks of at most SX_CHUNK_BYTES, and within
+ * a chunk by groups of SX_LC classes: the group's rows of W's chunk stay in
+ * L1 while every row of the block (in L2) streams by.  P (nrows x k vectors)
+ * holds the lane-wise partial sums from one chunk to the next.  The tiles
+ * call pf's prefetches.
  */
 static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nrows,
                                   const sx_params *p, sx_size m, VEC *P, double *Z,
@@ -372,18 +414,19 @@ static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nro
         }
         for (sx_size j0 = 0; j0 < mv; j0 += chunk) {
             const sx_size j1 = mv - j0 < chunk ? mv : j0 + chunk;
-            for (sx_size r = 0; r < nrows;) {
-                const int R = nrows - r >= SX_LR ? SX_LR : 1;
-                const SX_T *x[SX_LR];
-                for (int q = 0; q < R; q++) {
-                    x[q] = (const SX_T *)xr[r + q];
+            const sx_size seg = SX_NAME(logits_segment)(j1 - j0);
+            for (sx_size c = 0; c < k; c += SX_LC) {
+                const int C = k - c >= SX_LC ? SX_LC : (int)(k - c);
+                for (sx_size r = 0; r < nrows;) {
+                    const int R = nrows - r >= SX_LR ? SX_LR : 1;
+                    const SX_T *x[SX_LR];
+                    for (int q = 0; q < R; q++) {
+                        x[q] = (const SX_T *)xr[r + q];
+                    }
+                    SX_NAME(logits_tiles)(x, W + c * m, m, j0, j1, seg, R, C, P + r * k + c,
+                                          k, pf);
+                    r += R;
                 }
-                for (sx_size c = 0; c < k; c += SX_LC) {
-                    const int C = k - c >= SX_LC ? SX_LC : (int)(k - c);
-                    SX_NAME(logits_tiles)(x, W + c * m, m, j0, j1, R, C, P + r * k + c, k);
-                    SX_NAME(prefetch_some)(pf);
-                }
-                r += R;
             }
         }
         for (sx_size r = 0; r < nrows; r++) {

@@ -23,7 +23,9 @@ from sigmax import _core
 from test_reference import DTYPES, RTOL, _cast, assert_close, check_loss_grad, make_problem
 
 ISAS = _core.supported_isas()
-SHAPES = [(1, 1, 2), (131, 37, 7), (300, 784, 10), (67, 19, 3), (5, 65, 1)]
+# (45, 2309, 11): rows longer than a chunk of the logits (several chunks, each
+# in several segments), in both dtypes
+SHAPES = [(1, 1, 2), (131, 37, 7), (300, 784, 10), (67, 19, 3), (5, 65, 1), (45, 2309, 11)]
 
 
 @pytest.fixture
