@@ -312,8 +312,8 @@ static SX_INLINE void SX_NAME(logits_tile)(const SX_T *const *x, const SX_T *w, 
                                            SX_NAME(prefetcher) *pf)
 {
     VEC acc[SX_LR][SX_LC];
-    for (int r = 0; r < R; r++) {
-        for (int q = 0; q < C; q++) {
+    SX_UNROLL for (int r = 0; r < R; r++) {
+        SX_UNROLL for (int q = 0; q < C; q++) {
             acc[r][q] = j0 == 0 ? SX_NAME(vsplat)(0) : P[r * k + q];
         }
     }
@@ -321,21 +321,21 @@ static SX_INLINE void SX_NAME(logits_tile)(const SX_T *const *x, const SX_T *w, 
         const sx_size js = j1 - j > seg ? j + seg : j1;
         for (; j < js; j += VLEN) {
             VEC xv[SX_LR];
-            for (int r = 0; r < R; r++) {
+            SX_UNROLL for (int r = 0; r < R; r++) {
                 xv[r] = SX_NAME(vload)(x[r] + j);
             }
-            for (int q = 0; q < C; q++) {
+            SX_UNROLL for (int q = 0; q < C; q++) {
                 VEC wv = SX_NAME(vload)(w + q * m + j);
                 SX_IN_REGISTER(wv);
-                for (int r = 0; r < R; r++) {
+                SX_UNROLL for (int r = 0; r < R; r++) {
                     acc[r][q] += xv[r] * wv;
                 }
             }
         }
         SX_NAME(prefetch_some)(pf);
     }
-    for (int r = 0; r < R; r++) {
-        for (int q = 0; q < C; q++) {
+    SX_UNROLL for (int r = 0; r < R; r++) {
+        SX_UNROLL for (int q = 0; q < C; q++) {
             P[r * k + q] = acc[r][q];
         }
     }
@@ -461,34 +461,36 @@ static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nro
 
 /*
  * The C x J gradient tile: G[c0 + q, j0 .. j0 + J * VLEN) += sum_r dz[r, c0 + q] x_r
- * over the block's rows, the tile of G held in registers.
+ * over the block's rows, the sums held in registers from zero and added into
+ * G at the end (G's load is then off the path of the first multiply-adds).
  */
 static SX_INLINE void SX_NAME(grad_tile)(const char *const *xr, sx_size nrows, const SX_T *dz,
                                          sx_size k, sx_size c0, const int C, const int J,
                                          SX_T *G, sx_size m, sx_size j0)
 {
     VEC acc[SX_GC][SX_GJ];
-    for (int q = 0; q < C; q++) {
-        for (int t = 0; t < J; t++) {
-            acc[q][t] = SX_NAME(vload)(G + (c0 + q) * m + j0 + t * VLEN);
+    SX_UNROLL for (int q = 0; q < C; q++) {
+        SX_UNROLL for (int t = 0; t < J; t++) {
+            acc[q][t] = SX_NAME(vsplat)(0);
         }
     }
     for (sx_size r = 0; r < nrows; r++) {
         const SX_T *x = (const SX_T *)xr[r] + j0, *d = dz + r * k + c0;
         VEC xv[SX_GJ];
-        for (int t = 0; t < J; t++) {
+        SX_UNROLL for (int t = 0; t < J; t++) {
             xv[t] = SX_NAME(vload)(x + t * VLEN);
         }
-        for (int q = 0; q < C; q++) {
+        SX_UNROLL for (int q = 0; q < C; q++) {
             const VEC dv = SX_NAME(vsplat)(d[q]);
-            for (int t = 0; t < J; t++) {
+            SX_UNROLL for (int t = 0; t < J; t++) {
                 acc[q][t] += dv * xv[t];
             }
         }
     }
-    for (int q = 0; q < C; q++) {
-        for (int t = 0; t < J; t++) {
-            SX_NAME(vstore)(G + (c0 + q) * m + j0 + t * VLEN, acc[q][t]);
+    SX_UNROLL for (int q = 0; q < C; q++) {
+        SX_UNROLL for (int t = 0; t < J; t++) {
+            SX_T *g = G + (c0 + q) * m + j0 + t * VLEN;
+            SX_NAME(vstore)(g, SX_NAME(vload)(g) + acc[q][t]);
         }
     }
 }

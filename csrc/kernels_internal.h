@@ -68,10 +68,16 @@ void sx_row_activate(sx_link link, int log_output, double *z, sx_size k);
  * load the same vector several times: loads, not arithmetic, then bound the
  * loop). */
 #define SX_IN_REGISTER(v) __asm__("" : "+x"(v))
+/* A loop over a register tile's rows, classes or vectors (at most 8), unrolled
+ * completely early on: the tile's accumulator array then becomes registers
+ * everywhere (unrolled later, it stays an array on the stack, copied into
+ * registers at each tile's start and back at its end). */
+#define SX_UNROLL _Pragma("GCC unroll 8")
 #else
 #define SX_INLINE inline
 #define SX_PREFETCH(p) ((void)(p))
 #define SX_IN_REGISTER(v) ((void)0)
+#define SX_UNROLL
 #endif
 
 #endif /* SIGMAX_KERNELS_INTERNAL_H */
