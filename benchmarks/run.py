@@ -44,7 +44,7 @@ def quick_config() -> Config:
 
 
 def full_config() -> Config:
-    return Config(quick=False, repeats=5, fast_repeats=9, threads=cpu_threads(),
+    return Config(quick=False, repeats=5, fast_repeats=15, threads=cpu_threads(),
                   scaling_threads=cpu_threads())
 
 
