@@ -50,6 +50,11 @@ typedef uint64_t UVEC __attribute__((vector_size(SX_VECTOR_BYTES)));
 #ifndef SX_GJ
 #define SX_GJ (SX_VECTOR_REGS >= 32 ? 4 : 2) /* gradient: vectors of columns per tile */
 #endif
+/* The tiles' class counts are dispatched by switches written out for 1 to 5. */
+#define SX_TILE_CLASSES_MAX 5
+#if SX_LC < 1 || SX_LC > SX_TILE_CLASSES_MAX || SX_GC < 1 || SX_GC > SX_TILE_CLASSES_MAX
+#error "SX_LC and SX_GC must be between 1 and 5"
+#endif
 /* Bytes of X per block: the block is read again by the gradient, from L2. */
 #ifndef SX_BLOCK_BYTES
 #define SX_BLOCK_BYTES (160 * 1024)
@@ -311,7 +316,7 @@ static SX_INLINE void SX_NAME(logits_tile)(const SX_T *const *x, const SX_T *w, 
                                            const int C, VEC *P, sx_size k,
                                            SX_NAME(prefetcher) *pf)
 {
-    VEC acc[SX_LR][SX_LC];
+    VEC acc[SX_LR][SX_TILE_CLASSES_MAX];  /* C <= SX_LC at run time */
     SX_UNROLL for (int r = 0; r < R; r++) {
         SX_UNROLL for (int q = 0; q < C; q++) {
             acc[r][q] = j0 == 0 ? SX_NAME(vsplat)(0) : P[r * k + q];
@@ -367,8 +372,8 @@ static void SX_NAME(logits_tiles)(const SX_T *const *x, const SX_T *w, sx_size m
 /*
  * The prefetcher of the rows next[0 .. nnext) during a block of nrows rows:
  * its quota spreads their lines over the segments of block_logits' tiles and,
- * when want_grad, over block_gradient's tiles.  Strided rows (xs not the element size) go
- * through no tiles and are not prefetched.
+ * when want_grad, over block_gradient's tiles.  Strided rows (xs not the
+ * element size) go through no tiles and are not prefetched.
  */
 static SX_NAME(prefetcher) SX_NAME(block_prefetcher)(const char *const *next, sx_size nnext,
                                                     sx_size xs, sx_size nrows, sx_size k,
@@ -468,7 +473,7 @@ static SX_INLINE void SX_NAME(grad_tile)(const char *const *xr, sx_size nrows, c
                                          sx_size k, sx_size c0, const int C, const int J,
                                          SX_T *G, sx_size m, sx_size j0)
 {
-    VEC acc[SX_GC][SX_GJ];
+    VEC acc[SX_TILE_CLASSES_MAX][SX_GJ];  /* C <= SX_GC at run time */
     SX_UNROLL for (int q = 0; q < C; q++) {
         SX_UNROLL for (int t = 0; t < J; t++) {
             acc[q][t] = SX_NAME(vsplat)(0);
