@@ -15,9 +15,10 @@
  * Between the tiles (and segments of the logits tiles) of both passes, the
  * next block's rows are prefetched a few lines at a time (block_prefetcher):
  * they may be anywhere, since SGD visits rows in shuffled order.
- * float32 G is accumulated in float within a block and added into the double
- * sums of sx_accum after each block ("blocked" summation); float64 G goes
- * straight into those sums.  Sums over rows are in double for both.
+ * Each gradient tile sums the block's rows from zero in registers and adds
+ * them into G.  float32 G is a float buffer, added into the double sums of
+ * sx_accum every SX_FLUSH_ROWS rows ("blocked" summation); float64 G is those
+ * sums themselves.  Sums over rows are in double for both.
  */
 
 #define SX_VLEN (SX_VECTOR_BYTES / SX_TSIZE)
