@@ -58,15 +58,18 @@ def test_gd_is_full_batch_gradient_descent():
     assert np.all(np.diff(model.loss_curve_) < 0)
 
 
-@pytest.mark.parametrize("n, batch", [(37, 1), (900, 300)])
-def test_shuffled_sgd_visits_every_row_once_per_epoch(n, batch):
+@pytest.mark.parametrize("n, batch, n_jobs", [(37, 1, 1), (900, 300, 1), (900, 300, 2),
+                                              (1920, 640, 2), (1920, 640, 3)])
+def test_shuffled_sgd_visits_every_row_once_per_epoch(n, batch, n_jobs):
     # With lr tiny the epoch's update is (to first order) the sum of all batch
-    # gradients; a permutation that skipped or repeated rows would change it.
-    # Batches of 300 rows are cut into parts, each with the next batch's rows ahead.
+    # gradients (batches of equal size, so every row weighs the same); a
+    # permutation that skipped or repeated rows would change it.  Batches of
+    # 300 rows are cut into 2 parts, of 640 rows into 5; each thread fills in
+    # the indices of the part it takes next, in this batch or the next, ahead.
     X, y = blobs(n=n)
     lr = 1e-7
     shuffled = SoftmaxRegression(solver="sgd", learning_rate=lr, max_iter=1, batch_size=batch,
-                                 random_state=3).fit(X, y)
+                                 random_state=3, n_jobs=n_jobs).fit(X, y)
     ordered = SoftmaxRegression(solver="sgd", learning_rate=lr, max_iter=1, batch_size=batch,
                                 shuffle=False).fit(X, y)
     np.testing.assert_allclose(shuffled.coef_, ordered.coef_, rtol=1e-5)
