@@ -1060,8 +1060,9 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
     double *grads = calloc((size_t)parts * gsize, sizeof(double));
     double *sums = calloc((size_t)(2 * parts + chunks), sizeof(double)); /* loss, weight; |W|^2 */
     int *codes = calloc((size_t)parts, sizeof(int));
-    /* the batch's row indices, and the next batch's (filled in ahead): by batch parity */
-    sx_size *rows = malloc((size_t)(2 * batch_size) * sizeof(sx_size));
+    /* the batch's row indices, and the next batch's (filled in ahead): by batch parity;
+     * one batch (full-batch descent) needs no second half */
+    sx_size *rows = malloc((size_t)((n > batch_size ? 2 : 1) * batch_size) * sizeof(sx_size));
     SX_NAME(work) *work = calloc((size_t)parts, sizeof(SX_NAME(work)));
     void *w_raw = NULL;
     /* the epoch works on a vector-aligned copy of W, written back at the end */
