@@ -104,15 +104,19 @@ static SX_INLINE VEC SX_NAME(vsplat)(SX_T s)
 #endif
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* Lane indices of VEC's shuffles */
+#if SX_TSIZE == 4
+typedef int32_t SX_NAME(ivec) __attribute__((vector_size(SX_VECTOR_BYTES)));
+#else
+typedef int64_t SX_NAME(ivec) __attribute__((vector_size(SX_VECTOR_BYTES)));
+#endif
+#endif
+
 /* Sum of the lanes, pairwise: halves folded onto each other in registers. */
 static SX_INLINE double SX_NAME(vsum)(VEC v)
 {
 #if defined(__GNUC__) && !defined(__clang__)
-#if SX_TSIZE == 4
-    typedef int32_t SX_NAME(ivec) __attribute__((vector_size(SX_VECTOR_BYTES)));
-#else
-    typedef int64_t SX_NAME(ivec) __attribute__((vector_size(SX_VECTOR_BYTES)));
-#endif
 #if SX_VLEN == 16
     v += __builtin_shuffle(v, (SX_NAME(ivec)){8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7});
     v += __builtin_shuffle(v, (SX_NAME(ivec)){4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3});
@@ -142,6 +146,69 @@ static SX_INLINE double SX_NAME(vsum)(VEC v)
     return (double)lanes[0];
 #endif
 }
+
+/*
+ * out[i] = vsum(v[i]) for i < VLEN, the VLEN sums at once and bit for bit the
+ * same: each step adds the upper half of every source's lanes onto the lower
+ * half, as vsum does, for two vectors with one addition (lanes of one go to
+ * the lower half of each group of the sum, of the other to the upper half).
+ * After the last step lane i holds the sum of the source fed in at position
+ * bitreverse(i), so the sources are fed in that order.  (MNIST's logits are
+ * 600000 lane sums per pass; one at a time they took half of block_logits'
+ * time, each a chain of dependent shuffles and additions.)
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+/* Lane L of the shuffles of step h (half-width h, groups of 2h lanes) of V lanes */
+#define SX_LO(L, h, V) ((L) % (2 * (h)) < (h) ? (L) : (V) + (L) - (h))
+#define SX_HI(L, h, V) ((L) % (2 * (h)) < (h) ? (L) + (h) : (V) + (L))
+#define SX_MASK2(F, h, V) F(0, h, V), F(1, h, V)
+#define SX_MASK4(F, h, V) SX_MASK2(F, h, V), F(2, h, V), F(3, h, V)
+#define SX_MASK8(F, h, V) SX_MASK4(F, h, V), F(4, h, V), F(5, h, V), F(6, h, V), F(7, h, V)
+#define SX_MASK16(F, h, V)                                                                     \
+    SX_MASK8(F, h, V), F(8, h, V), F(9, h, V), F(10, h, V), F(11, h, V), F(12, h, V),          \
+        F(13, h, V), F(14, h, V), F(15, h, V)
+#if SX_VLEN == 2
+#define SX_STEP(a, b, h) (__builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK2(SX_LO, h, 2)}) +   \
+                          __builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK2(SX_HI, h, 2)}))
+#elif SX_VLEN == 4
+#define SX_STEP(a, b, h) (__builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK4(SX_LO, h, 4)}) +   \
+                          __builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK4(SX_HI, h, 4)}))
+#elif SX_VLEN == 8
+#define SX_STEP(a, b, h) (__builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK8(SX_LO, h, 8)}) +   \
+                          __builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK8(SX_HI, h, 8)}))
+#else
+#define SX_STEP(a, b, h) (__builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK16(SX_LO, h, 16)}) + \
+                          __builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK16(SX_HI, h, 16)}))
+#endif
+#endif
+
+static SX_INLINE void SX_NAME(vsums)(const VEC *v, double *out)
+{
+#if defined(__GNUC__) && !defined(__clang__)
+#if SX_VLEN == 2
+    VEC s = SX_STEP(v[0], v[1], 1);
+#elif SX_VLEN == 4
+    VEC s = SX_STEP(SX_STEP(v[0], v[2], 2), SX_STEP(v[1], v[3], 2), 1);
+#elif SX_VLEN == 8
+    VEC s = SX_STEP(SX_STEP(SX_STEP(v[0], v[4], 4), SX_STEP(v[2], v[6], 4), 2),
+                    SX_STEP(SX_STEP(v[1], v[5], 4), SX_STEP(v[3], v[7], 4), 2), 1);
+#else
+    VEC s = SX_STEP(SX_STEP(SX_STEP(SX_STEP(v[0], v[8], 8), SX_STEP(v[4], v[12], 8), 4),
+                            SX_STEP(SX_STEP(v[2], v[10], 8), SX_STEP(v[6], v[14], 8), 4), 2),
+                    SX_STEP(SX_STEP(SX_STEP(v[1], v[9], 8), SX_STEP(v[5], v[13], 8), 4),
+                            SX_STEP(SX_STEP(v[3], v[11], 8), SX_STEP(v[7], v[15], 8), 4), 2),
+                    1);
+#endif
+    for (int i = 0; i < SX_VLEN; i++) {
+        out[i] = (double)s[i];
+    }
+#else
+    for (int i = 0; i < SX_VLEN; i++) {
+        out[i] = SX_NAME(vsum)(v[i]);
+    }
+#endif
+}
+#undef SX_STEP
 
 static SX_INLINE DVEC SX_NAME(dsplat)(double s)
 {
@@ -435,10 +502,17 @@ static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nro
                 }
             }
         }
-        for (sx_size r = 0; r < nrows; r++) {
+        sx_size i = 0;
+        for (; i + VLEN <= nrows * k; i += VLEN) {
+            SX_NAME(vsums)(P + i, Z + i);
+        }
+        for (; i < nrows * k; i++) {
+            Z[i] = SX_NAME(vsum)(P[i]);
+        }
+        for (sx_size r = 0; r < nrows && mv < m; r++) {
             const SX_T *x = (const SX_T *)xr[r];
             for (sx_size c = 0; c < k; c++) {
-                double s = SX_NAME(vsum)(P[r * k + c]);
+                double s = Z[r * k + c];
                 for (sx_size j = mv; j < m; j++) {
                     s += (double)x[j] * (double)W[c * m + j];
                 }
