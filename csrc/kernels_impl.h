@@ -168,18 +168,17 @@ static SX_INLINE double SX_NAME(vsum)(VEC v)
     SX_MASK8(F, h, V), F(8, h, V), F(9, h, V), F(10, h, V), F(11, h, V), F(12, h, V),          \
         F(13, h, V), F(14, h, V), F(15, h, V)
 #if SX_VLEN == 2
-#define SX_STEP(a, b, h) (__builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK2(SX_LO, h, 2)}) +   \
-                          __builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK2(SX_HI, h, 2)}))
+#define SX_MASK SX_MASK2
 #elif SX_VLEN == 4
-#define SX_STEP(a, b, h) (__builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK4(SX_LO, h, 4)}) +   \
-                          __builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK4(SX_HI, h, 4)}))
+#define SX_MASK SX_MASK4
 #elif SX_VLEN == 8
-#define SX_STEP(a, b, h) (__builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK8(SX_LO, h, 8)}) +   \
-                          __builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK8(SX_HI, h, 8)}))
+#define SX_MASK SX_MASK8
 #else
-#define SX_STEP(a, b, h) (__builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK16(SX_LO, h, 16)}) + \
-                          __builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK16(SX_HI, h, 16)}))
+#define SX_MASK SX_MASK16
 #endif
+#define SX_STEP(a, b, h)                                                                       \
+    (__builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK(SX_LO, h, SX_VLEN)}) +                    \
+     __builtin_shuffle(a, b, (SX_NAME(ivec)){SX_MASK(SX_HI, h, SX_VLEN)}))
 #endif
 
 static SX_INLINE void SX_NAME(vsums)(const VEC *v, double *out)
@@ -209,6 +208,7 @@ static SX_INLINE void SX_NAME(vsums)(const VEC *v, double *out)
 #endif
 }
 #undef SX_STEP
+#undef SX_MASK
 
 static SX_INLINE DVEC SX_NAME(dsplat)(double s)
 {
