@@ -129,6 +129,12 @@ def quiet(fn: Callable[[], Any]) -> Any:
 # --------------------------------------------------------------------------- #
 # 1. one minibatch-SGD epoch
 # --------------------------------------------------------------------------- #
+# sigmax's epoch, and the same epoch with its rows in stored order: the same work
+# without the random access, outside every group (the peers shuffle)
+SIGMAX_SGD = "sigmax SoftmaxRegression (n_jobs={})"
+ROW_ORDER = "sigmax in row order, no shuffle (n_jobs={})"
+
+
 def _sgd_contenders(data: Data, dtype, cfg: Config, torch: Any
                     ) -> Tuple[Dict[str, Any], Dict[str, List[str]], Dict[str, BlasLimit]]:
     """Contender objects by name, their grouping by library, BLAS limits."""
@@ -139,9 +145,11 @@ def _sgd_contenders(data: Data, dtype, cfg: Config, torch: Any
                                     "scikit-learn SGDClassifier": []}
     limits: Dict[str, BlasLimit] = {}
     for t in cfg.threads:
-        name = f"sigmax SoftmaxRegression (n_jobs={t})"
+        name = SIGMAX_SGD.format(t)
         objects[name] = SigmaxEstimatorSGD(X, y, lr=lr, batch_size=bs, seed=seed, n_jobs=t)
         groups["sigmax"].append(name)
+        objects[ROW_ORDER.format(t)] = SigmaxEstimatorSGD(X, y, lr=lr, batch_size=bs, seed=seed,
+                                                          n_jobs=t, shuffle=False)
     objects["sigmax kernel only (n_jobs=1)"] = SigmaxKernelSGD(X, y, k, lr=lr, batch_size=bs,
                                                                seed=seed, n_jobs=1)
     for t in cfg.threads:
@@ -192,9 +200,14 @@ def sgd_epoch(data: Data, cfg: Config) -> Dict[str, Any]:
         tasks = [_task(name, obj, limits.get(name)) for name, obj in objects.items()]
         timings = race(tasks, cfg.repeats)
         best = {group: best_of(timings, names) for group, names in groups.items()}
-        kernel, estimator = "sigmax kernel only (n_jobs=1)", "sigmax SoftmaxRegression (n_jobs=1)"
+        kernel, estimator = "sigmax kernel only (n_jobs=1)", SIGMAX_SGD.format(1)
         overhead = {"min": timings[estimator].min / timings[kernel].min - 1.0,
                     "median": timings[estimator].median / timings[kernel].median - 1.0}
+        sig = best["sigmax"]
+        t = next(t for t in cfg.threads if SIGMAX_SGD.format(t) == sig.name)
+        shuffled, in_order = timings[sig.name], timings[ROW_ORDER.format(t)]
+        shuffle_cost = {"n_jobs": t, "min": shuffled.min / in_order.min - 1.0,
+                        "median": shuffled.median / in_order.median - 1.0}
         accuracy = {name: obj.accuracy(data.test(dtype), data.y_test)
                     for name, obj in objects.items()}
         dn = dtype_name(dtype)
@@ -202,9 +215,9 @@ def sgd_epoch(data: Data, cfg: Config) -> Dict[str, Any]:
             "timings": timings_dict(timings),
             "best_config": {group: b.name for group, b in best.items()},
             "estimator_overhead_vs_kernel": overhead,
+            "shuffled_over_row_order": shuffle_cost,
             "test_accuracy_after_one_epoch": accuracy,
         }
-        sig = best["sigmax"]
         for group, peer in best.items():
             if group != "sigmax":
                 out["ratios"].append(ratio_row(f"SGD epoch {dn}: {group}", peer.name, peer,

@@ -39,14 +39,16 @@ def argmax_accuracy(scores: np.ndarray, y: np.ndarray) -> float:
 
 
 class SigmaxEstimatorSGD:
-    """The public API: ``SoftmaxRegression(solver="sgd", max_iter=1).fit``."""
+    """The public API: ``SoftmaxRegression(solver="sgd", max_iter=1).fit``
+    (``shuffle=False``: the rows in their stored order, the same work without
+    the random access)."""
 
     def __init__(self, X: np.ndarray, y: np.ndarray, *, lr: float, batch_size: int,
-                 seed: int, n_jobs: int):
+                 seed: int, n_jobs: int, shuffle: bool = True):
         self.X, self.y = X, y
         self.model = sigmax.SoftmaxRegression(solver="sgd", max_iter=1, learning_rate=lr,
                                               batch_size=batch_size, random_state=seed,
-                                              n_jobs=n_jobs)
+                                              n_jobs=n_jobs, shuffle=shuffle)
 
     def reset(self) -> None:
         pass  # fit starts from zero weights

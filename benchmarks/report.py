@@ -83,6 +83,12 @@ def _sgd(section: Dict[str, Any]) -> List[str]:
         lines += [f"{dtype}: the estimator's time over the bare kernel's: "
                   f"{100 * overhead['min']:+.1f}% (minimum), {100 * overhead['median']:+.1f}% "
                   "(median).", ""]
+        shuffle = res.get("shuffled_over_row_order")
+        if shuffle:
+            lines += [f"{dtype}: sigmax's shuffled epoch over the same epoch in row order "
+                      f"(n_jobs={shuffle['n_jobs']}): {100 * shuffle['min']:+.1f}% (minimum), "
+                      f"{100 * shuffle['median']:+.1f}% (median): the cost of fetching the rows "
+                      "from random places in memory.", ""]
         lines += _md_table(["contender", "min", "median", "CPU/wall", "test accuracy after the "
                             "epoch"], rows)
     return lines + [f"- {note}" for note in section["notes"]] + ([""] if section["notes"] else [])

@@ -79,6 +79,15 @@ def test_sgd_contenders_and_optional_peers(quick):
     section = json.loads((out / "latest.json").read_text())["sections"]["sgd_epoch"]
     groups = section["by_dtype"]["float32"]["best_config"]
     assert {"sigmax", "NumPy (lecture code)", "scikit-learn SGDClassifier"} <= set(groups)
+    for res in section["by_dtype"].values():
+        # sigmax's epoch in row order is timed beside the shuffled one, at the
+        # best thread count, and is no library's best configuration
+        cost = res["shuffled_over_row_order"]
+        in_order = f"sigmax in row order, no shuffle (n_jobs={cost['n_jobs']})"
+        assert in_order in res["timings"]
+        assert res["best_config"]["sigmax"] == f"sigmax SoftmaxRegression (n_jobs={cost['n_jobs']})"
+        assert in_order not in res["best_config"].values()
+        assert math.isfinite(cost["min"]) and cost["min"] > -1.0
     try:
         import torch  # noqa: F401
     except Exception:
