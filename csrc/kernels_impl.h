@@ -317,18 +317,29 @@ typedef struct {
 
 static SX_INLINE void SX_NAME(prefetch_some)(SX_NAME(prefetcher) *pf)
 {
-    for (sx_size i = 0; i < pf->quota; i++) {
-        if (pf->line >= pf->end) {
+    /* the position in locals: a store to pf->line could alias pf->rows[] (the
+     * same pointer type), which kept the compiler storing it at every line */
+    const char *line = pf->line, *end = pf->end;
+    for (sx_size left = pf->quota; left > 0;) {
+        if (line >= end) {
             if (++pf->row >= pf->nrows) {
                 pf->quota = 0;
-                return;
+                break;
             }
-            pf->line = (const char *)((uintptr_t)pf->rows[pf->row] & ~(uintptr_t)63);
-            pf->end = pf->rows[pf->row] + pf->bytes;
+            line = (const char *)((uintptr_t)pf->rows[pf->row] & ~(uintptr_t)63);
+            end = pf->rows[pf->row] + pf->bytes;
         }
-        SX_PREFETCH(pf->line);
-        pf->line += 64;
+        /* the rest of this row's lines, up to what is left of the quota */
+        const sx_size in_row = (sx_size)((end - line + 63) / 64);
+        const sx_size count = in_row < left ? in_row : left;
+        for (sx_size i = 0; i < count; i++) {
+            SX_PREFETCH(line + 64 * i);
+        }
+        line += 64 * count;
+        left -= count;
     }
+    pf->line = line;
+    pf->end = end;
 }
 
 /*
