@@ -87,8 +87,8 @@ def _sgd(section: Dict[str, Any]) -> List[str]:
         if shuffle:
             lines += [f"{dtype}: sigmax's shuffled epoch over the same epoch in row order "
                       f"(n_jobs={shuffle['n_jobs']}): {100 * shuffle['min']:+.1f}% (minimum), "
-                      f"{100 * shuffle['median']:+.1f}% (median): the cost of fetching the rows "
-                      "from random places in memory.", ""]
+                      f"{100 * shuffle['median']:+.1f}% (median): what visiting the rows in a "
+                      "random order costs.", ""]
         lines += _md_table(["contender", "min", "median", "CPU/wall", "test accuracy after the "
                             "epoch"], rows)
     return lines + [f"- {note}" for note in section["notes"]] + ([""] if section["notes"] else [])
