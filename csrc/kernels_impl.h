@@ -209,6 +209,12 @@ static SX_INLINE void SX_NAME(vsums)(const VEC *v, double *out)
 }
 #undef SX_STEP
 #undef SX_MASK
+#undef SX_MASK16
+#undef SX_MASK8
+#undef SX_MASK4
+#undef SX_MASK2
+#undef SX_HI
+#undef SX_LO
 
 static SX_INLINE DVEC SX_NAME(dsplat)(double s)
 {
