@@ -136,6 +136,7 @@ def assert_same_state(before, model):
             assert value == after[key], key
 
 
+@pytest.mark.filterwarnings("ignore::sigmax.ConvergenceWarning")  # max_iter is small on purpose
 @pytest.mark.parametrize("solver", ["lbfgs", "gd", "sgd"])
 def test_keyboard_interrupt_mid_fit_leaves_the_model_unchanged(solver):
     model = SoftmaxRegression(solver=solver, max_iter=5, alpha=0.1).fit(X, Y3)
