@@ -9,6 +9,8 @@ import pytest
 import sigmax
 from sigmax import LogisticRegression, NotFittedError, SoftmaxRegression
 
+from marks import STOPS_EARLY
+
 REPO = Path(__file__).resolve().parents[1]
 TOYDATA = Path(os.environ.get("SIGMAX_LECTURE_DATA", REPO.parent / "shared" / "data" / "lectures")) \
     / "toydata.txt"
@@ -103,7 +105,7 @@ def test_lecture_toy_experiment_96_percent():
     assert model.score(Xte, yte) == pytest.approx(0.96)
 
 
-@pytest.mark.filterwarnings("ignore::sigmax.ConvergenceWarning")  # max_iter is small on purpose
+@STOPS_EARLY
 @pytest.mark.parametrize("labels", [
     np.array([3, 7, 9]), np.array(["cat", "dog", "emu"]), np.array([-2.0, 0.0, 4.0]),
 ])
@@ -117,7 +119,7 @@ def test_any_labels(labels):
     assert model.score(X, y) > 0.9
 
 
-@pytest.mark.filterwarnings("ignore::sigmax.ConvergenceWarning")  # max_iter is small on purpose
+@STOPS_EARLY
 def test_bool_labels_binary():
     X, yi = blobs(k=2)
     y = yi.astype(bool)
@@ -172,7 +174,7 @@ def test_multilabel_indicator_targets():
     assert model.score(X, Y) > 0.8
 
 
-@pytest.mark.filterwarnings("ignore::sigmax.ConvergenceWarning")  # max_iter is small on purpose
+@STOPS_EARLY
 def test_softmax_probabilities():
     X, y = blobs(k=5)
     model = SoftmaxRegression(max_iter=10).fit(X, y)
@@ -226,7 +228,7 @@ def test_warm_start_continues():
     np.testing.assert_allclose(once.coef_, twice.coef_, rtol=1e-12)
 
 
-@pytest.mark.filterwarnings("ignore::sigmax.ConvergenceWarning")  # max_iter is small on purpose
+@STOPS_EARLY
 def test_float32_in_float32_out():
     X, y = blobs(dtype=np.float32)
     model = SoftmaxRegression(max_iter=3).fit(X, y)
@@ -256,7 +258,7 @@ def test_not_fitted_and_feature_count():
         model.predict(np.zeros((2, 4)))
 
 
-@pytest.mark.filterwarnings("ignore::sigmax.ConvergenceWarning")  # max_iter is small on purpose
+@STOPS_EARLY
 def test_failed_fit_leaves_the_model_unchanged():
     X, y = blobs()
     model = SoftmaxRegression(max_iter=3).fit(X, y)
@@ -273,7 +275,7 @@ def test_failed_fit_leaves_the_model_unchanged():
         assert np.array_equal(value, after[key]) if isinstance(value, np.ndarray) else value == after[key]
 
 
-@pytest.mark.filterwarnings("ignore::sigmax.ConvergenceWarning")  # max_iter is small on purpose
+@STOPS_EARLY
 def test_verbose_prints_one_line_per_epoch(capsys):
     X, y = blobs()
     SoftmaxRegression(max_iter=4, verbose=1).fit(X, y)

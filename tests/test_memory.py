@@ -8,6 +8,8 @@ import pytest
 
 import sigmax
 
+from marks import STOPS_EARLY
+
 
 def peak_allocation(fn):
     tracemalloc.start()
@@ -50,7 +52,7 @@ def test_strided_view_is_not_copied(data):
     assert peak < 0.05 * view.nbytes
 
 
-@pytest.mark.filterwarnings("ignore::sigmax.ConvergenceWarning")  # max_iter is small on purpose
+@STOPS_EARLY
 @pytest.mark.parametrize("solver", ["gd", "sgd", "lbfgs"])
 @pytest.mark.parametrize("estimator", [sigmax.SoftmaxRegression, sigmax.LogisticRegression])
 def test_fit_allocates_little(data, solver, estimator):

@@ -10,6 +10,8 @@ import pytest
 import sigmax
 from sigmax import LogisticRegression, NotFittedError, SoftmaxRegression
 
+from marks import STOPS_EARLY
+
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(30, 3))
 Y3 = np.arange(30) % 3
@@ -136,7 +138,7 @@ def assert_same_state(before, model):
             assert value == after[key], key
 
 
-@pytest.mark.filterwarnings("ignore::sigmax.ConvergenceWarning")  # max_iter is small on purpose
+@STOPS_EARLY
 @pytest.mark.parametrize("solver", ["lbfgs", "gd", "sgd"])
 def test_keyboard_interrupt_mid_fit_leaves_the_model_unchanged(solver):
     model = SoftmaxRegression(solver=solver, max_iter=5, alpha=0.1).fit(X, Y3)
