@@ -120,19 +120,54 @@ check_trained_params(PyObject *Wo, PyObject *bo)
     return 0;
 }
 
+/* Whether v (of typenum) holds a NaN or an infinity; if so, where the first one is. */
 static int
-raise_status(int status)
+find_nonfinite(const sx_view *v, int typenum, sx_size *row, sx_size *col)
 {
-    if (status == SX_ERR_NONFINITE) {
-        PyErr_SetString(PyExc_ValueError,
-                        "non-finite value encountered: the input contains NaN or "
-                        "infinity, or the logits overflowed");
+    for (sx_size i = 0; i < v->rows; i++) {
+        for (sx_size j = 0; j < v->cols; j++) {
+            if (!isfinite(load_value(typenum, v->data + i * v->s0 + j * v->s1))) {
+                *row = i;
+                *col = j;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/*
+ * 0 for SX_OK, else -1 with the exception set.  A kernel reports
+ * SX_ERR_NONFINITE for a NaN or an infinity among the values it computed from
+ * its input (named name, of typenum).  This then scans the input, on the
+ * error path only, to say which: the input's first NaN or infinity or, when
+ * the input is finite (or is NULL: not scanned), `otherwise`.
+ */
+static int
+raise_status(int status, const sx_view *input, int typenum, const char *name,
+             const char *otherwise)
+{
+    sx_size row, col;
+    if (status == SX_ERR_NONFINITE && input && find_nonfinite(input, typenum, &row, &col)) {
+        PyErr_Format(PyExc_ValueError, "%s contains NaN or infinity (the first at row %zd, "
+                     "column %zd)", name, (Py_ssize_t)row, (Py_ssize_t)col);
+    }
+    else if (status == SX_ERR_NONFINITE && input) {
+        PyErr_Format(PyExc_ValueError, "%s is finite, but %s", name, otherwise);
+    }
+    else if (status == SX_ERR_NONFINITE) {
+        PyErr_SetString(PyExc_ValueError, otherwise);
     }
     else if (status == SX_ERR_NOMEM) {
         PyErr_NoMemory();
     }
     return status == SX_OK ? 0 : -1;
 }
+
+/* raise_status's `otherwise` for the kernels that compute X W^T + b. */
+#define SX_LOGITS_NOT_FINITE                                                                   \
+    "X W^T + b or the loss is not: W or b contains NaN or infinity, or the logits "            \
+    "overflowed, or the targets or sample weights are not finite"
 
 /*
  * Fill data and params from (X, y, Y, sw, W, b), all of X's dtype except y
@@ -308,7 +343,7 @@ core_loss_grad(PyObject *Py_UNUSED(self), PyObject *args)
     }
     Py_END_ALLOW_THREADS
 
-    if (raise_status(status) < 0) {
+    if (raise_status(status, &d.X, typenum, "X", SX_LOGITS_NOT_FINITE) < 0) {
         goto cleanup;
     }
     if (!(acc.weight > 0.0)) {
@@ -377,7 +412,7 @@ core_forward(PyObject *Py_UNUSED(self), PyObject *args)
                  : sx_forward_f64(&xv, &p, (sx_link)link, (sx_output)what, od, os0, os1, n_threads);
     Py_END_ALLOW_THREADS
 
-    if (raise_status(status) < 0) {
+    if (raise_status(status, &xv, typenum, "X", SX_LOGITS_NOT_FINITE) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -422,7 +457,12 @@ core_activate(PyObject *Py_UNUSED(self), PyObject *args)
                  : sx_activate_f64(&zv, (sx_link)link, log_output, od, os0, os1);
     Py_END_ALLOW_THREADS
 
-    if (raise_status(status) < 0) {
+    /* inputs with infinities pass where the limit exists: no scan, the rule instead */
+    if (raise_status(status, NULL, typenum, NULL,
+                     link == SX_LINK_SIGMOID
+                         ? "z contains NaN"
+                         : "Z contains NaN or +inf, or a row of only -inf (its softmax is "
+                           "undefined)") < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -473,7 +513,10 @@ core_sgd_epoch(PyObject *Py_UNUSED(self), PyObject *args)
                                     fit_intercept, n_threads, seed, &mean_loss);
     Py_END_ALLOW_THREADS
 
-    if (raise_status(status) < 0) {
+    if (raise_status(status, &d.X, typenum, "X",
+                     "X W^T + b or the loss is not: the weights diverged (a smaller "
+                     "learning_rate may help), or W or b, the targets or the sample "
+                     "weights are not finite") < 0) {
         return NULL;
     }
     return PyFloat_FromDouble(mean_loss);
@@ -730,7 +773,8 @@ core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)
     }
     PyEval_RestoreThread(o.thread);
 
-    if (o.python_error || raise_status(status) < 0) {
+    if (o.python_error ||
+        raise_status(status, &o.d.X, o.typenum, "X", SX_LOGITS_NOT_FINITE) < 0) {
         goto cleanup;
     }
     result = Py_BuildValue("nndddi", (Py_ssize_t)res.n_iter, (Py_ssize_t)res.n_evals, res.f,

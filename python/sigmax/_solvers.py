@@ -43,18 +43,22 @@ def gd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
     """Full-batch gradient descent: W <- W - lr * dL/dW, b <- b - lr * dL/db.
 
     loss_curve[t] is the objective at the iterate before step t (it comes with
-    the gradient at no extra cost).
+    the gradient at no extra cost).  Stops early, after the step that made W
+    or b overflow (the caller reports the divergence).
     """
     gW = np.empty_like(W)
     gb = np.empty_like(b)
     curve: List[float] = []
     for epoch in range(max_iter):
         value = problem.loss_grad(W, b, gW, gb)
-        W -= learning_rate * gW
-        if fit_intercept:
-            b -= learning_rate * gb
+        with np.errstate(over="ignore", invalid="ignore"):
+            W -= learning_rate * gW
+            if fit_intercept:
+                b -= learning_rate * gb
         curve.append(value)
         on_epoch(epoch, value)
+        if not (np.isfinite(W).all() and np.isfinite(b).all()):
+            return epoch + 1, curve
     return max_iter, curve
 
 
