@@ -1,5 +1,6 @@
 """LogisticRegression and SoftmaxRegression: the lectures' training rules,
 label handling, fitted attributes and prediction methods."""
+import io
 import os
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pytest
 
 import sigmax
 from sigmax import LogisticRegression, NotFittedError, SoftmaxRegression
+from sigmax._progress import EpochProgress
 
 from marks import STOPS_EARLY
 
@@ -265,7 +267,7 @@ def test_failed_fit_leaves_the_model_unchanged():
     before = {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in vars(model).items()}
     bad = X.copy()
     bad[-1, 0] = np.nan
-    with pytest.raises(ValueError, match="non-finite|NaN"):
+    with pytest.raises(ValueError, match="X contains NaN"):
         model.fit(bad, y)
     with pytest.raises(ValueError):
         model.fit(X[:, :2], np.zeros(len(X)))  # a single class
@@ -280,4 +282,27 @@ def test_verbose_prints_one_line_per_epoch(capsys):
     X, y = blobs()
     SoftmaxRegression(max_iter=4, verbose=1).fit(X, y)
     err = capsys.readouterr().err
-    assert err.count("epochs") == 4 and "4/4" in err
+    assert err.count("iterations") == 4 and "4/4" in err
+    SoftmaxRegression(solver="sgd", max_iter=3, verbose=True).fit(X, y)
+    err = capsys.readouterr().err
+    assert err.count("epochs") == 3 and "3/3" in err
+    SoftmaxRegression(solver="sgd", max_iter=3).fit(X, y)
+    assert capsys.readouterr().err == ""
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_ends_its_line_when_the_fit_stops_early():
+    stream = _Terminal()
+    progress = EpochProgress(1000, "SoftmaxRegression", "iterations", stream=stream)
+    for iteration in range(47):  # a fit that converges long before max_iter
+        progress(iteration, 0.5)
+    progress.close()
+    lines = stream.getvalue().split("\r")
+    assert lines[-1].startswith("SoftmaxRegression [#-----")
+    assert lines[-1].endswith("\n") and lines[-1].count("\n") == 1 and "47/1000 iterations" in lines[-1]
+    progress.close()  # a second close writes nothing
+    assert stream.getvalue().count("\n") == 1

@@ -10,9 +10,10 @@ from __future__ import annotations
 import inspect
 import numbers
 import warnings
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, TypeVar, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _core
 from ._api import _threads
@@ -38,6 +39,9 @@ SOLVERS = ("lbfgs", "gd", "sgd")
 DEFAULT_MAX_ITER = {"lbfgs": 1000, "gd": 100, "sgd": 100}
 
 
+_Self = TypeVar("_Self", bound="_ParamsMixin")
+
+
 class _ParamsMixin:
     """get_params / set_params / repr from the constructor's signature."""
 
@@ -48,9 +52,12 @@ class _ParamsMixin:
                       if p.name != "self" and p.kind != p.VAR_KEYWORD)
 
     def get_params(self, deep: bool = True) -> Dict[str, Any]:
+        """The constructor's parameters as {name: value} (deep is accepted for
+        scikit-learn and changes nothing: no parameter is an estimator)."""
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def set_params(self, **params: Any):
+    def set_params(self: _Self, **params: Any) -> _Self:
+        """Set constructor parameters by name (validated at the next fit); returns self."""
         valid = self._param_names()
         for name, value in params.items():
             if name not in valid:
@@ -95,7 +102,7 @@ class _LinearClassifier(_ParamsMixin):
     def __init__(self, *, solver: str = "lbfgs", alpha: float = 0.0, tol: float = 1e-8,
                  max_iter: Optional[int] = None, learning_rate: float = 0.1,
                  batch_size: int = 256, loss: str = "log", fit_intercept: bool = True,
-                 class_weight=None, shuffle: bool = True,
+                 class_weight: Union[None, str, Dict[Any, float]] = None, shuffle: bool = True,
                  random_state: Optional[int] = None, warm_start: bool = False,
                  n_jobs: Optional[int] = None, verbose: int = 0):
         self.solver = solver
@@ -132,13 +139,29 @@ class _LinearClassifier(_ParamsMixin):
         check_alpha(self.alpha)
         for flag in ("fit_intercept", "shuffle", "warm_start"):
             _check_bool(getattr(self, flag), flag)
+        if not (isinstance(self.verbose, (numbers.Integral, np.bool_)) and self.verbose >= 0):
+            raise ValueError(f"verbose must be a non-negative integer or a bool, "
+                             f"got {self.verbose!r}")
         if not (self.class_weight is None or isinstance(self.class_weight, dict)
                 or (isinstance(self.class_weight, str) and self.class_weight == "balanced")):
             raise ValueError("class_weight must be None, 'balanced' or a dict {label: weight}, "
                              f"got {self.class_weight!r}")
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model to X (n, M) and y; returns self.
+    def fit(self: _Self, X: ArrayLike, y: ArrayLike,
+            sample_weight: Optional[ArrayLike] = None) -> _Self:
+        """Fit the model to X and y; returns self.
+
+        Parameters
+        ----------
+        X : array_like (n, M)
+            float32 (trained in float32) or float64 rows, read without a copy;
+            other numeric types are converted to float64 once.
+        y : array_like (n,) of labels, or (n, K) 0/1 indicators
+            Labels (ints, strings, bools); ``LogisticRegression`` also takes
+            an indicator matrix (multi-label).
+        sample_weight : array_like (n,), optional
+            Non-negative weight of each row (not all zero); the objective is
+            the weighted mean of the rows' losses.
 
         The fitted attributes are replaced only when training succeeds: an
         exception (bad input, non-finite values, KeyboardInterrupt between
@@ -169,25 +192,11 @@ class _LinearClassifier(_ParamsMixin):
 
         max_iter = int(self.max_iter if self.max_iter is not None else DEFAULT_MAX_ITER[self.solver])
         on_epoch = self._progress(max_iter)
-        fit_intercept = bool(self.fit_intercept)
-        if self.solver == "lbfgs":
-            n_iter, curve, outcome = lbfgs(problem, W, b, tol=float(self.tol), max_iter=max_iter,
-                                           fit_intercept=fit_intercept, on_epoch=on_epoch)
-            self._warn_lbfgs(outcome, alpha, sw, n, y_index is None and Y is not None)
-        elif self.solver == "gd":
-            n_iter, curve = gd(problem, W, b, learning_rate=float(self.learning_rate),
-                               max_iter=max_iter, fit_intercept=fit_intercept, on_epoch=on_epoch)
-        else:
-            try:
-                rng = np.random.default_rng(self.random_state)
-            except (TypeError, ValueError) as err:
-                raise ValueError(f"random_state must be None, an int or a numpy Generator, "
-                                 f"got {self.random_state!r}: {err}") from None
-            n_iter, curve = sgd(problem, W, b, learning_rate=float(self.learning_rate),
-                                max_iter=max_iter, batch_size=min(int(self.batch_size), n),
-                                shuffle=bool(self.shuffle), rng=rng,
-                                fit_intercept=fit_intercept, on_epoch=on_epoch)
-
+        try:
+            n_iter, curve = self._run_solver(problem, W, b, max_iter, on_epoch, alpha, sw,
+                                             multilabel=y_index is None and Y is not None)
+        finally:
+            on_epoch.close()
         if not (np.isfinite(W).all() and np.isfinite(b).all()):
             raise ValueError(f"training diverged (the weights overflowed): learning_rate="
                              f"{self.learning_rate!r} is too large for this data")
@@ -200,6 +209,30 @@ class _LinearClassifier(_ParamsMixin):
         self.n_iter_ = n_iter
         self.loss_curve_ = list(curve)
         return self
+
+    def _run_solver(self, problem: Problem, W: np.ndarray, b: np.ndarray, max_iter: int,
+                    on_epoch: EpochProgress, alpha: float, sw, multilabel: bool):
+        """Train W and b in place with self.solver; (n_iter, loss curve)."""
+        fit_intercept = bool(self.fit_intercept)
+        if self.solver == "lbfgs":
+            n_iter, curve, outcome = lbfgs(problem, W, b, tol=float(self.tol), max_iter=max_iter,
+                                           fit_intercept=fit_intercept, on_epoch=on_epoch)
+            self._warn_lbfgs(outcome, alpha, sw, problem.X.shape[0], multilabel)
+        elif self.solver == "gd":
+            n_iter, curve = gd(problem, W, b, learning_rate=float(self.learning_rate),
+                               max_iter=max_iter, fit_intercept=fit_intercept, on_epoch=on_epoch)
+        else:
+            try:
+                rng = np.random.default_rng(self.random_state)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"random_state must be None, an int or a numpy Generator, "
+                                 f"got {self.random_state!r}: {err}") from None
+            n_iter, curve = sgd(problem, W, b, learning_rate=float(self.learning_rate),
+                                max_iter=max_iter,
+                                batch_size=min(int(self.batch_size), problem.X.shape[0]),
+                                shuffle=bool(self.shuffle), rng=rng,
+                                fit_intercept=fit_intercept, on_epoch=on_epoch)
+        return n_iter, curve
 
     def _apply_class_weight(self, sw, classes, y_index, n, dtype):
         """Sample weights times the weight of each row's class (scikit-learn's
@@ -248,10 +281,9 @@ class _LinearClassifier(_ParamsMixin):
                               "fit stopped at a finite point. Set alpha > 0 for a unique "
                               "solution", compatible(ConvergenceWarning), stacklevel=3)
 
-    def _progress(self, total):
-        if not self.verbose:
-            return lambda epoch, value: None
-        return EpochProgress(total, type(self).__name__)
+    def _progress(self, total: int) -> EpochProgress:
+        unit = "iterations" if self.solver == "lbfgs" else "epochs"
+        return EpochProgress(total, type(self).__name__, unit, enabled=bool(self.verbose))
 
     # -- scikit-learn protocol (scikit-learn is imported only by scikit-learn's callers) --
     _estimator_type = "classifier"
@@ -292,7 +324,7 @@ class _LinearClassifier(_ParamsMixin):
                           _threads(self.n_jobs))
         return out
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Logits X W^T + b, shape (n, K); for two classes the (n,) score of
         classes_[1], positive where it is predicted (z_1 - z_0 for softmax)."""
         Z = self._forward(X, _OUT_LOGITS)
@@ -302,8 +334,9 @@ class _LinearClassifier(_ParamsMixin):
             return Z[:, 1] - Z[:, 0]
         return Z
 
-    def predict(self, X) -> np.ndarray:
-        """The most probable class of each row (labels from classes_)."""
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """The most probable class of each row of X (n, M): shape (n,), labels
+        from classes_."""
         Z = self._forward(X, _OUT_LOGITS)
         if Z.shape[1] == 1:
             return self.classes_[(Z[:, 0] > 0).astype(np.intp)]
@@ -340,16 +373,21 @@ class _LinearClassifier(_ParamsMixin):
         L[large] = np.log(P[large])
         return L
 
-    def predict_log_proba(self, X) -> np.ndarray:
-        """Log-probabilities, finite even where predict_proba underflows to 0."""
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
+        """The logarithm of predict_proba(X), finite even where predict_proba
+        underflows to 0."""
         return self._probabilities(X, log=True)
 
-    def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, shape (n, n_classes); rows sum to 1."""
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        """Probabilities of the rows of X (n, M): shape (n, len(classes_)), in
+        X's float type.  Each row sums to 1, except for a multi-label
+        ``LogisticRegression``, whose column k is label k's own probability."""
         return self._probabilities(X, log=False)
 
-    def score(self, X, y, sample_weight=None) -> float:
-        """Mean accuracy of predict(X) against y (weighted with sample_weight)."""
+    def score(self, X: ArrayLike, y: ArrayLike,
+              sample_weight: Optional[ArrayLike] = None) -> float:
+        """Mean accuracy of predict(X) against y (weighted with sample_weight);
+        for multi-label y, the share of rows with every label right."""
         pred = self.predict(X)
         y = np.asarray(y)
         if y.shape != pred.shape:
@@ -452,6 +490,9 @@ class SoftmaxRegression(_LinearClassifier):
     batch_size : int
         Minibatch size ("sgd").
     loss : {"log", "mse"}
+        The loss per row: "log", the cross-entropy (negative log-likelihood),
+        or "mse", the squared error between the probabilities and the
+        one-hot targets.
     fit_intercept : bool
         Learn b (else b stays 0).
     class_weight : dict, "balanced" or None
@@ -523,7 +564,10 @@ class LogisticRegression(_LinearClassifier):
             return classes, y_index, None, 1, "sigmoid", "binary"
         return classes, y_index, None, classes.shape[0], "sigmoid", "ovr"
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """The most probable class of each row of X (n, M), labels from
+        classes_: shape (n,); for a multi-label fit, the (n, K) 0/1 indicator
+        matrix of the labels whose probability exceeds 1/2."""
         if self.__sklearn_is_fitted__() and self._mode == "multilabel":
             return (self._forward(X, _OUT_LOGITS) > 0).astype(np.int64)
         return super().predict(X)

@@ -8,25 +8,40 @@ from typing import Optional, TextIO
 
 
 class EpochProgress:
-    """Call once per finished epoch with its objective value."""
+    """Call once per finished epoch (or iteration) with its objective value;
+    close() when the fit ends, early or not.  Silent unless enabled."""
 
-    def __init__(self, total: int, label: str, stream: Optional[TextIO] = None, width: int = 30):
+    def __init__(self, total: int, label: str, unit: str = "epochs", enabled: bool = True,
+                 stream: Optional[TextIO] = None, width: int = 30):
         self.total = total
         self.label = label
+        self.unit = unit
+        self.enabled = enabled
         self.stream = stream if stream is not None else sys.stderr
         self.width = width
         self.start = time.perf_counter()
         self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.line_open = False  # a bar is drawn and its line not yet ended
 
     def __call__(self, epoch: int, objective: float) -> None:
+        if not self.enabled:
+            return
         done = epoch + 1
         per_epoch = (time.perf_counter() - self.start) / done
-        status = f"{done}/{self.total} epochs  objective {objective:.5f}  {per_epoch:.3f} s/epoch"
+        status = (f"{done}/{self.total} {self.unit}  objective {objective:.5f}  "
+                  f"{per_epoch:.3f} s/{self.unit[:-1]}")
         if self.interactive:
-            filled = self.width * done // self.total
+            filled = self.width * min(done, self.total) // self.total
             bar = "#" * filled + "-" * (self.width - filled)
-            end = "\n" if done == self.total else ""
-            self.stream.write(f"\r{self.label} [{bar}] {status}{end}")
+            self.stream.write(f"\r{self.label} [{bar}] {status}")
+            self.line_open = True
         else:
             self.stream.write(f"{self.label}: {status}\n")
         self.stream.flush()
+
+    def close(self) -> None:
+        """End the bar's line (a fit may stop before total)."""
+        if self.line_open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.line_open = False
