@@ -84,7 +84,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help=f"comma-separated subset of {','.join(SECTIONS)} (default: all)")
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed rounds per measurement (default 5 for the SGD epochs "
-                        "and 9 for the rest, quick 2)")
+                        "and 15 for the rest, quick 2)")
     parser.add_argument("--fit-repeats", type=int, default=None,
                         help="timed runs of each full fit (default 1; sklearn takes minutes)")
     parser.add_argument("--sklearn-max-iter", type=int, default=None,
