@@ -1,6 +1,7 @@
 /* L-BFGS and its line search: see lbfgs.h for the method and its contract. */
 #include <math.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "lbfgs.h"
@@ -150,10 +151,12 @@ int sx_lbfgs(sx_size dim, double *x, sx_objective fun, sx_iteration_hook hook, v
 {
     int status = SX_OK;
     const sx_size mem = opt->memory > 0 ? opt->memory : 1;
-    /* g, d, xt, gt, h (h0 times the newest y), then mem pairs (s, y) */
-    double *work = malloc((size_t)(5 + 2 * mem) * (size_t)dim * sizeof(double));
-    double *rho = malloc((size_t)mem * sizeof(double));
-    double *coef = malloc((size_t)mem * sizeof(double));
+    /* g, d, xt, gt, h (h0 times the newest y), then mem pairs (s, y); a memory
+     * whose byte count would not fit in a size_t is out of memory */
+    const int fits = dim > 0 && (size_t)mem <= (SIZE_MAX / sizeof(double) / (size_t)dim - 5) / 2;
+    double *work = fits ? malloc((size_t)(5 + 2 * mem) * (size_t)dim * sizeof(double)) : NULL;
+    double *rho = fits ? malloc((size_t)mem * sizeof(double)) : NULL;
+    double *coef = fits ? malloc((size_t)mem * sizeof(double)) : NULL;
     double f = 0.0;
     memset(res, 0, sizeof(*res));
     if (work == NULL || rho == NULL || coef == NULL) {
@@ -169,6 +172,10 @@ int sx_lbfgs(sx_size dim, double *x, sx_objective fun, sx_iteration_hook hook, v
         goto done;
     }
     double gnorm = sqrt(sx_dot(g, g, dim));
+    if (!isfinite(f) || !isfinite(gnorm)) {  /* no descent from a point without a gradient */
+        status = SX_ERR_NONFINITE;
+        goto done;
+    }
     res->gnorm0 = gnorm;
     const double target = opt->tol * fmax(1.0, gnorm);
     res->stop = SX_LBFGS_MAX_ITER;

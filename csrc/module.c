@@ -166,8 +166,8 @@ raise_status(int status, const sx_view *input, int typenum, const char *name,
 
 /* raise_status's `otherwise` for the kernels that compute X W^T + b. */
 #define SX_LOGITS_NOT_FINITE                                                                   \
-    "X W^T + b or the loss is not: W or b contains NaN or infinity, or the logits "            \
-    "overflowed, or the targets or sample weights are not finite"
+    "the logits X W^T + b, the loss or its gradient are not: a value overflowed (X or W too "  \
+    "large), or W, b, the targets or the sample weights hold NaN or infinity"
 
 /*
  * Fill data and params from (X, y, Y, sw, W, b), all of X's dtype except y
@@ -256,7 +256,43 @@ build_problem(PyObject *Xo, PyObject *yo, PyObject *Yo, PyObject *swo,
         }
         d->sw = PyArray_BYTES(sw);
         d->sw_stride = PyArray_STRIDE(sw, 0);
+        double total = 0.0;
+        for (npy_intp i = 0; i < n; i++) {
+            const double s = load_value(*typenum, d->sw + i * d->sw_stride);
+            if (!(s >= 0.0) || !isfinite(s)) {
+                PyErr_Format(PyExc_ValueError, "sample_weight[%zd] is not a finite "
+                             "value >= 0", (Py_ssize_t)i);
+                return -1;
+            }
+            total += s;
+        }
+        if (n > 0 && !(total > 0.0 && isfinite(total))) {
+            PyErr_SetString(PyExc_ValueError, "the sample weights must have a positive, "
+                            "finite sum");
+            return -1;
+        }
     }
+    return 0;
+}
+
+/*
+ * n_threads as the kernels take it: at least 1 (else an error), and at most
+ * the processors, since more threads would only wait (and the results do
+ * not depend on the count).
+ */
+static int
+check_threads(int *n_threads)
+{
+    if (*n_threads < 1) {
+        PyErr_SetString(PyExc_ValueError, "n_threads must be at least 1");
+        return -1;
+    }
+#ifdef _OPENMP
+    const int procs = omp_get_num_procs();
+    *n_threads = *n_threads < procs ? *n_threads : procs;
+#else
+    *n_threads = 1;
+#endif
     return 0;
 }
 
@@ -270,9 +306,20 @@ loss_grad_full(int typenum, const sx_data *d, const sx_params *p, int n_threads,
 {
     sx_size parts = d->X.rows / SX_PART_MIN_ROWS;
     parts = parts < 1 ? 1 : (parts > SX_MAX_PARTS ? SX_MAX_PARTS : parts);
-    return typenum == NPY_FLOAT32
-               ? sx_loss_grad_parallel_f32(d, p, NULL, 0, d->X.rows, parts, n_threads, acc)
-               : sx_loss_grad_parallel_f64(d, p, NULL, 0, d->X.rows, parts, n_threads, acc);
+    const int status =
+        typenum == NPY_FLOAT32
+            ? sx_loss_grad_parallel_f32(d, p, NULL, 0, d->X.rows, parts, n_threads, acc)
+            : sx_loss_grad_parallel_f64(d, p, NULL, 0, d->X.rows, parts, n_threads, acc);
+    /* the per-row checks see finite logits and losses; their sums may still overflow */
+    const sx_size k = p->W.rows, km = acc->gW ? k * d->X.cols : 0;
+    int finite = isfinite(acc->loss) && isfinite(acc->weight);
+    for (sx_size i = 0; i < km && finite; i++) {
+        finite = isfinite(acc->gW[i]);
+    }
+    for (sx_size c = 0; c < k && acc->gW && finite; c++) {
+        finite = isfinite(acc->gb[c]);
+    }
+    return status == SX_OK && !finite ? SX_ERR_NONFINITE : status;
 }
 
 /* ---- entry points ------------------------------------------------------- */
@@ -296,7 +343,12 @@ core_loss_grad(PyObject *Py_UNUSED(self), PyObject *args)
 
     if (!PyArg_ParseTuple(args, "OOOOOOiidOOi:loss_grad", &Xo, &yo, &Yo, &swo, &Wo, &bo,
                           &link, &loss, &alpha, &gWo, &gbo, &n_threads) ||
-        build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &d, &p, &typenum) < 0) {
+        build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &d, &p, &typenum) < 0 ||
+        check_threads(&n_threads) < 0) {
+        goto cleanup;
+    }
+    if (!isfinite(alpha) || alpha < 0) {
+        PyErr_SetString(PyExc_ValueError, "alpha must be finite and >= 0");
         goto cleanup;
     }
     const sx_size k = p.W.rows, m = d.X.cols;
@@ -369,7 +421,8 @@ core_forward(PyObject *Py_UNUSED(self), PyObject *args)
     PyArrayObject *X, *W, *b, *out;
 
     if (!PyArg_ParseTuple(args, "OOOiiOi:forward", &Xo, &Wo, &bo, &link, &what, &outo,
-                          &n_threads)) {
+                          &n_threads) ||
+        check_threads(&n_threads) < 0) {
         return NULL;
     }
     if (!PyArray_Check(Xo)) {
@@ -488,7 +541,8 @@ core_sgd_epoch(PyObject *Py_UNUSED(self), PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOOOiiddnppiK:sgd_epoch", &Xo, &yo, &Yo, &swo, &Wo, &bo,
                           &link, &loss, &lr, &alpha, &batch_size, &shuffle,
                           &fit_intercept, &n_threads, &seed) ||
-        build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &d, &p, &typenum) < 0) {
+        build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &d, &p, &typenum) < 0 ||
+        check_threads(&n_threads) < 0) {
         return NULL;
     }
     if (check_trained_params(Wo, bo) < 0) {
@@ -514,9 +568,9 @@ core_sgd_epoch(PyObject *Py_UNUSED(self), PyObject *args)
     Py_END_ALLOW_THREADS
 
     if (raise_status(status, &d.X, typenum, "X",
-                     "X W^T + b or the loss is not: the weights diverged (a smaller "
-                     "learning_rate may help), or W or b, the targets or the sample "
-                     "weights are not finite") < 0) {
+                     "the logits X W^T + b or the loss are not: the weights diverged (a "
+                     "smaller learning_rate may help), or W, b or the targets hold NaN or "
+                     "infinity") < 0) {
         return NULL;
     }
     return PyFloat_FromDouble(mean_loss);
@@ -666,7 +720,7 @@ check_h0(PyObject *h0o, sx_size k, sx_size m, PyArrayObject **out)
         const sx_size q = PyArray_DIM(h0, 0);
         valid = PyArray_DIM(h0, 1) == q && (q == m || q == m + 1);
         for (sx_size i = 0; valid && i < q; i++) {
-            valid = h[i * q + i] > 0.0;
+            valid = isfinite(h[i * q + i]) && h[i * q + i] > 0.0;
             for (sx_size j = 0; valid && j < i; j++) {
                 valid = isfinite(h[i * q + j]) && h[i * q + j] == h[j * q + i];
             }
@@ -675,7 +729,7 @@ check_h0(PyObject *h0o, sx_size k, sx_size m, PyArrayObject **out)
     if (!valid) {
         PyErr_SetString(PyExc_ValueError,
                         "h0 must hold k*m + k finite positive values, or be a symmetric (q, q) "
-                        "array with a positive diagonal, q = m or m + 1");
+                        "array with a finite positive diagonal, q = m or m + 1");
         Py_DECREF(h0);
         return -1;
     }
@@ -712,13 +766,18 @@ core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOOOiidpdnniOO:lbfgs", &Xo, &yo, &Yo, &swo, &Wo, &bo, &link,
                           &loss, &alpha, &fit_intercept, &tol, &max_iter, &memory, &n_threads,
                           &callback, &h0o) ||
-        build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &o.d, &o.p, &o.typenum) < 0) {
+        build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &o.d, &o.p, &o.typenum) < 0 ||
+        check_threads(&n_threads) < 0) {
         goto cleanup;
     }
     if (check_trained_params(Wo, bo) < 0) {
         goto cleanup;
     }
     PyArrayObject *W = (PyArrayObject *)Wo, *b = (PyArrayObject *)bo;
+    if (o.d.X.rows < 1) {
+        PyErr_SetString(PyExc_ValueError, "X must have at least one row");
+        goto cleanup;
+    }
     if (max_iter < 0 || memory < 1 || !isfinite(tol) || tol < 0 || !isfinite(alpha) || alpha < 0) {
         PyErr_SetString(PyExc_ValueError, "need max_iter >= 0, memory >= 1, finite tol, alpha >= 0");
         goto cleanup;
@@ -855,11 +914,12 @@ PyDoc_STRVAR(select_isa_doc,
 static PyObject *
 core_select_isa(PyObject *Py_UNUSED(self), PyObject *arg)
 {
-    const char *name = PyUnicode_AsUTF8(arg);
+    Py_ssize_t size;
+    const char *name = PyUnicode_AsUTF8AndSize(arg, &size);
     if (name == NULL) {
         return NULL;
     }
-    if (sx_select_isa(name) < 0) {
+    if ((size_t)size != strlen(name) || sx_select_isa(name) < 0) {
         PyErr_Format(PyExc_ValueError,
                      "instruction set %R is not available here (built in and supported by "
                      "this CPU: see sigmax._core.supported_isas())", arg);
