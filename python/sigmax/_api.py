@@ -65,13 +65,25 @@ def _softmax(Z: ArrayLike, log: bool) -> np.ndarray:
 def softmax(Z: ArrayLike) -> np.ndarray:
     """Row-wise softmax ``exp(z_k - lse(z))`` (max-shifted, never overflows).
 
-    ``Z`` is 2-D (one row per sample) or 1-D (a single vector of logits).
+    Parameters
+    ----------
+    Z : array_like, 2-D (one row of logits per sample) or 1-D (one row)
+        ``-inf`` entries get probability 0; NaN, ``+inf`` or a row of only
+        ``-inf`` raise ValueError.
+
+    Returns
+    -------
+    ndarray of Z's shape (float32 for float32 input, else float64), each
+    row summing to 1.
     """
     return _softmax(Z, log=False)
 
 
 def log_softmax(Z: ArrayLike) -> np.ndarray:
-    """Row-wise ``log softmax(Z)``, finite where softmax underflows to 0."""
+    """Row-wise ``log softmax(Z)``, finite where softmax underflows to 0.
+
+    Takes Z as :func:`softmax` does; ``-inf`` entries give ``-inf``.
+    """
     return _softmax(Z, log=True)
 
 
@@ -109,6 +121,8 @@ def _prepare(X, y, W, b, link, loss, sample_weight, alpha):
     n = X.shape[0]
     W, b = _check_params(W, b, X.shape[1], X.dtype)
     k = W.shape[0]
+    if y is None:
+        raise ValueError("y is None: expected class indices (n,) or a target matrix (n, K)")
     y_arr = np.asarray(y)
     if y_arr.ndim == 2:
         Y = as_float_array(y_arr, "y", dtype=X.dtype)
@@ -183,7 +197,9 @@ def loss_grad(
         gW = np.empty(W.shape, dtype=X.dtype)
         gb = np.empty(b.shape, dtype=X.dtype)
     else:
-        gW, gb = _check_out(out, W.shape, b.shape, X.dtype, (X, y_idx, Y, sw, W, b))
+        # the inputs as given too: sample_weight reaches the kernels as a scaled copy
+        given = tuple(a for a in (y, sample_weight) if isinstance(a, np.ndarray))
+        gW, gb = _check_out(out, W.shape, b.shape, X.dtype, (X, y_idx, Y, sw, W, b) + given)
     value = _core.loss_grad(X, y_idx, Y, sw, W, b, lk, ls, alpha, gW, gb, _threads(n_jobs))
     return X.dtype.type(value), gW, gb
 

@@ -7,6 +7,7 @@ without importing scikit-learn.
 """
 from __future__ import annotations
 
+import cmath
 import inspect
 import numbers
 import warnings
@@ -177,8 +178,8 @@ class _LinearClassifier(_ParamsMixin):
             raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum "
                              "of 1 is required: X must have at least one feature")
         classes, y_index, Y, k, link, mode = self._encode_targets(y, n, X.dtype)
-        sw = check_sample_weight(sample_weight, n, X.dtype)
-        sw = self._apply_class_weight(sw, classes, y_index, n, X.dtype)
+        sw = check_sample_weight(sample_weight, n, X.dtype,
+                                 factors=self._class_factors(classes, y_index, n))
         alpha = check_alpha(self.alpha)
         problem = Problem(X, y_index, Y, sw, LINKS[link], LOSSES[self.loss], alpha,
                           _threads(self.n_jobs))
@@ -188,7 +189,8 @@ class _LinearClassifier(_ParamsMixin):
         if self.warm_start and getattr(self, "coef_", None) is not None \
                 and self.coef_.shape == W.shape:
             W[...] = self.coef_
-            b[...] = self.intercept_
+            if self.fit_intercept:  # else b stays 0, as in a cold fit
+                b[...] = self.intercept_
 
         max_iter = int(self.max_iter if self.max_iter is not None else DEFAULT_MAX_ITER[self.solver])
         on_epoch = self._progress(max_iter)
@@ -234,11 +236,12 @@ class _LinearClassifier(_ParamsMixin):
                                 fit_intercept=fit_intercept, on_epoch=on_epoch)
         return n_iter, curve
 
-    def _apply_class_weight(self, sw, classes, y_index, n, dtype):
-        """Sample weights times the weight of each row's class (scikit-learn's
-        definition: "balanced" gives class c the weight n / (K * count_c))."""
+    def _class_factors(self, classes, y_index, n) -> Optional[np.ndarray]:
+        """Each row's class weight (float64), or None without class_weight
+        (scikit-learn's definition: "balanced" gives class c the weight
+        n / (K * count_c))."""
         if self.class_weight is None:
-            return sw
+            return None
         if y_index is None:
             raise ValueError("class_weight is not supported for multi-label targets")
         if self.class_weight == "balanced":
@@ -250,26 +253,23 @@ class _LinearClassifier(_ParamsMixin):
                 matches = np.flatnonzero(classes == label)
                 if matches.shape[0] != 1:
                     raise ValueError(f"class_weight names the label {label!r}, which is not in y")
+                if not (isinstance(weight, numbers.Real) and not isinstance(weight, bool)
+                        and np.isfinite(weight) and weight >= 0):
+                    raise ValueError(f"class_weight values must be finite non-negative numbers, "
+                                     f"got {weight!r} for label {label!r}")
                 per_class[matches[0]] = weight
-            if not (np.isfinite(per_class).all() and (per_class >= 0).all()):
-                raise ValueError("class_weight values must be finite and non-negative")
-        weights = per_class.astype(dtype)[y_index]
-        if sw is not None:
-            weights *= sw
-        if not weights.sum(dtype=np.float64) > 0:
-            raise ValueError("the sample and class weights are all zero")
-        return weights
+        return per_class[y_index]
 
     def _warn_lbfgs(self, outcome, alpha, sw, n, soft_targets):
         name = type(self).__name__
         if outcome.stop == "max_iter":
             warnings.warn(f"{name}: L-BFGS reached max_iter before the gradient norm fell to "
                           f"tol * max(1, initial norm) (now {outcome.grad_norm:.3g}); raise "
-                          "max_iter or tol, or scale the features", compatible(ConvergenceWarning), stacklevel=3)
+                          "max_iter or tol, or scale the features", compatible(ConvergenceWarning), stacklevel=4)
         elif outcome.stop == "no_progress" and \
                 outcome.grad_norm > 1e-3 * max(1.0, outcome.initial_grad_norm):
             warnings.warn(f"{name}: L-BFGS stopped: the line search found no decrease at gradient "
-                          f"norm {outcome.grad_norm:.3g}", compatible(ConvergenceWarning), stacklevel=3)
+                          f"norm {outcome.grad_norm:.3g}", compatible(ConvergenceWarning), stacklevel=4)
         if alpha == 0 and self.loss == "log" and not soft_targets:
             # Every row whose true class has probability <= 1/2 costs >= log 2, so an
             # objective below log 2 * min_i s_i / sum_i s_i means every row is classified
@@ -279,7 +279,7 @@ class _LinearClassifier(_ParamsMixin):
                 warnings.warn(f"{name}: the classes are linearly separable and alpha=0, so the "
                               "log loss has no minimizer (the weights grow without bound); the "
                               "fit stopped at a finite point. Set alpha > 0 for a unique "
-                              "solution", compatible(ConvergenceWarning), stacklevel=3)
+                              "solution", compatible(ConvergenceWarning), stacklevel=4)
 
     def _progress(self, total: int) -> EpochProgress:
         unit = "iterations" if self.solver == "lbfgs" else "epochs"
@@ -390,22 +390,29 @@ class _LinearClassifier(_ParamsMixin):
         for multi-label y, the share of rows with every label right."""
         pred = self.predict(X)
         y = np.asarray(y)
+        if pred.ndim == 1:
+            y = _column_to_1d(y, stacklevel=3)
         if y.shape != pred.shape:
             raise ValueError(f"y must have shape {pred.shape}, got {y.shape}")
         hits = (pred == y) if pred.ndim == 1 else (pred == y).all(axis=1)
         return float(np.average(hits, weights=sample_weight))
 
 
+def _column_to_1d(y: np.ndarray, stacklevel: int) -> np.ndarray:
+    """y of shape (n, 1) as (n,), with scikit-learn's DataConversionWarning."""
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn("A column-vector y was passed when a 1d array was expected: "
+                      "y of shape (n, 1) is read as (n,); pass y.ravel()",
+                      compatible(DataConversionWarning), stacklevel=stacklevel)
+        y = y[:, 0]
+    return y
+
+
 def _encode_labels(y, n):
     """classes_ (sorted unique labels) and the class index of each row."""
     if y is None:
         raise ValueError(f"this estimator requires y to be passed, but the target y is None")
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn("A column-vector y was passed when a 1d array was expected: "
-                      "y of shape (n, 1) is read as (n,); pass y.ravel()",
-                      compatible(DataConversionWarning), stacklevel=4)
-        y = y[:, 0]
+    y = _column_to_1d(np.asarray(y), stacklevel=5)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-dimensional (n,), got shape {y.shape}")
     if y.shape[0] != n:
@@ -418,14 +425,26 @@ def _encode_labels(y, n):
         if (y != np.round(y)).any():
             raise ValueError("Unknown label type: continuous. Classifiers need discrete "
                              "labels (integers, strings, bools, or floats with integral values)")
-    if y.dtype.kind == "O":
-        if any(v is None or (isinstance(v, float) and not np.isfinite(v)) for v in y):
-            raise ValueError("y contains None or NaN labels")
+    if y.dtype.kind == "O" and any(_missing_label(v) for v in y):
+        raise ValueError("y contains None, NaN or infinite labels")
     classes, y_index = _unique_inverse(y)
     if classes.shape[0] < 2:
         raise ValueError(f"y needs at least 2 classes, got {classes.shape[0]} class "
                          f"({classes!r})")
     return classes, y_index
+
+
+def _missing_label(v: Any) -> bool:
+    """Whether v is None or a non-integral number that is NaN or infinite
+    (Python, NumPy or Decimal)."""
+    if v is None:
+        return True
+    if isinstance(v, numbers.Number) and not isinstance(v, numbers.Integral):
+        try:
+            return not cmath.isfinite(v)
+        except (TypeError, ValueError):  # a signaling Decimal NaN, say
+            return True
+    return False
 
 
 # Integer labels up to this value are encoded with a lookup table instead of a sort.

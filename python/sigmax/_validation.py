@@ -7,6 +7,7 @@ that form are passed through without a copy (views and memory maps included).
 """
 from __future__ import annotations
 
+import numbers
 from typing import Any, Optional
 
 import numpy as np
@@ -28,13 +29,16 @@ def _as_real_array(a: Any, name: str) -> np.ndarray:
                         "(use .toarray())")
     if a is None:
         raise ValueError(f"{name} is None: expected an array-like of real numbers")
-    arr = np.asarray(a)
+    try:
+        arr = np.asarray(a)
+    except (TypeError, ValueError, OverflowError) as err:  # ragged nesting, say
+        raise ValueError(f"{name} could not be read as an array: {err}") from None
     if arr.dtype.kind == "c":
         raise ValueError(f"Complex data not supported: {name} has dtype {arr.dtype}")
     if arr.dtype.kind == "O":
         try:  # an object array of numbers is converted, once
             arr = arr.astype(np.float64)
-        except (TypeError, ValueError) as err:
+        except (TypeError, ValueError, OverflowError) as err:
             raise TypeError(f"{name} must hold real numbers; as an object array it could not "
                             f"be converted: {err}") from None
     if arr.dtype.kind not in "biuf":
@@ -56,13 +60,19 @@ def as_float_array(
     arr = _as_real_array(a, name)
     if ndim is not None and arr.ndim != ndim:
         hint = ""
-        if ndim == 2 and arr.ndim == 1:
+        if name == "X" and ndim == 2 and arr.ndim == 1:
             hint = (". Reshape your data with X.reshape(-1, 1) for a single feature "
                     "or X.reshape(1, -1) for a single sample")
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}{hint}")
     target = compute_dtype(arr.dtype) if dtype is None else np.dtype(dtype)
     if arr.dtype != target or not arr.dtype.isnative:
-        arr = arr.astype(target.newbyteorder("="))
+        with np.errstate(over="ignore"):
+            cast = arr.astype(target.newbyteorder("="))
+        if arr.dtype.kind == "f" and arr.dtype.itemsize > target.itemsize \
+                and (np.isinf(cast) & np.isfinite(arr)).any():
+            raise ValueError(f"{name} has values beyond the range of {target}, the dtype of X "
+                             f"that it is converted to")
+        arr = cast
     if not arr.flags.aligned:
         arr = arr.copy()
     return arr
@@ -74,38 +84,59 @@ def check_finite(arr: np.ndarray, name: str) -> None:
 
 
 def check_link_loss(link: str, loss: str) -> tuple[int, int]:
-    if link not in LINKS:
+    if not isinstance(link, str) or link not in LINKS:
         raise ValueError(f"link must be one of {sorted(LINKS)}, got {link!r}")
-    if loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
     return LINKS[link], LOSSES[loss]
 
 
 def check_alpha(alpha: Any) -> float:
-    try:
-        value = float(alpha)
-    except (TypeError, ValueError):
-        raise TypeError(f"alpha must be a real number, got {alpha!r}") from None
+    if not isinstance(alpha, numbers.Real) or isinstance(alpha, (bool, np.bool_)):
+        raise TypeError(f"alpha must be a real number, got {alpha!r}")
+    value = float(alpha)
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"alpha must be finite and >= 0, got {alpha!r}")
     return value
 
 
-def check_sample_weight(sample_weight: Any, n: int, dtype: np.dtype) -> Optional[np.ndarray]:
-    """None, or a finite non-negative (n,) array of ``dtype`` with a positive sum."""
-    if sample_weight is None:
+def check_sample_weight(sample_weight: Any, n: int, dtype: np.dtype,
+                        factors: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
+    """The (n,) row weights in ``dtype``, or None for equal weights.
+
+    sample_weight (ones when None) must be finite and non-negative; times the
+    per-row ``factors`` (class weights, float64), when given, the weights must
+    not all be zero.  They are then scaled by a power of two that brings the
+    largest into [0.5, 1): the objective, a weighted mean, is bit for bit the
+    same, and neither the sums (in float64) nor float32 weights can overflow
+    or vanish, whatever the weights' scale.
+    """
+    if sample_weight is None and factors is None:
         return None
-    sw = as_float_array(sample_weight, "sample_weight", dtype=dtype)
-    if sw.ndim == 0:
-        sw = np.full(n, sw, dtype=dtype)
-    if sw.ndim != 1 or sw.shape[0] != n:
-        raise ValueError(f"sample_weight must have shape ({n},), got {sw.shape}")
-    check_finite(sw, "sample_weight")
-    if (sw < 0).any():
-        raise ValueError("sample_weight must be non-negative")
-    if not sw.sum(dtype=np.float64) > 0:
-        raise ValueError("sample_weight must not be all zero")
-    return sw
+    if sample_weight is None:
+        sw = np.ones(n)
+    else:
+        sw = as_float_array(sample_weight, "sample_weight", dtype=np.float64)
+        if sw.ndim == 0:
+            sw = np.full(n, sw, dtype=np.float64)
+        if sw.ndim != 1 or sw.shape[0] != n:
+            raise ValueError(f"sample_weight must have shape ({n},), got {sw.shape}")
+        check_finite(sw, "sample_weight")
+        if (sw < 0).any():
+            raise ValueError("sample_weight must be non-negative")
+        if not sw.any():
+            raise ValueError("sample_weight must not be all zero")
+    if factors is not None:
+        sw = _unit_scaled(sw) * _unit_scaled(factors)  # no overflow in the product
+        if not sw.any():
+            raise ValueError("the sample and class weights are all zero")
+    return _unit_scaled(sw).astype(dtype)
+
+
+def _unit_scaled(v: np.ndarray) -> np.ndarray:
+    """v (finite, >= 0, not all zero) times the power of two that brings its
+    largest value into [0.5, 1): exact, unless a value underflows."""
+    return np.ldexp(v, -int(np.frexp(v.max())[1]))
 
 
 def class_indices(y: Any, n: int, n_classes: int, name: str = "y") -> np.ndarray:
