@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 import struct
+import tracemalloc
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -226,6 +227,33 @@ def test_hash_mismatch(tmp_path, mnist_dir, compress):
     msg = str(info.value)
     assert name in msg and ds.MNIST_SHA256[name] in msg
     assert hashlib.sha256(fake).hexdigest() in msg
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_oversized_file_is_rejected_before_it_is_read_whole(tmp_path, mnist_dir, compress):
+    # 160 MiB of zeros (160 KiB gzipped) where 10008 bytes are expected: read
+    # whole, it alone would take more memory than the other three files together
+    name = "t10k-labels-idx1-ubyte"
+    _link_real_files(mnist_dir, tmp_path, [n for n in ds.MNIST_FILES if n != name])
+    big = bytes(160 << 20)
+    target = tmp_path / (name + ".gz" if compress else name)
+    target.write_bytes(gzip.compress(big, compresslevel=1) if compress else big)
+    del big
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=f"more than the {ds.MNIST_BYTES[name]} bytes") as info:
+            load_mnist(tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(target) in str(info.value)
+    assert peak < 100 << 20
+
+
+def test_mnist_sizes_match_the_real_files(mnist_dir):
+    for name in ds.MNIST_FILES:
+        path = _source_file(mnist_dir, name)
+        assert len(ds._read_bytes(path)) == ds.MNIST_BYTES[name], name
 
 
 def test_missing_file_in_data_dir(tmp_path, mnist_dir, monkeypatch):

@@ -54,6 +54,15 @@ MNIST_SHA256: Dict[str, str] = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 
+#: Size in bytes of the *uncompressed* contents of each MNIST file: a file
+#: that holds more is rejected before it is read further.
+MNIST_BYTES: Dict[str, int] = {
+    "train-images-idx3-ubyte": 16 + 60000 * 28 * 28,
+    "train-labels-idx1-ubyte": 8 + 60000,
+    "t10k-images-idx3-ubyte": 16 + 10000 * 28 * 28,
+    "t10k-labels-idx1-ubyte": 8 + 10000,
+}
+
 #: Base URLs tried in order; ``<mirror><name>.gz`` is downloaded.
 MNIST_MIRRORS: Tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -77,26 +86,32 @@ _DOWNLOAD_ERRORS = (OSError, ValueError, EOFError, zlib.error, http.client.HTTPE
 # --------------------------------------------------------------------------- #
 # IDX parsing
 # --------------------------------------------------------------------------- #
-def _read_bytes(path: Path, gz: Optional[bool] = None) -> bytes:
+def _read_bytes(path: Path, gz: Optional[bool] = None, limit: Optional[int] = None) -> bytes:
     """Return the uncompressed contents of ``path``.
 
     The file is gunzipped if ``gz`` is true, or, when ``gz`` is None, if its
-    name ends in ``.gz``.
+    name ends in ``.gz``.  With a ``limit``, at most ``limit + 1`` bytes are
+    read (so a small file that decompresses to gigabytes costs no memory).
 
     Raises
     ------
     ValueError
-        If a ``.gz`` file is not valid gzip data or is truncated.
+        If a ``.gz`` file is not valid gzip data or is truncated, or if the
+        contents exceed ``limit`` bytes.
     """
     if gz is None:
         gz = path.suffix == ".gz"
-    if gz:
-        try:
-            with gzip.open(path, "rb") as fh:
-                return fh.read()
-        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-            raise ValueError(f"{path}: corrupt gzip file ({exc})") from exc
-    return path.read_bytes()
+    size = -1 if limit is None else limit + 1
+    try:
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+            data = fh.read(size)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path}: corrupt gzip file ({exc})") from exc
+    if limit is not None and len(data) > limit:
+        raise ValueError(f"{path}: holds more than the {limit} bytes expected"
+                         f"{' uncompressed' if gz else ''}; the file is corrupt or not MNIST "
+                         f"(delete it to re-download into the cache, or replace it)")
+    return data
 
 
 def _parse_idx(data: bytes, name: Union[str, Path]) -> np.ndarray:
@@ -249,7 +264,7 @@ def _download(name: str, directory: Path) -> bytes:
         tmp = Path(tmp_name)
         try:
             _fetch(url, tmp)
-            data = _read_bytes(tmp, gz=True)
+            data = _read_bytes(tmp, gz=True, limit=MNIST_BYTES[name])
             _check_sha256(data, name, url)
             os.replace(tmp, final)
             return data
@@ -348,7 +363,7 @@ def load_mnist(
             data = _download(name, directory)
             where: Union[str, Path] = directory / (name + ".gz")
         else:
-            data = _read_bytes(path)
+            data = _read_bytes(path, limit=MNIST_BYTES[name])
             where = path
             _check_sha256(data, name, where)
         arrays[name] = _parse_idx(data, where)
