@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import sigmax
-from sigmax import LogisticRegression, NotFittedError, SoftmaxRegression
+from sigmax import LogisticRegression, NotFittedError, SoftmaxRegression, _core
+from sigmax.exceptions import DataConversionWarning
 
 from marks import STOPS_EARLY
 
@@ -101,7 +102,35 @@ BAD_CALLS = {
     "multi-label not 0/1": (lambda: LogisticRegression().fit(X, RNG.random((30, 3))), ValueError, "0/1"),
     "sparse X": (lambda: SoftmaxRegression().fit(__import__("scipy.sparse").sparse.csr_matrix(X), Y3), TypeError, "sparse"),
     "logits overflow": (lambda: sigmax.logits(np.full((2, 3), 1e300), np.full((3, 3), 1e300), B3),
-                        ValueError, "X is finite, but X W^T + b or the loss is not"),
+                        ValueError, "X is finite, but the logits X W^T + b, the loss or its gradient are not"),
+    "gradient overflows (float32)": (
+        lambda: sigmax.loss_grad(np.full((1000, 3), 1e37, np.float32), np.arange(1000) // 999,
+                                 np.zeros((2, 3), np.float32), np.zeros(2, np.float32)),
+        ValueError, "X is finite, but the logits X W^T + b, the loss or its gradient are not"),
+    "lbfgs from an overflowing start": (lambda: SoftmaxRegression(alpha=1e-3).fit(X * 1e306, Y3),
+                                        ValueError, "its gradient are not"),
+    "ragged X": (lambda: SoftmaxRegression().fit([[1.0, 2.0], [3.0]], [0, 1]), ValueError,
+                 "X could not be read as an array"),
+    "object X beyond float64": (lambda: SoftmaxRegression().fit(np.array([[10**400, 1]] * 4, dtype=object), [0, 1] * 2),
+                                TypeError, "X must hold real numbers"),
+    "class_weight value a string": (lambda: SoftmaxRegression(class_weight={0: "a"}).fit(X, Y3),
+                                    ValueError, "class_weight values"),
+    "class_weight value inf": (lambda: SoftmaxRegression(class_weight={0: np.inf}).fit(X, Y3),
+                               ValueError, "class_weight values"),
+    "link a list": (lambda: sigmax.loss(X, Y3, W3, B3, link=["softmax"]), ValueError, "link"),
+    "loss a list": (lambda: sigmax.loss(X, Y3, W3, B3, loss=["log"]), ValueError, "loss"),
+    "alpha a string": (lambda: sigmax.loss(X, Y3, W3, B3, alpha="0.1"), TypeError, "alpha"),
+    "alpha a bool": (lambda: SoftmaxRegression(alpha=True).fit(X, Y3), TypeError, "alpha"),
+    "W 1-d": (lambda: sigmax.loss(X, Y3, np.zeros(3), B3), ValueError, "W must be 2-dimensional, got shape (3,)"),
+    "y None (loss)": (lambda: sigmax.loss(X, None, W3, B3), ValueError, "y is None"),
+    "W beyond float32 for float32 X": (lambda: sigmax.loss(X.astype(np.float32), Y3, np.full((3, 3), 1e300), B3),
+                                       ValueError, "W has values beyond the range of float32"),
+    "NaN label in an object array": (lambda: SoftmaxRegression().fit(X, np.array([1.0, np.float32("nan")] * 15, dtype=object)),
+                                     ValueError, "y contains None, NaN or infinite labels"),
+    "inf label in an object array": (lambda: SoftmaxRegression().fit(X, np.array([1.0, np.float64("inf")] * 15, dtype=object)),
+                                     ValueError, "y contains None, NaN or infinite labels"),
+    "Decimal NaN label": (lambda: SoftmaxRegression().fit(X, np.array([__import__("decimal").Decimal(1), __import__("decimal").Decimal("NaN")] * 15, dtype=object)),
+                          ValueError, "y contains None, NaN or infinite labels"),
     "softmax of NaN": (lambda: sigmax.softmax([[np.nan, 0.0]]), ValueError, "Z contains NaN"),
     "softmax of +inf": (lambda: sigmax.softmax([[np.inf, 0.0]]), ValueError, "Z contains NaN or +inf"),
     "softmax of a row of -inf": (lambda: sigmax.softmax([[0.0, 1.0], [-np.inf, -np.inf]]), ValueError,
@@ -118,6 +147,100 @@ def test_bad_input_gets_a_clear_error(name):
             warnings.simplefilter("ignore")
             call()
     assert phrase.lower() in str(info.value).lower()
+
+
+def test_reshape_hint_only_for_X():
+    with pytest.raises(ValueError) as info:
+        sigmax.loss(X, Y3, np.zeros(3), B3)
+    assert "X.reshape" not in str(info.value)
+    with pytest.raises(ValueError, match=r"X\.reshape\(-1, 1\)"):
+        SoftmaxRegression().fit(X[:, 0], Y3)
+
+
+def test_private_core_checks_its_own_arguments():
+    """sigmax._core is private, but a bad argument gives an exception, not a crash."""
+    y = Y3.astype(np.intp)
+    W, b = np.zeros((3, 3)), np.zeros(3)
+
+    def loss_grad(threads=1, alpha=0.0, sw=None, Xa=X):
+        return _core.loss_grad(Xa, y, None, sw, W, b, 0, 0, alpha, np.zeros((3, 3)),
+                               np.zeros(3), threads)
+
+    expected = loss_grad()
+    assert loss_grad(threads=2**31 - 1) == expected  # more threads than cores: as many as cores
+    big = np.ones((20000, 2))  # several parts, so a thread team is started
+    yb = (np.arange(20000) % 2).astype(np.intp)
+    assert _core.loss_grad(big, yb, None, None, np.zeros((2, 2)), np.zeros(2), 0, 0, 0.0, None,
+                           None, 2**31 - 1) == pytest.approx(np.log(2))
+    assert _core.sgd_epoch(big, yb, None, None, np.zeros((2, 2)), np.zeros(2), 0, 0, 0.1, 0.0,
+                           256, True, True, 100000, 1) == pytest.approx(np.log(2), rel=1e-3)
+    for threads in (0, -5):
+        with pytest.raises(ValueError, match="n_threads must be at least 1"):
+            loss_grad(threads=threads)
+    for alpha in (float("nan"), -1.0, float("inf")):
+        with pytest.raises(ValueError, match="alpha must be finite and >= 0"):
+            loss_grad(alpha=alpha)
+    for bad, match in ((np.nan, r"sample_weight\[4\] is not a finite value >= 0"),
+                       (-1.0, r"sample_weight\[4\]")):
+        sw = np.ones(30)
+        sw[4] = bad
+        with pytest.raises(ValueError, match=match):
+            loss_grad(sw=sw)
+    with pytest.raises(ValueError, match="positive, finite sum"):
+        loss_grad(sw=np.full(30, 1e308))
+    with pytest.raises(ValueError, match="positive, finite sum"):
+        loss_grad(sw=np.zeros(30))
+
+    def lbfgs(memory=10, h0=None, Xa=X, ya=y):
+        return _core.lbfgs(Xa, ya, None, None, np.zeros((3, 3)), np.zeros(3), 0, 0, 0.1, True,
+                           1e-8, 50, memory, 1, None, h0)
+
+    with pytest.raises(MemoryError):
+        lbfgs(memory=2**61)  # its byte count would wrap around
+    with pytest.raises(ValueError, match="at least one row"):
+        lbfgs(Xa=X[:0], ya=y[:0])
+    with pytest.raises(ValueError, match="finite positive diagonal"):
+        lbfgs(h0=np.diag([1.0, np.inf, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="not available"):
+        _core.select_isa(_core.isa() + "\x00junk")
+    assert lbfgs()[5] == 0  # and the good call still converges
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_weights_of_any_scale_give_the_same_fit(dtype):
+    """The objective is a weighted mean: scaling every weight changes nothing.
+    Scales by powers of two (as the weights are normalized) are bit for bit the
+    same; extreme ones used to overflow or vanish in the sums."""
+    Xd = X.astype(dtype)
+    ref = SoftmaxRegression(alpha=0.01).fit(Xd, Y3)
+    for scale in (2.0 ** -1070, 2.0 ** 1000, 2.0 ** 120):
+        fit = SoftmaxRegression(alpha=0.01).fit(Xd, Y3, sample_weight=np.full(30, scale))
+        assert np.array_equal(fit.coef_, ref.coef_) and np.array_equal(fit.intercept_, ref.intercept_)
+    tol = 1e-5 if dtype == np.float32 else 1e-10
+    for kwargs in ({"sample_weight": np.full(30, 1e308)}, {"sample_weight": np.full(30, 5e-324)},
+                   {"sample_weight": np.full(30, 1e37)}):
+        fit = SoftmaxRegression(alpha=0.01).fit(Xd, Y3, **kwargs)
+        np.testing.assert_allclose(fit.coef_, ref.coef_, rtol=tol, atol=tol)
+    for weight in (1e39, 1e308):
+        fit = SoftmaxRegression(alpha=0.01, class_weight={0: weight, 1: weight, 2: weight}).fit(Xd, Y3)
+        np.testing.assert_allclose(fit.coef_, ref.coef_, rtol=tol, atol=tol)
+    value = sigmax.loss(Xd, Y3, ref.coef_, ref.intercept_, sample_weight=np.full(30, 1e308))
+    assert np.isclose(value, sigmax.loss(Xd, Y3, ref.coef_, ref.intercept_), rtol=tol)
+
+
+@STOPS_EARLY
+@pytest.mark.parametrize("solver", ["lbfgs", "gd", "sgd"])
+def test_warm_start_without_intercept_keeps_it_zero(solver):
+    model = SoftmaxRegression(solver=solver, warm_start=True, max_iter=5, alpha=0.1).fit(X, Y3)
+    assert np.any(model.intercept_ != 0)
+    model.set_params(fit_intercept=False).fit(X, Y3)
+    assert np.array_equal(model.intercept_, np.zeros(3))
+
+
+def test_score_takes_a_column_vector_y_as_fit_does():
+    model = SoftmaxRegression(alpha=0.1).fit(X, Y3)
+    with pytest.warns(DataConversionWarning, match="column-vector"):
+        assert model.score(X, Y3[:, None]) == model.score(X, Y3)
 
 
 def test_unusual_but_valid_inputs_give_correct_results():
