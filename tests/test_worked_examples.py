@@ -113,7 +113,15 @@ A3 = [
     ["0.4263", "0.2248", "0.3490"],
     ["0.2668", "0.2978", "0.4354"],
 ]
-CE3 = ["0.9698", "0.8801", "1.0527", "0.8314"]
+CE3 = ["0.9698", "0.8801", "1.0527", "0.8314"]  # exact, to 4 decimals
+# the slide's own figures: -log of the softmax rounded to 4 digits first
+CE3_SLIDE = [0.969692, 0.880200, 1.05268, 0.831490]
+
+
+def test_example_3_slide_cross_entropy_from_the_rounded_softmax():
+    A = sigmax.softmax(Z3)
+    rounded_true_class = np.round(A[np.arange(4), Y3], 4)
+    np.testing.assert_allclose(-np.log(rounded_true_class), CE3_SLIDE, rtol=0, atol=1e-5)
 
 
 def test_example_3_softmax_rows():
