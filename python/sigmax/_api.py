@@ -107,7 +107,11 @@ def _check_X(X: ArrayLike) -> np.ndarray:
 
 
 def logits(X: ArrayLike, W: ArrayLike, b: ArrayLike) -> np.ndarray:
-    """Net inputs ``Z = X W^T + b``: shape (n, K) for X (n, M), W (K, M), b (K,)."""
+    """Net inputs ``Z = X W^T + b``: shape (n, K) for X (n, M), W (K, M), b (K,).
+
+    Z has X's float type (float32 for float32 X, else float64); W and b are
+    converted to it.
+    """
     X = _check_X(X)
     W, b = _check_params(W, b, X.shape[1], X.dtype)
     out = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
@@ -165,6 +169,27 @@ def loss(
     ``link="sigmoid"`` with K = 1; for K > 1 sigmoids, index c means the
     one-hot target e_c) or a float target matrix (n, K).  Returns a scalar of
     X's dtype.
+
+    Parameters
+    ----------
+    X : array_like (n, M)
+        float32 or float64 rows, read in place (any layout); other numeric
+        types are converted to float64.
+    y : array_like (n,) of class indices, or (n, K) targets
+    W, b : array_like (K, M) and (K,)
+        The parameters, converted to X's dtype.
+    link : {"softmax", "sigmoid"}
+    loss : {"log", "mse"}
+    sample_weight : array_like (n,), optional
+        Non-negative row weights s_i, not all zero (default: all 1).
+    alpha : float
+        The L2 penalty, >= 0 (the bias is not penalized).
+    n_jobs : int or None
+        Threads for the pass over X (None: 1, -1: all cores); the result does
+        not depend on it.
+
+    Raises ValueError for NaN or infinity in X (naming the first one's row
+    and column) or in the other inputs, and when the logits overflow.
     """
     X, y_idx, Y, sw, W, b, lk, ls, alpha = _prepare(X, y, W, b, link, loss, sample_weight, alpha)
     value = _core.loss_grad(X, y_idx, Y, sw, W, b, lk, ls, alpha, None, None, _threads(n_jobs))
@@ -185,6 +210,8 @@ def loss_grad(
     n_jobs: Optional[int] = None,
 ) -> Tuple[np.floating, np.ndarray, np.ndarray]:
     """The objective of :func:`loss` and its gradient, in one pass over X.
+
+    Takes the parameters of :func:`loss`, and ``out``.
 
     Returns ``(loss, grad_W, grad_b)`` with grad_W (K, M) and grad_b (K,) in
     X's dtype.  For softmax + cross-entropy the gradient is the lectures'
