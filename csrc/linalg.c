@@ -99,6 +99,9 @@ sx_size sx_spd_inverse(double *A, sx_size q)
         goto done;
     }
     inverse_from_cholesky(A, q, tmp);
+    for (sx_size i = 0; i < q * q && status == 0; i++) {
+        status = isfinite(A[i]) ? 0 : q + 1;  /* tiny pivots: the inverse overflowed */
+    }
 done:
     free(tmp);
     return status;

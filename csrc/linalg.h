@@ -17,7 +17,9 @@ double sx_dot(const double *a, const double *b, sx_size n);
  * triangle is read; the whole inverse is written), through its Cholesky
  * factor.  Returns 0; i + 1 when the pivot of row i is not positive (A is
  * not positive definite in floating point, and is left partly overwritten);
- * or -1 when the scratch of q doubles cannot be allocated (A unchanged).
+ * q + 1 when the inverse overflowed (A too close to singular; A is then
+ * overwritten); or -1 when the scratch of q doubles cannot be allocated (A
+ * unchanged).
  */
 sx_size sx_spd_inverse(double *A, sx_size q);
 

@@ -878,6 +878,11 @@ core_spd_inverse(PyObject *Py_UNUSED(self), PyObject *args)
     if (failed < 0) {
         return PyErr_NoMemory();
     }
+    if (failed == PyArray_DIM(A, 0) + 1) {
+        PyErr_SetString(PyExc_ValueError, "the matrix is not positive definite in floating "
+                        "point: its inverse overflows");
+        return NULL;
+    }
     if (failed > 0) {
         PyErr_Format(PyExc_ValueError, "the matrix is not positive definite (pivot %zd)",
                      (Py_ssize_t)(failed - 1));

@@ -433,6 +433,9 @@ def test_spd_inverse_in_place():
     bad = np.diag([1.0, -1.0, 1.0])
     with pytest.raises(ValueError, match="not positive definite"):
         _core.spd_inverse(bad)
+    tiny = np.eye(3) * 1e-320  # positive pivots, but 1e320 is beyond float64
+    with pytest.raises(ValueError, match="inverse overflows"):
+        _core.spd_inverse(tiny)
     for wrong in (np.eye(3, dtype=np.float32), np.eye(4)[:, :3].copy(), np.eye(6)[::2, ::2],
                   np.ones(3)):
         with pytest.raises(ValueError):
