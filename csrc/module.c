@@ -12,6 +12,7 @@
 #include <Python.h>
 #include <numpy/arrayobject.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,13 @@ store_value(int typenum, char *dst, double value)
     }
 }
 
+/* Whether value is finite once stored in an array of typenum (float32 may overflow). */
+static int
+finite_as(int typenum, double value)
+{
+    return isfinite(typenum == NPY_FLOAT32 ? (double)(float)value : value);
+}
+
 static int
 parse_link_loss(int link, int loss)
 {
@@ -164,10 +172,14 @@ raise_status(int status, const sx_view *input, int typenum, const char *name,
     return status == SX_OK ? 0 : -1;
 }
 
-/* raise_status's `otherwise` for the kernels that compute X W^T + b. */
+/* raise_status's `otherwise` for the kernels that compute X W^T + b ... */
 #define SX_LOGITS_NOT_FINITE                                                                   \
-    "the logits X W^T + b, the loss or its gradient are not: a value overflowed (X or W too "  \
-    "large), or W, b, the targets or the sample weights hold NaN or infinity"
+    "the logits X W^T + b are not: W or b holds NaN or infinity, or a logit overflowed (X or " \
+    "W too large)"
+/* ... and from them the objective and its gradient */
+#define SX_OBJECTIVE_NOT_FINITE                                                                \
+    "the logits X W^T + b, the objective or its gradient are not: a value overflowed (X, W "   \
+    "or alpha too large), or W, b or the targets hold NaN or infinity"
 
 /*
  * Fill data and params from (X, y, Y, sw, W, b), all of X's dtype except y
@@ -266,9 +278,9 @@ build_problem(PyObject *Xo, PyObject *yo, PyObject *Yo, PyObject *swo,
             }
             total += s;
         }
-        if (n > 0 && !(total > 0.0 && isfinite(total))) {
-            PyErr_SetString(PyExc_ValueError, "the sample weights must have a positive, "
-                            "finite sum");
+        if (n > 0 && !(total >= DBL_MIN && isfinite(total))) {  /* 1 / total finite */
+            PyErr_SetString(PyExc_ValueError, "the sample weights must have a finite sum of "
+                            "at least DBL_MIN (2.2e-308)");
             return -1;
         }
     }
@@ -351,6 +363,10 @@ core_loss_grad(PyObject *Py_UNUSED(self), PyObject *args)
         PyErr_SetString(PyExc_ValueError, "alpha must be finite and >= 0");
         goto cleanup;
     }
+    if (d.X.rows < 1) {
+        PyErr_SetString(PyExc_ValueError, "X must have at least one row");
+        goto cleanup;
+    }
     const sx_size k = p.W.rows, m = d.X.cols;
     PyArrayObject *gW = NULL, *gb = NULL;
     if ((gWo == Py_None) != (gbo == Py_None)) {
@@ -371,39 +387,42 @@ core_loss_grad(PyObject *Py_UNUSED(self), PyObject *args)
         }
     }
     sx_accum acc = {0.0, 0.0, grad, grad ? grad + k * m : NULL};
-    double wnorm2 = 0.0;
+    double wnorm2 = 0.0, objective = 0.0;
 
     Py_BEGIN_ALLOW_THREADS
     status = loss_grad_full(typenum, &d, &p, n_threads, &acc);
-    if (status == SX_OK && acc.weight > 0.0) {
+    if (status == SX_OK) {  /* acc.weight >= DBL_MIN (build_problem) */
         const double inv = 1.0 / acc.weight;
+        int finite = 1;  /* the penalty's terms can overflow where the sums did not */
         for (sx_size c = 0; c < k; c++) {
             for (sx_size j = 0; j < m; j++) {
                 const double wv = load_value(typenum, p.W.data + c * p.W.s0 + j * p.W.s1);
                 wnorm2 += wv * wv;
                 if (grad) {
+                    const double g = grad[c * m + j] * inv + alpha * wv;
                     store_value(typenum, PyArray_BYTES(gW) + c * PyArray_STRIDE(gW, 0) +
-                                             j * PyArray_STRIDE(gW, 1),
-                                grad[c * m + j] * inv + alpha * wv);
+                                             j * PyArray_STRIDE(gW, 1), g);
+                    finite = finite && finite_as(typenum, g);
                 }
             }
             if (grad) {
-                store_value(typenum, PyArray_BYTES(gb) + c * PyArray_STRIDE(gb, 0),
-                            grad[k * m + c] * inv);
+                const double g = grad[k * m + c] * inv;
+                store_value(typenum, PyArray_BYTES(gb) + c * PyArray_STRIDE(gb, 0), g);
+                finite = finite && finite_as(typenum, g);
             }
+        }
+        const double penalty = alpha > 0.0 ? 0.5 * alpha * wnorm2 : 0.0;  /* no 0 * inf */
+        objective = acc.loss / acc.weight + penalty;
+        if (!finite || !finite_as(typenum, objective)) {
+            status = SX_ERR_NONFINITE;
         }
     }
     Py_END_ALLOW_THREADS
 
-    if (raise_status(status, &d.X, typenum, "X", SX_LOGITS_NOT_FINITE) < 0) {
+    if (raise_status(status, &d.X, typenum, "X", SX_OBJECTIVE_NOT_FINITE) < 0) {
         goto cleanup;
     }
-    if (!(acc.weight > 0.0)) {
-        PyErr_SetString(PyExc_ValueError, "the sample weights sum to zero");
-        goto cleanup;
-    }
-    const double penalty = alpha > 0.0 ? 0.5 * alpha * wnorm2 : 0.0;  /* no 0 * inf */
-    result = PyFloat_FromDouble(acc.loss / acc.weight + penalty);
+    result = PyFloat_FromDouble(objective);
 cleanup:
     free(grad);
     return result;
@@ -833,7 +852,7 @@ core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)
     PyEval_RestoreThread(o.thread);
 
     if (o.python_error ||
-        raise_status(status, &o.d.X, o.typenum, "X", SX_LOGITS_NOT_FINITE) < 0) {
+        raise_status(status, &o.d.X, o.typenum, "X", SX_OBJECTIVE_NOT_FINITE) < 0) {
         goto cleanup;
     }
     result = Py_BuildValue("nndddi", (Py_ssize_t)res.n_iter, (Py_ssize_t)res.n_evals, res.f,
