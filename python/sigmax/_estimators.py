@@ -7,8 +7,8 @@ without importing scikit-learn.
 """
 from __future__ import annotations
 
-import cmath
 import inspect
+import math
 import numbers
 import warnings
 from typing import Any, Dict, Optional, TypeVar, Union
@@ -24,6 +24,7 @@ from ._validation import (
     LINKS,
     LOSSES,
     as_float_array,
+    as_real,
     check_alpha,
     check_finite,
     check_sample_weight,
@@ -253,11 +254,11 @@ class _LinearClassifier(_ParamsMixin):
                 matches = np.flatnonzero(classes == label)
                 if matches.shape[0] != 1:
                     raise ValueError(f"class_weight names the label {label!r}, which is not in y")
-                if not (isinstance(weight, numbers.Real) and not isinstance(weight, bool)
-                        and np.isfinite(weight) and weight >= 0):
+                value = as_real(weight, f"class_weight[{label!r}]")
+                if not (np.isfinite(value) and value >= 0):
                     raise ValueError(f"class_weight values must be finite non-negative numbers, "
                                      f"got {weight!r} for label {label!r}")
-                per_class[matches[0]] = weight
+                per_class[matches[0]] = value
         return per_class[y_index]
 
     def _warn_lbfgs(self, outcome, alpha, sw, n, soft_targets):
@@ -440,9 +441,9 @@ def _missing_label(v: Any) -> bool:
     if v is None:
         return True
     if isinstance(v, numbers.Number) and not isinstance(v, numbers.Integral):
-        try:
-            return not cmath.isfinite(v)
-        except (TypeError, ValueError):  # a signaling Decimal NaN, say
+        try:  # in the number's own type: Decimal("1e400") is finite
+            return bool(v != v) or abs(v) == math.inf
+        except (TypeError, ValueError, ArithmeticError):  # a signaling Decimal NaN, say
             return True
     return False
 
@@ -492,15 +493,18 @@ class SoftmaxRegression(_LinearClassifier):
         (``batch_size=1`` is the per-sample learning rule).
     alpha : float
         L2 penalty (bias not penalized).  scikit-learn's ``C`` corresponds to
-        ``alpha = 1 / (C * sum(sample_weight))``.
+        ``alpha = 1 / (C * s)``, s the sum of the rows' weights
+        (``sample_weight`` times the class weights).
     tol : float
         "lbfgs" stops when ||gradient||_2 <= tol * max(1, initial norm).
         The default, 1e-8, is tight on purpose: the objective's excess over
         the optimum grows like ||gradient||^2 / alpha, so a weak penalty
         (alpha ~ 1e-5, scikit-learn's C = 100 on small data) needs a small
         gradient to be within 1e-7 of the optimum.  Weaker penalties still
-        need a smaller ``tol``.  In float32 the gradient's rounding stops
-        the solver earlier, quietly (the line search finds no decrease).
+        need a smaller ``tol``.  The solver also stops when its line search
+        finds no decrease, with a ConvergenceWarning if the gradient norm
+        is still above 1e-3 of its initial size, else quietly: in float32
+        the gradient's rounding often stops it so, short of ``tol``.
     max_iter : int or None
         Iterations ("lbfgs", default 1000) or epochs ("gd", "sgd", default 100).
         Reaching it before ``tol`` gives a ConvergenceWarning ("lbfgs").

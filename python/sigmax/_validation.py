@@ -70,8 +70,8 @@ def as_float_array(
             cast = arr.astype(target.newbyteorder("="))
         if arr.dtype.kind == "f" and arr.dtype.itemsize > target.itemsize \
                 and (np.isinf(cast) & np.isfinite(arr)).any():
-            raise ValueError(f"{name} has values beyond the range of {target}, the dtype of X "
-                             f"that it is converted to")
+            raise ValueError(f"{name} has values beyond the range of {target}, the dtype it "
+                             f"is converted to")
         arr = cast
     if not arr.flags.aligned:
         arr = arr.copy()
@@ -91,10 +91,20 @@ def check_link_loss(link: str, loss: str) -> tuple[int, int]:
     return LINKS[link], LOSSES[loss]
 
 
+def as_real(value: Any, name: str) -> float:
+    """value as a float, if it is a real number: a Python, NumPy (0-d arrays
+    included), Decimal or Fraction number, but not a bool or a string."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"{name} must be a real number within float64's range, "
+                        f"got {value!r}") from None
+
+
 def check_alpha(alpha: Any) -> float:
-    if not isinstance(alpha, numbers.Real) or isinstance(alpha, (bool, np.bool_)):
-        raise TypeError(f"alpha must be a real number, got {alpha!r}")
-    value = float(alpha)
+    value = as_real(alpha, "alpha")
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"alpha must be finite and >= 0, got {alpha!r}")
     return value
@@ -129,7 +139,8 @@ def check_sample_weight(sample_weight: Any, n: int, dtype: np.dtype,
     if factors is not None:
         sw = _unit_scaled(sw) * _unit_scaled(factors)  # no overflow in the product
         if not sw.any():
-            raise ValueError("the sample and class weights are all zero")
+            raise ValueError("the sample weights times the class weights are all zero (or "
+                             "below float64's range)")
     return _unit_scaled(sw).astype(dtype)
 
 
