@@ -39,8 +39,8 @@ def sigmoid(z: ArrayLike) -> Union[np.ndarray, float]:
 
     Returns
     -------
-    ndarray of z's shape (float32 for float32 input, else float64), or a float
-    for a scalar.
+    ndarray of z's shape (float32 for float32 input, else float64), or for a
+    scalar input a NumPy scalar of that type.
     """
     arr = as_float_array(z, "z")
     flat = arr.reshape(1, -1)
