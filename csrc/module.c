@@ -318,20 +318,9 @@ loss_grad_full(int typenum, const sx_data *d, const sx_params *p, int n_threads,
 {
     sx_size parts = d->X.rows / SX_PART_MIN_ROWS;
     parts = parts < 1 ? 1 : (parts > SX_MAX_PARTS ? SX_MAX_PARTS : parts);
-    const int status =
-        typenum == NPY_FLOAT32
-            ? sx_loss_grad_parallel_f32(d, p, NULL, 0, d->X.rows, parts, n_threads, acc)
-            : sx_loss_grad_parallel_f64(d, p, NULL, 0, d->X.rows, parts, n_threads, acc);
-    /* the per-row checks see finite logits and losses; their sums may still overflow */
-    const sx_size k = p->W.rows, km = acc->gW ? k * d->X.cols : 0;
-    int finite = isfinite(acc->loss) && isfinite(acc->weight);
-    for (sx_size i = 0; i < km && finite; i++) {
-        finite = isfinite(acc->gW[i]);
-    }
-    for (sx_size c = 0; c < k && acc->gW && finite; c++) {
-        finite = isfinite(acc->gb[c]);
-    }
-    return status == SX_OK && !finite ? SX_ERR_NONFINITE : status;
+    return typenum == NPY_FLOAT32
+               ? sx_loss_grad_parallel_f32(d, p, NULL, 0, d->X.rows, parts, n_threads, acc)
+               : sx_loss_grad_parallel_f64(d, p, NULL, 0, d->X.rows, parts, n_threads, acc);
 }
 
 /* ---- entry points ------------------------------------------------------- */
@@ -645,15 +634,18 @@ fit_objective_eval(void *ctx, const double *x, double *f, double *g)
     }
     const double inv = 1.0 / acc.weight;
     double penalty = 0.0;
+    int finite = 1;  /* the sums or the penalty can overflow with finite logits */
     for (sx_size i = 0; i < km; i++) {
         penalty += x[i] * x[i];
         g[i] = o->grad[i] * inv + o->alpha * x[i];
+        finite = finite && isfinite(g[i]);
     }
     for (sx_size c = 0; c < o->k; c++) {
         g[km + c] = o->fit_intercept ? o->grad[km + c] * inv : 0.0;
+        finite = finite && isfinite(g[km + c]);
     }
     *f = acc.loss * inv + (o->alpha > 0.0 ? 0.5 * o->alpha * penalty : 0.0);
-    return SX_OK;
+    return finite && isfinite(*f) ? SX_OK : SX_ERR_NONFINITE;
 }
 
 /* v = h0 v for L-BFGS, v = [W (k*m), b (k)] as x. */

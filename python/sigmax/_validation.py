@@ -7,7 +7,6 @@ that form are passed through without a copy (views and memory maps included).
 """
 from __future__ import annotations
 
-import numbers
 from typing import Any, Optional
 
 import numpy as np
@@ -123,9 +122,8 @@ def check_sample_weight(sample_weight: Any, n: int, dtype: np.dtype,
     """
     if sample_weight is None and factors is None:
         return None
-    if sample_weight is None:
-        sw = np.ones(n)
-    else:
+    sw = None
+    if sample_weight is not None:
         sw = as_float_array(sample_weight, "sample_weight", dtype=np.float64)
         if sw.ndim == 0:
             sw = np.full(n, sw, dtype=np.float64)
@@ -136,8 +134,8 @@ def check_sample_weight(sample_weight: Any, n: int, dtype: np.dtype,
             raise ValueError("sample_weight must be non-negative")
         if not sw.any():
             raise ValueError("sample_weight must not be all zero")
-    if factors is not None:
-        sw = _unit_scaled(sw) * _unit_scaled(factors)  # no overflow in the product
+    if factors is not None:  # scaled first: no overflow in the product
+        sw = factors if sw is None else _unit_scaled(sw) * _unit_scaled(factors)
         if not sw.any():
             raise ValueError("the sample weights times the class weights are all zero (or "
                              "below float64's range)")
