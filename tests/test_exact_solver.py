@@ -1,6 +1,5 @@
 """The default solver (L-BFGS in C) reaches the regularized optimum: the same
 one scikit-learn's lbfgs finds, by objective and by probabilities."""
-import pickle
 import warnings
 
 import numpy as np
@@ -120,54 +119,6 @@ def test_warm_start_from_the_optimum_stays():
     model.fit(X, y)
     assert model.n_iter_ <= 2
     np.testing.assert_allclose(model.coef_, coef, atol=1e-6)
-
-
-def test_pickle_round_trip_predicts_the_same():
-    X, y = standardized(datasets.load_iris)
-    model = SoftmaxRegression(alpha=1e-2).fit(X, y)
-    again = pickle.loads(pickle.dumps(model))
-    assert np.array_equal(again.predict_proba(X), model.predict_proba(X))
-    assert np.array_equal(again.predict(X), model.predict(X))
-
-
-@pytest.mark.parametrize("estimator", [SoftmaxRegression(), LogisticRegression()],
-                         ids=lambda e: type(e).__name__)
-def test_check_estimator(estimator):
-    from sklearn.utils.estimator_checks import check_estimator
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        results = check_estimator(estimator, on_fail=None)
-    failed = [(r["check_name"], str(r["exception"])[:300]) for r in results if r["status"] == "failed"]
-    assert not failed
-    assert sum(r["status"] == "passed" for r in results) >= 60
-
-
-# with the default alpha=0, a fold of iris can be separable: sigmax says so, as it should
-@pytest.mark.filterwarnings("ignore:.*linearly separable:sigmax.ConvergenceWarning")
-def test_pipeline_grid_search_cross_val():
-    from sklearn.model_selection import GridSearchCV, cross_val_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    X, y = datasets.load_iris(return_X_y=True)
-    pipe = make_pipeline(StandardScaler(), SoftmaxRegression())
-    scores = cross_val_score(pipe, X, y, cv=3)
-    assert scores.shape == (3,) and scores.mean() > 0.85
-    grid = GridSearchCV(pipe, {"softmaxregression__alpha": [1e-3, 1e-1]}, cv=3).fit(X, y)
-    assert grid.best_params_["softmaxregression__alpha"] in (1e-3, 1e-1)
-    assert grid.score(X, y) > 0.85
-
-
-def test_sklearn_is_not_imported_by_sigmax():
-    import subprocess
-    import sys
-
-    code = ("import sys, numpy as np, sigmax; "
-            "m = sigmax.SoftmaxRegression().fit(np.eye(4), [0, 1, 0, 1]); m.predict(np.eye(4)); "
-            "assert not any(k.split('.')[0] in ('sklearn', 'scipy', 'torch', 'matplotlib') "
-            "for k in sys.modules), sorted(sys.modules)")
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_lbfgs_history_grows_with_X_within_its_bounds():
