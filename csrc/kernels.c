@@ -11,12 +11,17 @@
 
 void *sx_aligned_alloc(size_t size, void **raw)
 {
-    *raw = malloc(size + SX_ALIGN);
+    *raw = size <= SIZE_MAX - SX_ALIGN ? malloc(size + SX_ALIGN) : NULL;
     if (*raw == NULL) {
         return NULL;
     }
     uintptr_t addr = (uintptr_t)*raw;
     return (void *)((addr + SX_ALIGN - 1) & ~(uintptr_t)(SX_ALIGN - 1));
+}
+
+void *sx_calloc2(size_t a, size_t b, size_t size)
+{
+    return b == 0 || a <= SIZE_MAX / b ? calloc(a * b, size) : NULL;
 }
 
 int sx_is_aligned(const void *p)
@@ -222,6 +227,8 @@ static int cpu_runs(const sx_isa_kernels *isa)
 /* Best first. */
 static const sx_isa_kernels *const isa_list[] = {&sx_kernels_avx512, &sx_kernels_avx2,
                                                  &sx_kernels_baseline};
+/* Read by kernels running without the GIL while sx_select_isa may write it
+ * (with the GIL): accessed atomically. */
 static const sx_isa_kernels *isa_in_use = NULL;
 
 static const sx_isa_kernels *isa_named(const char *name)
@@ -245,7 +252,7 @@ int sx_select_isa(const char *name)
     if (strcmp(name, "best") == 0) {
         for (size_t i = 0; i < sizeof(isa_list) / sizeof(isa_list[0]); i++) {
             if (cpu_runs(isa_list[i])) {
-                isa_in_use = isa_list[i];
+                __atomic_store_n(&isa_in_use, isa_list[i], __ATOMIC_RELEASE);
                 return 0;
             }
         }
@@ -255,16 +262,18 @@ int sx_select_isa(const char *name)
     if (isa == NULL || !cpu_runs(isa)) {
         return -1;
     }
-    isa_in_use = isa;
+    __atomic_store_n(&isa_in_use, isa, __ATOMIC_RELEASE);
     return 0;
 }
 
 static const sx_isa_kernels *isa(void)
 {
-    if (isa_in_use == NULL) {
+    const sx_isa_kernels *in_use = __atomic_load_n(&isa_in_use, __ATOMIC_ACQUIRE);
+    if (in_use == NULL) {  /* two threads may both choose: they choose the same */
         sx_select_isa("best");
+        in_use = __atomic_load_n(&isa_in_use, __ATOMIC_ACQUIRE);
     }
-    return isa_in_use;
+    return in_use;
 }
 
 const char *sx_isa_name(void)

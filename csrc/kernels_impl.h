@@ -725,13 +725,22 @@ static void SX_NAME(work_free)(SX_NAME(work) *w)
 /* 0, or SX_ERR_NOMEM (w is then empty). */
 static int SX_NAME(work_init)(SX_NAME(work) *w, sx_size k, sx_size m, int want_grad)
 {
+    int status = SX_OK;
     memset(w, 0, sizeof(*w));
     const sx_size br = SX_NAME(block_rows)(m);
     w->k = k;
     w->m = m;
     w->br = br;
+    /* Every size below is under (br + 1) x k vectors (G: k x m, W's own size).
+     * k is not bounded by any array when m = 0 (W has no elements and b and Y
+     * may be stride-0 views): refuse a k for which that bound overflows. */
+    if ((size_t)k > SIZE_MAX / 4 / sizeof(VEC) / (size_t)(br + 1)) {
+        status = SX_ERR_NOMEM;
+        goto done;
+    }
     w->raw[0] = malloc((size_t)(2 * br * k + DLEN + 2 * k) * sizeof(double));
-    w->raw[1] = malloc((size_t)(br * k) * sizeof(SX_T) + (size_t)(2 * br) * sizeof(char *));
+    /* the row pointers first, then the block's dl/dz: each at its type's alignment */
+    w->raw[1] = malloc((size_t)(2 * br) * sizeof(char *) + (size_t)(br * k) * sizeof(SX_T));
     w->P = sx_aligned_alloc((size_t)(br * k) * sizeof(VEC), &w->raw[2]);
 #if SX_TSIZE == 4
     if (want_grad) {
@@ -745,16 +754,20 @@ static int SX_NAME(work_init)(SX_NAME(work) *w, sx_size k, sx_size m, int want_g
 #endif
     if (w->raw[0] == NULL || w->raw[1] == NULL || w->P == NULL ||
         (SX_TSIZE == 4 && want_grad && w->G == NULL)) {
-        SX_NAME(work_free)(w);
-        return SX_ERR_NOMEM;
+        status = SX_ERR_NOMEM;
+        goto done;
     }
     w->Z = w->raw[0];
     w->E = w->Z + br * k;
     w->t = w->E + br * k + DLEN;
     w->dz = w->t + k;
-    w->dzs = w->raw[1];
-    w->xr = (const char **)((char *)w->raw[1] + (size_t)(br * k) * sizeof(SX_T));
-    return SX_OK;
+    w->xr = w->raw[1];
+    w->dzs = (SX_T *)((char *)w->raw[1] + (size_t)(2 * br) * sizeof(char *));
+done:
+    if (status != SX_OK) {
+        SX_NAME(work_free)(w);
+    }
+    return status;
 }
 
 /*
@@ -927,7 +940,7 @@ static int SX_NAME(loss_grad_parallel)(const sx_data *d, const sx_params *p, con
     sx_params pa = *p;
     pa.W.data = SX_NAME(aligned_W)(p, &W_raw);
     sx_accum *part = calloc((size_t)parts, sizeof(sx_accum));
-    double *sums = gsize ? calloc((size_t)parts * gsize, sizeof(double)) : NULL;
+    double *sums = gsize ? sx_calloc2((size_t)parts, gsize, sizeof(double)) : NULL;
     int *codes = calloc((size_t)parts, sizeof(int));
     if (pa.W.data == NULL || part == NULL || codes == NULL || (gsize && sums == NULL)) {
         status = SX_ERR_NOMEM;
@@ -945,7 +958,7 @@ static int SX_NAME(loss_grad_parallel)(const sx_data *d, const sx_params *p, con
     if (n_threads > 1 && parts > 1)
 #endif
     for (sx_size q = 0; q < parts; q++) {
-        const sx_size lo = count * q / parts, hi = count * (q + 1) / parts;
+        const sx_size lo = sx_part_start(count, q, parts), hi = sx_part_start(count, q + 1, parts);
         SX_NAME(work) w;
         codes[q] = SX_NAME(work_init)(&w, k, m, gsize != 0);
         if (codes[q] == SX_OK) {
@@ -1064,7 +1077,8 @@ static int SX_NAME(forward_parallel)(const sx_view *X, const sx_params *p, sx_li
     sx_params pa = *p;
     pa.W.data = SX_NAME(aligned_W)(p, &W_raw);
     if (pa.W.data == NULL) {
-        return SX_ERR_NOMEM;
+        status = SX_ERR_NOMEM;
+        goto done;
     }
     (void)n_threads;
 #ifdef _OPENMP
@@ -1072,7 +1086,7 @@ static int SX_NAME(forward_parallel)(const sx_view *X, const sx_params *p, sx_li
     if (n_threads > 1 && parts > 1)
 #endif
     for (sx_size q = 0; q < parts; q++) {
-        const sx_size lo = n * q / parts, hi = n * (q + 1) / parts;
+        const sx_size lo = sx_part_start(n, q, parts), hi = sx_part_start(n, q + 1, parts);
         SX_NAME(work) w;
         codes[q] = SX_NAME(work_init)(&w, k, X->cols, 0);
         if (codes[q] == SX_OK) {
@@ -1084,6 +1098,7 @@ static int SX_NAME(forward_parallel)(const sx_view *X, const sx_params *p, sx_li
     for (sx_size q = 0; q < parts && status == SX_OK; q++) {
         status = codes[q];
     }
+done:
     free(W_raw);
     return status;
 }
@@ -1125,7 +1140,7 @@ static const sx_size *SX_NAME(batch_part)(const sx_permutation *perm, int shuffl
                                           sx_size start, sx_size count, sx_size used, sx_size q,
                                           sx_size *out, sx_size *len)
 {
-    const sx_size lo = count * q / used, hi = count * (q + 1) / used;
+    const sx_size lo = sx_part_start(count, q, used), hi = sx_part_start(count, q + 1, used);
     for (sx_size r = lo; r < hi; r++) {
         out[r] = shuffle ? (sx_size)sx_permutation_apply(perm, (uint64_t)(start + r)) : start + r;
     }
@@ -1155,12 +1170,13 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
     /* the step goes over W's columns in this many fixed chunks (their |W|^2 summed in order) */
     const sx_size chunks = SX_SGD_MAX_PARTS;
     const size_t gsize = (size_t)(km + k);
-    double *grads = calloc((size_t)parts * gsize, sizeof(double));
+    double *grads = sx_calloc2((size_t)parts, gsize, sizeof(double));
     double *sums = calloc((size_t)(2 * parts + chunks), sizeof(double)); /* loss, weight; |W|^2 */
     int *codes = calloc((size_t)parts, sizeof(int));
-    /* the batch's row indices, and the next batch's (filled in ahead): by batch parity;
-     * one batch (full-batch descent) needs no second half */
-    sx_size *rows = malloc((size_t)((n > batch_size ? 2 : 1) * batch_size) * sizeof(sx_size));
+    /* the batch's row indices, and the next batch's (filled in ahead): by batch parity,
+     * `span` apart; one batch (full-batch descent) needs no second half */
+    const sx_size span = batch_size < n ? batch_size : n;
+    sx_size *rows = sx_calloc2(n > batch_size ? 2 : 1, (size_t)span, sizeof(sx_size));
     SX_NAME(work) *work = calloc((size_t)parts, sizeof(SX_NAME(work)));
     void *w_raw = NULL;
     /* the epoch works on a vector-aligned copy of W, written back at the end */
@@ -1208,14 +1224,16 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
         /* the part whose indices this thread filled in ahead: where, and which */
         const sx_size *ready = NULL;
         sx_size nready = 0, ready_start = n, ready_q = 0;
-        for (sx_size start = 0, batch = 0; start < n; start += batch_size, batch++) {
+        /* start + batch_size could overflow: the step is what is left, at most */
+        for (sx_size start = 0, batch = 0; start < n;
+             start += n - start < batch_size ? n - start : batch_size, batch++) {
             const sx_size count = (n - start < batch_size) ? n - start : batch_size;
             const sx_size used = parts < count ? parts : count;
             const sx_size after = start + count;
             const sx_size after_count = (n - after < batch_size) ? n - after : batch_size;
             const sx_size after_used = parts < after_count ? parts : after_count;
-            sx_size *idx = rows + (batch % 2) * batch_size;
-            sx_size *after_idx = rows + (1 - batch % 2) * batch_size;
+            sx_size *idx = rows + (batch % 2) * span;
+            sx_size *after_idx = rows + (1 - batch % 2) * span;
             for (sx_size q = tid; q < used; q += threads) {
                 const sx_size *mine = ready;
                 sx_size nmine = nready;
@@ -1269,7 +1287,8 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
 #pragma omp for schedule(static)
 #endif
             for (sx_size ch = 0; ch < chunks; ch++) {
-                const sx_size lo = (km + k) * ch / chunks, hi = (km + k) * (ch + 1) / chunks;
+                const sx_size lo = sx_part_start(km + k, ch, chunks);
+                const sx_size hi = sx_part_start(km + k, ch + 1, chunks);
                 const sx_size wend = hi < km ? hi : km;
                 /* g = the parts' sums in order, gathered into part 0's (loops over j vectorize) */
                 double *g = grads;

@@ -35,11 +35,25 @@ extern const sx_isa_kernels sx_kernels_baseline;
 /* Alignment of the working copies of W and G (one cache line). */
 #define SX_ALIGN 64
 
-/* size bytes aligned to SX_ALIGN; *raw receives the pointer to free. */
+/* size bytes aligned to SX_ALIGN; *raw receives the pointer to free (NULL when
+ * out of memory or when size + SX_ALIGN overflows). */
 void *sx_aligned_alloc(size_t size, void **raw);
+/* Zeroed memory for a x b elements of size bytes, or NULL (out of memory, or a
+ * count that does not fit in size_t: calloc checks only count x size). */
+void *sx_calloc2(size_t a, size_t b, size_t size);
 int sx_is_aligned(const void *p);
 /* A vector-aligned copy of size bytes at src (NULL when out of memory). */
 const char *sx_aligned_copy(const char *src, size_t size, void **raw);
+
+/*
+ * Where part q of `parts` equal parts of count rows starts: floor(count * q /
+ * parts), computed without forming count * q (which overflows for counts
+ * near the largest sx_size, possible with stride-0 views).
+ */
+static inline sx_size sx_part_start(sx_size count, sx_size q, sx_size parts)
+{
+    return count / parts * q + count % parts * q / parts;
+}
 
 /*
  * The per-row loss, on double logits z (k) and e (k): e_j = exp(z_j - max z)

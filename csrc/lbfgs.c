@@ -153,7 +153,8 @@ int sx_lbfgs(sx_size dim, double *x, sx_objective fun, sx_iteration_hook hook, v
     const sx_size mem = opt->memory > 0 ? opt->memory : 1;
     /* g, d, xt, gt, h (h0 times the newest y), then mem pairs (s, y); a memory
      * whose byte count would not fit in a size_t is out of memory */
-    const int fits = dim > 0 && (size_t)mem <= (SIZE_MAX / sizeof(double) / (size_t)dim - 5) / 2;
+    const size_t per_dim = dim > 0 ? SIZE_MAX / sizeof(double) / (size_t)dim : 0;
+    const int fits = per_dim >= 5 && (size_t)mem <= (per_dim - 5) / 2;
     double *work = fits ? malloc((size_t)(5 + 2 * mem) * (size_t)dim * sizeof(double)) : NULL;
     double *rho = fits ? malloc((size_t)mem * sizeof(double)) : NULL;
     double *coef = fits ? malloc((size_t)mem * sizeof(double)) : NULL;

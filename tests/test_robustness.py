@@ -207,6 +207,34 @@ def test_private_core_checks_its_own_arguments():
     assert lbfgs()[5] == 0  # and the good call still converges
 
 
+def test_private_core_scratch_sizes_that_overflow_are_out_of_memory():
+    """Stride-0 views give shapes no memory holds; the kernels' scratch sizes
+    for them would wrap around to small buffers.  They are MemoryErrors."""
+    k = 2**60  # with no features, W has no elements and nothing else bounds k
+    X = np.zeros((1, 0), np.float32)
+    W = np.empty((k, 0), np.float32)
+    b = np.broadcast_to(np.zeros(1, np.float32), (k,))
+    Y = np.broadcast_to(np.zeros((1, 1), np.float32), (1, k))
+    with pytest.raises(MemoryError):
+        _core.loss_grad(X, None, Y, None, W, b, 0, 0, 0.0, None, None, 1)
+    out = np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), (1, k), (0, 0))
+    with pytest.raises(MemoryError):
+        _core.forward(X, W, b, 0, 0, out, 1)
+    n, batch = 2**60 + 1, 2**60  # two batches' row indices: 2**64 bytes
+    Xn = np.broadcast_to(np.zeros((1, 1), np.float32), (n, 1))
+    Yn = np.broadcast_to(np.zeros((1, 1), np.float32), (n, 1))
+    with pytest.raises(MemoryError):
+        _core.sgd_epoch(Xn, None, Yn, None, np.zeros((1, 1), np.float32),
+                        np.zeros(1, np.float32), 1, 0, 0.1, 0.0, batch, False, True, 1, 0)
+    # with a k that fits, no features is a valid problem: the logits are b
+    k = 5
+    Wk, bk = np.empty((k, 0)), np.arange(k, dtype=np.float64)
+    Yk = np.full((2, k), 1.0 / k)
+    expected = np.log(np.exp(bk).sum()) - bk.mean()
+    assert _core.loss_grad(np.zeros((2, 0)), None, Yk, None, Wk, bk, 0, 0, 0.0, None, None,
+                           1) == pytest.approx(expected, rel=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_weights_of_any_scale_give_the_same_fit(dtype):
     """The objective is a weighted mean: scaling every weight changes nothing.
