@@ -716,18 +716,15 @@ static int
 check_h0(PyObject *h0o, sx_size k, sx_size m, PyArrayObject **out)
 {
     PyArrayObject *h0 = (PyArrayObject *)PyArray_FROMANY(h0o, NPY_FLOAT64, 1, 2, NPY_ARRAY_IN_ARRAY);
-    if (h0 == NULL) {
-        return -1;
-    }
-    const double *h = PyArray_DATA(h0);
-    int valid;
-    if (PyArray_NDIM(h0) == 1) {
+    const double *h = h0 != NULL ? PyArray_DATA(h0) : NULL;
+    int valid = h0 != NULL;
+    if (valid && PyArray_NDIM(h0) == 1) {
         valid = PyArray_DIM(h0, 0) == k * m + k;
         for (sx_size i = 0; valid && i < k * m + k; i++) {
             valid = isfinite(h[i]) && h[i] > 0.0;
         }
     }
-    else {  /* symmetric with a positive diagonal (positive definiteness is the caller's) */
+    else if (valid) {  /* symmetric with a positive diagonal (positive definiteness is the caller's) */
         const sx_size q = PyArray_DIM(h0, 0);
         valid = PyArray_DIM(h0, 1) == q && (q == m || q == m + 1);
         for (sx_size i = 0; valid && i < q; i++) {
@@ -737,15 +734,14 @@ check_h0(PyObject *h0o, sx_size k, sx_size m, PyArrayObject **out)
             }
         }
     }
-    if (!valid) {
+    if (h0 != NULL && !valid) {
         PyErr_SetString(PyExc_ValueError,
                         "h0 must hold k*m + k finite positive values, or be a symmetric (q, q) "
                         "array with a finite positive diagonal, q = m or m + 1");
-        Py_DECREF(h0);
-        return -1;
+        Py_CLEAR(h0);
     }
     *out = h0;
-    return 0;
+    return h0 != NULL ? 0 : -1;
 }
 
 PyDoc_STRVAR(lbfgs_doc,
@@ -949,20 +945,15 @@ core_supported_isas(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(args))
 {
     static const char *const names[] = {"avx512", "avx2", "baseline"};
     PyObject *list = PyList_New(0);
-    if (list == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    for (size_t i = 0; list != NULL && i < sizeof(names) / sizeof(names[0]); i++) {
         if (!sx_isa_supported(names[i])) {
             continue;
         }
         PyObject *s = PyUnicode_FromString(names[i]);
         if (s == NULL || PyList_Append(list, s) < 0) {
-            Py_XDECREF(s);
-            Py_DECREF(list);
-            return NULL;
+            Py_CLEAR(list);
         }
-        Py_DECREF(s);
+        Py_XDECREF(s);
     }
     return list;
 }
