@@ -182,6 +182,43 @@ raise_status(int status, const sx_view *input, int typenum, const char *name,
     "or alpha too large), or W, b or the targets hold NaN or infinity"
 
 /*
+ * The model's arrays: X (n x m, float32 or float64: *typenum), W (k x m,
+ * C-contiguous, k >= 1) and b (k), all of X's dtype.
+ */
+static int
+check_model(PyObject *Xo, PyObject *Wo, PyObject *bo, int *typenum, PyArrayObject **X,
+            PyArrayObject **W, PyArrayObject **b)
+{
+    if (!PyArray_Check(Xo)) {
+        PyErr_SetString(PyExc_TypeError, "X must be a numpy.ndarray");
+        return -1;
+    }
+    *typenum = PyArray_TYPE((PyArrayObject *)Xo);
+    if (*typenum != NPY_FLOAT32 && *typenum != NPY_FLOAT64) {
+        PyErr_SetString(PyExc_TypeError, "X must be float32 or float64");
+        return -1;
+    }
+    if (!(*X = check_array(Xo, "X", *typenum, 2, 0)) ||
+        !(*W = check_array(Wo, "W", *typenum, 2, 0)) ||
+        !(*b = check_array(bo, "b", *typenum, 1, 0))) {
+        return -1;
+    }
+    const npy_intp m = PyArray_DIM(*X, 1), k = PyArray_DIM(*W, 0);
+    if (k < 1) {
+        PyErr_SetString(PyExc_ValueError, "W must have at least one row");
+        return -1;
+    }
+    if (check_dim(*W, "W", 1, m) < 0 || check_dim(*b, "b", 0, k) < 0) {
+        return -1;
+    }
+    if (!PyArray_IS_C_CONTIGUOUS(*W)) {
+        PyErr_SetString(PyExc_ValueError, "W must be C-contiguous");
+        return -1;
+    }
+    return 0;
+}
+
+/*
  * Fill data and params from (X, y, Y, sw, W, b), all of X's dtype except y
  * (intp).  Exactly one of y, Y is not None.  Checks every shape and that the
  * class indices lie in range.
@@ -192,32 +229,10 @@ build_problem(PyObject *Xo, PyObject *yo, PyObject *Yo, PyObject *swo,
               sx_data *d, sx_params *p, int *typenum)
 {
     PyArrayObject *X, *W, *b;
-    if (!PyArray_Check(Xo)) {
-        PyErr_SetString(PyExc_TypeError, "X must be a numpy.ndarray");
+    if (parse_link_loss(link, loss) < 0 || check_model(Xo, Wo, bo, typenum, &X, &W, &b) < 0) {
         return -1;
     }
-    *typenum = PyArray_TYPE((PyArrayObject *)Xo);
-    if (*typenum != NPY_FLOAT32 && *typenum != NPY_FLOAT64) {
-        PyErr_SetString(PyExc_TypeError, "X must be float32 or float64");
-        return -1;
-    }
-    if (parse_link_loss(link, loss) < 0 ||
-        !(X = check_array(Xo, "X", *typenum, 2, 0)) ||
-        !(W = check_array(Wo, "W", *typenum, 2, 0)) ||
-        !(b = check_array(bo, "b", *typenum, 1, 0))) {
-        return -1;
-    }
-    const npy_intp n = PyArray_DIM(X, 0), m = PyArray_DIM(X, 1), k = PyArray_DIM(W, 0);
-    if (k < 1 || check_dim(W, "W", 1, m) < 0 || check_dim(b, "b", 0, k) < 0) {
-        if (k < 1) {
-            PyErr_SetString(PyExc_ValueError, "W must have at least one row");
-        }
-        return -1;
-    }
-    if (!PyArray_IS_C_CONTIGUOUS(W)) {
-        PyErr_SetString(PyExc_ValueError, "W must be C-contiguous");
-        return -1;
-    }
+    const npy_intp n = PyArray_DIM(X, 0), k = PyArray_DIM(W, 0);
     memset(d, 0, sizeof(*d));
     d->X = view_of(X);
     d->link = (sx_link)link;
@@ -433,33 +448,18 @@ core_forward(PyObject *Py_UNUSED(self), PyObject *args)
         check_threads(&n_threads) < 0) {
         return NULL;
     }
-    if (!PyArray_Check(Xo)) {
-        PyErr_SetString(PyExc_TypeError, "X must be a numpy.ndarray");
-        return NULL;
-    }
-    typenum = PyArray_TYPE((PyArrayObject *)Xo);
-    if (typenum != NPY_FLOAT32 && typenum != NPY_FLOAT64) {
-        PyErr_SetString(PyExc_TypeError, "X must be float32 or float64");
-        return NULL;
-    }
     if (parse_link_loss(link, SX_LOSS_LOG) < 0 || what < SX_OUT_LOGITS || what > SX_OUT_LOG_PROBA) {
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_ValueError, "unknown output code");
         }
         return NULL;
     }
-    if (!(X = check_array(Xo, "X", typenum, 2, 0)) || !(W = check_array(Wo, "W", typenum, 2, 0)) ||
-        !(b = check_array(bo, "b", typenum, 1, 0)) ||
+    if (check_model(Xo, Wo, bo, &typenum, &X, &W, &b) < 0 ||
         !(out = check_array(outo, "out", typenum, 2, 1))) {
         return NULL;
     }
-    const npy_intp n = PyArray_DIM(X, 0), m = PyArray_DIM(X, 1), k = PyArray_DIM(W, 0);
-    if (check_dim(W, "W", 1, m) < 0 || check_dim(b, "b", 0, k) < 0 ||
-        check_dim(out, "out", 0, n) < 0 || check_dim(out, "out", 1, k) < 0) {
-        return NULL;
-    }
-    if (!PyArray_IS_C_CONTIGUOUS(W)) {
-        PyErr_SetString(PyExc_ValueError, "W must be C-contiguous");
+    const npy_intp n = PyArray_DIM(X, 0), k = PyArray_DIM(W, 0);
+    if (check_dim(out, "out", 0, n) < 0 || check_dim(out, "out", 1, k) < 0) {
         return NULL;
     }
     const sx_view xv = view_of(X);

@@ -204,6 +204,9 @@ def test_private_core_checks_its_own_arguments():
         lbfgs(h0=np.diag([1.0, np.inf, 1.0, 1.0]))
     with pytest.raises(ValueError, match="not available"):
         _core.select_isa(_core.isa() + "\x00junk")
+    for what in (0, 1, 2):  # logits, probabilities, log-probabilities of no class
+        with pytest.raises(ValueError, match="W must have at least one row"):
+            _core.forward(X, np.zeros((0, 3)), np.zeros(0), 0, what, np.zeros((len(X), 0)), 1)
     assert lbfgs()[5] == 0  # and the good call still converges
 
 
