@@ -21,7 +21,8 @@ void *sx_aligned_alloc(size_t size, void **raw)
 
 void *sx_calloc2(size_t a, size_t b, size_t size)
 {
-    return b == 0 || a <= SIZE_MAX / b ? calloc(a * b, size) : NULL;
+    const int fits = b == 0 || size == 0 || a <= SIZE_MAX / b / size;
+    return fits ? calloc(a * b, size) : NULL;
 }
 
 int sx_is_aligned(const void *p)

@@ -76,7 +76,8 @@ typedef enum {
 enum {
     SX_OK = 0,
     SX_ERR_NONFINITE = 1, /* a logit or a loss term is NaN or infinite */
-    SX_ERR_NOMEM = 2
+    SX_ERR_NOMEM = 2,
+    SX_ERR_LABEL = 3      /* a class index of y out of range: y changed during the call */
 };
 
 /* A strided 2-D view: element (i, j) lives at data + i * s0 + j * s1 (bytes). */

@@ -854,6 +854,9 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
     double loss = 0.0, weight = 0.0;
     sx_size unflushed = 0;
     const sx_size block = SX_NAME(pass_block_rows)(count, br);
+    /* the caller checked y's class indices, but another thread may write y while the
+     * kernel runs without the GIL: each index is checked again where it is read */
+    const size_t classes = (size_t)(d->link == SX_LINK_SIGMOID && k == 1 ? 2 : k);
     for (sx_size start = 0; start < count; start += block) {
         const sx_size nrows = count - start < block ? count - start : block;
         const sx_size *next;
@@ -878,6 +881,9 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
             const double *t = NULL;
             if (d->y_index) {
                 y = *(const sx_size *)(d->y_index + i * d->y_stride);
+                if ((size_t)y >= classes) {
+                    return SX_ERR_LABEL;
+                }
             }
             else {
                 for (sx_size c = 0; c < k; c++) {
@@ -1053,11 +1059,17 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
                 sx_row_activate(link, what == SX_OUT_LOG_PROBA, w->Z + r * k, k);
             }
         }
+        int stored_finite = 1;  /* float32 outputs can overflow where the doubles did not */
         for (sx_size r = 0; r < nrows; r++) {
             char *o = out + (begin + start + r) * out_s0;
             for (sx_size c = 0; c < k; c++) {
-                *(SX_T *)(o + c * out_s1) = (SX_T)w->Z[r * k + c];
+                const SX_T v = (SX_T)w->Z[r * k + c];
+                *(SX_T *)(o + c * out_s1) = v;
+                stored_finite &= v - v == 0;
             }
+        }
+        if (!stored_finite) {
+            return SX_ERR_NONFINITE;
         }
     }
     return SX_OK;

@@ -38,8 +38,8 @@ extern const sx_isa_kernels sx_kernels_baseline;
 /* size bytes aligned to SX_ALIGN; *raw receives the pointer to free (NULL when
  * out of memory or when size + SX_ALIGN overflows). */
 void *sx_aligned_alloc(size_t size, void **raw);
-/* Zeroed memory for a x b elements of size bytes, or NULL (out of memory, or a
- * count that does not fit in size_t: calloc checks only count x size). */
+/* Zeroed memory for a x b elements of size bytes, or NULL (out of memory, or
+ * a x b x size does not fit in size_t). */
 void *sx_calloc2(size_t a, size_t b, size_t size);
 int sx_is_aligned(const void *p);
 /* A vector-aligned copy of size bytes at src (NULL when out of memory). */

@@ -19,6 +19,10 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#if defined(_OPENMP) && !defined(_WIN32)
+#include <pthread.h>
+#define SX_FORK_GUARD 1
+#endif
 
 #include "kernels.h"
 #include "lbfgs.h"
@@ -169,13 +173,17 @@ raise_status(int status, const sx_view *input, int typenum, const char *name,
     else if (status == SX_ERR_NOMEM) {
         PyErr_NoMemory();
     }
+    else if (status == SX_ERR_LABEL) {
+        PyErr_SetString(PyExc_ValueError, "y changed during the call: one of its class indices "
+                        "left the range checked at the start (did another thread write y?)");
+    }
     return status == SX_OK ? 0 : -1;
 }
 
 /* raise_status's `otherwise` for the kernels that compute X W^T + b ... */
 #define SX_LOGITS_NOT_FINITE                                                                   \
-    "the logits X W^T + b are not: W or b holds NaN or infinity, or a logit overflowed (X or " \
-    "W too large)"
+    "the logits X W^T + b are not: W or b holds NaN or infinity, or a logit overflowed its "    \
+    "dtype's range (X or W too large)"
 /* ... and from them the objective and its gradient */
 #define SX_OBJECTIVE_NOT_FINITE                                                                \
     "the logits X W^T + b, the objective or its gradient are not: a value overflowed (X, W "   \
@@ -302,10 +310,25 @@ build_problem(PyObject *Xo, PyObject *yo, PyObject *Yo, PyObject *swo,
     return 0;
 }
 
+#ifdef SX_FORK_GUARD
+/*
+ * OpenMP's (libgomp's) worker threads do not survive fork(): in a child forked
+ * after this process ran a team of threads, the next team would wait for them
+ * forever.  Such a child runs the kernels on its own thread instead.
+ */
+static volatile int teams_started = 0, teams_lost = 0;
+
+static void
+forked_child(void)
+{
+    teams_lost = teams_started;
+}
+#endif
+
 /*
  * n_threads as the kernels take it: at least 1 (else an error), and at most
  * the processors, since more threads would only wait (and the results do
- * not depend on the count).
+ * not depend on the count); 1 in a child forked after threads ran.
  */
 static int
 check_threads(int *n_threads)
@@ -319,6 +342,10 @@ check_threads(int *n_threads)
     *n_threads = *n_threads < procs ? *n_threads : procs;
 #else
     *n_threads = 1;
+#endif
+#ifdef SX_FORK_GUARD
+    *n_threads = teams_lost ? 1 : *n_threads;
+    teams_started = teams_started || *n_threads > 1;
 #endif
     return 0;
 }
@@ -983,6 +1010,12 @@ PyMODINIT_FUNC
 PyInit__core(void)
 {
     import_array();
+#ifdef SX_FORK_GUARD
+    if (pthread_atfork(NULL, NULL, forked_child) != 0) {
+        PyErr_SetString(PyExc_ImportError, "sigmax._core: pthread_atfork failed");
+        return NULL;
+    }
+#endif
     /* SIGMAX_ISA=avx2 (say) runs a lower instruction set's kernels, to compare them */
     const char *wanted = getenv("SIGMAX_ISA");
     if (wanted != NULL && wanted[0] != '\0' && sx_select_isa(wanted) < 0) {

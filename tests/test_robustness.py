@@ -1,6 +1,8 @@
 """Bad input gets a clear exception naming the argument; good-but-unusual input
 gets a correct result; a failed fit changes nothing; numerics at the extremes;
 concurrent use from threads."""
+import multiprocessing
+import sys
 import threading
 import warnings
 
@@ -418,6 +420,54 @@ def test_threads_give_the_sequential_results():
         t.join()
     for got in outputs:
         assert np.array_equal(got, want)
+
+
+def test_y_written_during_a_fit_is_an_error_not_a_crash():
+    """The kernels read y without the GIL; an index that leaves the range checked
+    at the start is caught where it is read (here written between two L-BFGS
+    iterations, by the callback, which runs with the GIL)."""
+    Xr, yr = RNG.normal(size=(50, 3)), (np.arange(50) % 3).astype(np.intp)
+
+    def callback(*_):
+        yr[7] = 10**12
+
+    with pytest.raises(ValueError, match="y changed during the call"):
+        _core.lbfgs(Xr, yr, None, None, np.zeros((3, 3)), np.zeros(3), 0, 0, 0.1, True, 1e-8,
+                    50, 10, 1, callback, None)
+
+
+def _fit_in_forked_child(data):
+    Xf, yf = data
+    return SoftmaxRegression(solver="gd", max_iter=3, n_jobs=2).fit(Xf, yf).predict_proba(Xf)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork with threads: Linux only")
+def test_a_child_forked_after_threads_ran_does_not_hang():
+    """OpenMP's worker threads do not survive fork(): a forked child that asked for
+    a team again waited forever.  It now runs single-threaded, to the same result."""
+    Xf = RNG.normal(size=(20000, 20))
+    yf = (Xf[:, 0] > 0).astype(int) + (Xf[:, 1] > 0)
+    want = _fit_in_forked_child((Xf, yf))  # starts the parent's thread team
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        got = pool.map_async(_fit_in_forked_child, [(Xf, yf)] * 2).get(timeout=60)
+    for g in got:
+        assert np.array_equal(g, want)
+
+
+@pytest.mark.parametrize("make", ["logits", "decision_function"])
+def test_float32_logits_beyond_float32_range_are_an_error(make):
+    """The logits are summed in double; stored as float32 they must fit, as
+    float64 logits must fit in double, rather than become infinities."""
+    X32 = np.array([[1e20, 1e20]], np.float32)
+    with pytest.raises(ValueError, match="a logit overflowed"):
+        if make == "logits":
+            sigmax.logits(X32, np.array([[1e20, 1e20]], np.float32), np.zeros(1, np.float32))
+        else:
+            model = SoftmaxRegression(alpha=1.0).fit(np.array([[0, 1], [1, 0]], np.float32), [0, 1])
+            model.coef_ = np.full_like(model.coef_, 1e20)
+            model.decision_function(X32)
+    assert np.isfinite(sigmax.logits(X32, np.array([[1e10, 1e10]], np.float32),
+                                     np.zeros(1, np.float32))).all()
 
 
 # ---- property test: the estimators on arbitrary small problems ----------------
