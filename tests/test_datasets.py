@@ -206,6 +206,29 @@ def test_read_idx_corrupt_gzip(tmp_path):
         read_idx(path)
 
 
+@pytest.mark.parametrize("compress", [False, True])
+def test_read_idx_reads_no_further_than_its_header_says(tmp_path, compress):
+    # a label file of 10 bytes followed by 160 MiB (160 KiB gzipped): rejected
+    # after reading 11 payload bytes, not the whole expansion
+    path = tmp_path / ("long.gz" if compress else "long")
+    data = _idx_bytes(np.arange(10, dtype=np.uint8)) + bytes(160 << 20)
+    path.write_bytes(gzip.compress(data, compresslevel=1) if compress else data)
+    del data
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="payload") as info:
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "long" in str(info.value)
+    assert peak < 1 << 20
+    huge = tmp_path / "huge"  # a header announcing 2**96 bytes, and 3 of them
+    huge.write_bytes(struct.pack(">IIII", 0x803, 2**32 - 1, 2**32 - 1, 2**32 - 1) + b"abc")
+    with pytest.raises(ValueError, match="payload"):
+        read_idx(huge)
+
+
 def test_read_idx_missing(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_idx(tmp_path / "nope")

@@ -187,7 +187,38 @@ def read_idx(path: PathLike) -> np.ndarray:
         The message names the file.
     """
     path = Path(path)
-    return _parse_idx(_read_bytes(path), path).copy()
+    return _parse_idx(_read_idx_bytes(path), path).copy()
+
+
+def _read_idx_bytes(path: Path) -> bytes:
+    """The bytes of the IDX file at ``path`` (gunzipped if its name ends in
+    ``.gz``), read no further than one byte past the size its header
+    announces: a small .gz that expands to gigabytes costs no memory, and
+    _parse_idx still sees that the payload is too long.  A malformed or
+    truncated header is returned as it is, for _parse_idx to name the fault."""
+    try:
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as fh:
+            data = fh.read(4)
+            ndim = _IDX_MAGIC_NDIM.get(int.from_bytes(data, "big")) if len(data) == 4 else None
+            if ndim is None:
+                return data
+            data += fh.read(4 * ndim)
+            if len(data) < 4 + 4 * ndim:
+                return data
+            left = 1  # the payload's announced size, plus the byte that shows it is too long
+            for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4):
+                left *= int(d)
+            left += 1
+            chunks = [data]
+            while left > 0:  # in chunks: read(n) can allocate n bytes up front
+                chunk = fh.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+            return b"".join(chunks)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path}: corrupt gzip file ({exc})") from exc
 
 
 # --------------------------------------------------------------------------- #
