@@ -138,6 +138,24 @@ BAD_CALLS = {
     "softmax of a row of -inf": (lambda: sigmax.softmax([[0.0, 1.0], [-np.inf, -np.inf]]), ValueError,
                                  "a row of only -inf"),
     "sigmoid of NaN": (lambda: sigmax.sigmoid([0.0, np.nan]), ValueError, "z contains NaN"),
+    "negative sample_weight (score)": (lambda: SoftmaxRegression().fit(X, Y3).score(X, Y3, sample_weight=-np.ones(30)),
+                                       ValueError, "sample_weight must be non-negative"),
+    "nan sample_weight (score)": (lambda: SoftmaxRegression().fit(X, Y3).score(X, Y3, sample_weight=with_nan(np.ones(30))),
+                                  ValueError, "sample_weight contains NaN"),
+    "sample_weight length (score)": (lambda: SoftmaxRegression().fit(X, Y3).score(X, Y3, sample_weight=np.ones(3)),
+                                     ValueError, "sample_weight must have shape (30,)"),
+    "ragged y (fit)": (lambda: SoftmaxRegression().fit(X[:2], [[0], [1, 2]]), ValueError,
+                       "y could not be read as an array"),
+    "ragged y (loss)": (lambda: sigmax.loss(X[:2], [[0], [1, 2]], W3, B3), ValueError,
+                        "y could not be read as an array"),
+    "ragged y (score)": (lambda: SoftmaxRegression().fit(X, Y3).score(X[:2], [[0], [1, 2]]),
+                         ValueError, "y could not be read as an array"),
+    "class_weight label a tuple": (lambda: SoftmaxRegression(class_weight={(0, 1): 2.0}).fit(X, Y3),
+                                   ValueError, "names the label (0, 1), which is not in y"),
+    "estimator loss a list": (lambda: SoftmaxRegression(loss=["log"]).fit(X, Y3), ValueError,
+                              "loss must be one of"),
+    "estimator solver a list": (lambda: SoftmaxRegression(solver=["sgd"]).fit(X, Y3), ValueError,
+                                "solver must be one of"),
 }
 
 
@@ -282,6 +300,11 @@ def test_exact_numbers_of_other_types_are_accepted():
     huge = Decimal("1e400")  # finite as a Decimal, though not as a float
     labels = np.array([1, 2, huge] * 10, dtype=object)
     assert list(SoftmaxRegression().fit(X, labels).classes_) == [1, 2, huge]
+    sgd = {"solver": "sgd", "max_iter": 3, "random_state": 0}
+    ref = SoftmaxRegression(**sgd, learning_rate=0.25, tol=0.5).fit(X, Y3)
+    for quarter, half in ((Decimal("0.25"), Decimal("0.5")), (Fraction(1, 4), np.array(0.5))):
+        fit = SoftmaxRegression(**sgd, learning_rate=quarter, tol=half)
+        assert np.array_equal(fit.fit(X, Y3).coef_, ref.coef_)
 
 
 def test_score_takes_a_column_vector_y_as_fit_does():

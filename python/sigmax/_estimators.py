@@ -24,6 +24,7 @@ from ._validation import (
     LINKS,
     LOSSES,
     as_float_array,
+    as_label_array,
     as_real,
     check_alpha,
     check_finite,
@@ -81,9 +82,11 @@ def _check_positive(value, name, kind=numbers.Real):
         ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) \
             and 0 < value < 2**62
         what = "a positive integer"
-    else:
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) \
-            and 0 < float(value) < float("inf")
+    else:  # any real number as_real takes (alpha's and class_weight's rule)
+        try:
+            ok = 0 < as_real(value, name) < float("inf")
+        except TypeError:
+            ok = False
         what = "a positive finite number"
     if not ok:
         raise ValueError(f"{name} must be {what}, got {value!r}")
@@ -129,9 +132,9 @@ class _LinearClassifier(_ParamsMixin):
 
     # -- fitting -----------------------------------------------------------
     def _check_hyperparameters(self):
-        if self.solver not in SOLVERS:
+        if not (isinstance(self.solver, str) and self.solver in SOLVERS):
             raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
-        if self.loss not in LOSSES:
+        if not (isinstance(self.loss, str) and self.loss in LOSSES):
             raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
         _check_positive(self.learning_rate, "learning_rate")
         if self.max_iter is not None:
@@ -251,8 +254,9 @@ class _LinearClassifier(_ParamsMixin):
         else:
             per_class = np.ones(classes.shape[0])
             for label, weight in self.class_weight.items():
-                matches = np.flatnonzero(classes == label)
-                if matches.shape[0] != 1:
+                # compared one by one: a tuple label would broadcast against the array
+                matches = [i for i, c in enumerate(classes.tolist()) if c == label]
+                if len(matches) != 1:
                     raise ValueError(f"class_weight names the label {label!r}, which is not in y")
                 value = as_real(weight, f"class_weight[{label!r}]")
                 if not (np.isfinite(value) and value >= 0):
@@ -390,13 +394,14 @@ class _LinearClassifier(_ParamsMixin):
         """Mean accuracy of predict(X) against y (weighted with sample_weight);
         for multi-label y, the share of rows with every label right."""
         pred = self.predict(X)
-        y = np.asarray(y)
+        y = as_label_array(y)
         if pred.ndim == 1:
             y = _column_to_1d(y, stacklevel=3)
         if y.shape != pred.shape:
             raise ValueError(f"y must have shape {pred.shape}, got {y.shape}")
         hits = (pred == y) if pred.ndim == 1 else (pred == y).all(axis=1)
-        return float(np.average(hits, weights=sample_weight))
+        weights = check_sample_weight(sample_weight, len(hits), np.float64)
+        return float(np.average(hits, weights=weights))
 
 
 def _column_to_1d(y: np.ndarray, stacklevel: int) -> np.ndarray:
@@ -412,8 +417,8 @@ def _column_to_1d(y: np.ndarray, stacklevel: int) -> np.ndarray:
 def _encode_labels(y, n):
     """classes_ (sorted unique labels) and the class index of each row."""
     if y is None:
-        raise ValueError(f"this estimator requires y to be passed, but the target y is None")
-    y = _column_to_1d(np.asarray(y), stacklevel=5)
+        raise ValueError("this estimator requires y to be passed, but the target y is None")
+    y = _column_to_1d(as_label_array(y), stacklevel=5)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-dimensional (n,), got shape {y.shape}")
     if y.shape[0] != n:
@@ -571,8 +576,8 @@ class LogisticRegression(_LinearClassifier):
 
     def _encode_targets(self, y, n, dtype):
         if y is None:
-            raise ValueError(f"this estimator requires y to be passed, but the target y is None")
-        y_arr = np.asarray(y)
+            raise ValueError("this estimator requires y to be passed, but the target y is None")
+        y_arr = as_label_array(y)
         if y_arr.ndim == 2 and y_arr.shape[1] > 1:
             if y_arr.shape[0] != n:
                 raise ValueError(f"X has {n} rows but y has {y_arr.shape[0]}")

@@ -21,6 +21,15 @@ def compute_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float32) if single else np.dtype(np.float64)
 
 
+def as_label_array(y: Any) -> np.ndarray:
+    """np.asarray(y) for labels or targets, with a message that names y when
+    it cannot be one array (ragged nesting, say)."""
+    try:
+        return np.asarray(y)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ValueError(f"y could not be read as an array: {err}") from None
+
+
 def _as_real_array(a: Any, name: str) -> np.ndarray:
     """np.asarray(a), refusing what cannot be read as real numbers."""
     if hasattr(a, "tocsr") or type(a).__module__.startswith("scipy.sparse"):
