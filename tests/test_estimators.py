@@ -1,6 +1,7 @@
 """LogisticRegression and SoftmaxRegression: the lectures' training rules,
 label handling, fitted attributes and prediction methods."""
 import io
+import sys
 import os
 from pathlib import Path
 
@@ -288,6 +289,15 @@ def test_verbose_prints_one_line_per_epoch(capsys):
     assert err.count("epochs") == 3 and "3/3" in err
     SoftmaxRegression(solver="sgd", max_iter=3).fit(X, y)
     assert capsys.readouterr().err == ""
+
+
+def test_verbose_without_stderr_fits_silently(monkeypatch):
+    """sys.stderr is None under pythonw and some services: nothing to write to."""
+    X, y = blobs()
+    quiet = SoftmaxRegression(solver="sgd", max_iter=3, random_state=0).fit(X, y)
+    monkeypatch.setattr(sys, "stderr", None)
+    loud = SoftmaxRegression(solver="sgd", max_iter=3, random_state=0, verbose=1).fit(X, y)
+    assert np.array_equal(loud.coef_, quiet.coef_)
 
 
 class _Terminal(io.StringIO):

@@ -9,15 +9,16 @@ from typing import Optional, TextIO
 
 class EpochProgress:
     """Call once per finished epoch (or iteration) with its objective value;
-    close() when the fit ends, early or not.  Silent unless enabled."""
+    close() when the fit ends, early or not.  Silent unless enabled, and when
+    there is no stream (sys.stderr is None under pythonw and some services)."""
 
     def __init__(self, total: int, label: str, unit: str = "epochs", enabled: bool = True,
                  stream: Optional[TextIO] = None, width: int = 30):
         self.total = total
         self.label = label
         self.unit = unit
-        self.enabled = enabled
         self.stream = stream if stream is not None else sys.stderr
+        self.enabled = enabled and self.stream is not None
         self.width = width
         self.start = time.perf_counter()
         self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
