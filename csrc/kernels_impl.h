@@ -1059,13 +1059,15 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
                 sx_row_activate(link, what == SX_OUT_LOG_PROBA, w->Z + r * k, k);
             }
         }
-        int stored_finite = 1;  /* float32 outputs can overflow where the doubles did not */
+        /* float32 outputs can overflow where the doubles did not; float64 outputs are
+         * those doubles, finite already (the check then compiles away) */
+        int stored_finite = 1;
         for (sx_size r = 0; r < nrows; r++) {
             char *o = out + (begin + start + r) * out_s0;
             for (sx_size c = 0; c < k; c++) {
                 const SX_T v = (SX_T)w->Z[r * k + c];
                 *(SX_T *)(o + c * out_s1) = v;
-                stored_finite &= v - v == 0;
+                stored_finite &= SX_TSIZE == 8 || v - v == 0;
             }
         }
         if (!stored_finite) {

@@ -16,8 +16,8 @@ import numpy as np
 from . import _core
 from ._validation import (
     LINKS,
+    as_array,
     as_float_array,
-    as_label_array,
     check_alpha,
     check_finite,
     check_link_loss,
@@ -128,7 +128,7 @@ def _prepare(X, y, W, b, link, loss, sample_weight, alpha):
     k = W.shape[0]
     if y is None:
         raise ValueError("y is None: expected class indices (n,) or a target matrix (n, K)")
-    y_arr = as_label_array(y)
+    y_arr = as_array(y, "y")
     if y_arr.ndim == 2:
         Y = as_float_array(y_arr, "y", dtype=X.dtype)
         if Y.shape != (n, k):

@@ -23,8 +23,8 @@ from ._solvers import Problem, gd, lbfgs, sgd
 from ._validation import (
     LINKS,
     LOSSES,
+    as_array,
     as_float_array,
-    as_label_array,
     as_real,
     check_alpha,
     check_finite,
@@ -394,7 +394,7 @@ class _LinearClassifier(_ParamsMixin):
         """Mean accuracy of predict(X) against y (weighted with sample_weight);
         for multi-label y, the share of rows with every label right."""
         pred = self.predict(X)
-        y = as_label_array(y)
+        y = as_array(y, "y")
         if pred.ndim == 1:
             y = _column_to_1d(y, stacklevel=3)
         if y.shape != pred.shape:
@@ -418,7 +418,7 @@ def _encode_labels(y, n):
     """classes_ (sorted unique labels) and the class index of each row."""
     if y is None:
         raise ValueError("this estimator requires y to be passed, but the target y is None")
-    y = _column_to_1d(as_label_array(y), stacklevel=5)
+    y = _column_to_1d(as_array(y, "y"), stacklevel=5)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-dimensional (n,), got shape {y.shape}")
     if y.shape[0] != n:
@@ -577,7 +577,7 @@ class LogisticRegression(_LinearClassifier):
     def _encode_targets(self, y, n, dtype):
         if y is None:
             raise ValueError("this estimator requires y to be passed, but the target y is None")
-        y_arr = as_label_array(y)
+        y_arr = as_array(y, "y")
         if y_arr.ndim == 2 and y_arr.shape[1] > 1:
             if y_arr.shape[0] != n:
                 raise ValueError(f"X has {n} rows but y has {y_arr.shape[0]}")

@@ -21,13 +21,13 @@ def compute_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float32) if single else np.dtype(np.float64)
 
 
-def as_label_array(y: Any) -> np.ndarray:
-    """np.asarray(y) for labels or targets, with a message that names y when
-    it cannot be one array (ragged nesting, say)."""
+def as_array(a: Any, name: str) -> np.ndarray:
+    """np.asarray(a), with a message that names ``a`` when it cannot be one
+    array (ragged nesting, say)."""
     try:
-        return np.asarray(y)
+        return np.asarray(a)
     except (TypeError, ValueError, OverflowError) as err:
-        raise ValueError(f"y could not be read as an array: {err}") from None
+        raise ValueError(f"{name} could not be read as an array: {err}") from None
 
 
 def _as_real_array(a: Any, name: str) -> np.ndarray:
@@ -37,10 +37,7 @@ def _as_real_array(a: Any, name: str) -> np.ndarray:
                         "(use .toarray())")
     if a is None:
         raise ValueError(f"{name} is None: expected an array-like of real numbers")
-    try:
-        arr = np.asarray(a)
-    except (TypeError, ValueError, OverflowError) as err:  # ragged nesting, say
-        raise ValueError(f"{name} could not be read as an array: {err}") from None
+    arr = as_array(a, name)
     if arr.dtype.kind == "c":
         raise ValueError(f"Complex data not supported: {name} has dtype {arr.dtype}")
     if arr.dtype.kind == "O":

@@ -20,6 +20,7 @@ directory given through ``data_dir`` or ``SIGMAX_DATA``.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import http.client
@@ -29,7 +30,7 @@ import tempfile
 import urllib.request
 import zlib
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -86,6 +87,30 @@ _DOWNLOAD_ERRORS = (OSError, ValueError, EOFError, zlib.error, http.client.HTTPE
 # --------------------------------------------------------------------------- #
 # IDX parsing
 # --------------------------------------------------------------------------- #
+@contextlib.contextmanager
+def _opened(path: Path, gz: bool) -> Iterator[BinaryIO]:
+    """``path`` open for reading bytes, gunzipped when ``gz``; invalid or
+    truncated gzip data, met while reading, is a ValueError naming the file."""
+    try:
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+            yield fh
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path}: corrupt gzip file ({exc})") from exc
+
+
+def _read_upto(fh: BinaryIO, size: int) -> bytes:
+    """At most ``size`` bytes of ``fh``, read in chunks: ``read(size)`` can
+    allocate ``size`` bytes up front, whatever the file holds."""
+    chunks = []
+    while size > 0:
+        chunk = fh.read(min(size, _CHUNK))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
 def _read_bytes(path: Path, gz: Optional[bool] = None, limit: Optional[int] = None) -> bytes:
     """Return the uncompressed contents of ``path``.
 
@@ -101,12 +126,8 @@ def _read_bytes(path: Path, gz: Optional[bool] = None, limit: Optional[int] = No
     """
     if gz is None:
         gz = path.suffix == ".gz"
-    size = -1 if limit is None else limit + 1
-    try:
-        with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
-            data = fh.read(size)
-    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise ValueError(f"{path}: corrupt gzip file ({exc})") from exc
+    with _opened(path, gz) as fh:
+        data = fh.read() if limit is None else _read_upto(fh, limit + 1)
     if limit is not None and len(data) > limit:
         raise ValueError(f"{path}: holds more than the {limit} bytes expected"
                          f"{' uncompressed' if gz else ''}; the file is corrupt or not MNIST "
@@ -196,29 +217,18 @@ def _read_idx_bytes(path: Path) -> bytes:
     announces: a small .gz that expands to gigabytes costs no memory, and
     _parse_idx still sees that the payload is too long.  A malformed or
     truncated header is returned as it is, for _parse_idx to name the fault."""
-    try:
-        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as fh:
-            data = fh.read(4)
-            ndim = _IDX_MAGIC_NDIM.get(int.from_bytes(data, "big")) if len(data) == 4 else None
-            if ndim is None:
-                return data
-            data += fh.read(4 * ndim)
-            if len(data) < 4 + 4 * ndim:
-                return data
-            left = 1  # the payload's announced size, plus the byte that shows it is too long
-            for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4):
-                left *= int(d)
-            left += 1
-            chunks = [data]
-            while left > 0:  # in chunks: read(n) can allocate n bytes up front
-                chunk = fh.read(min(left, 1 << 20))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                left -= len(chunk)
-            return b"".join(chunks)
-    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise ValueError(f"{path}: corrupt gzip file ({exc})") from exc
+    with _opened(path, path.suffix == ".gz") as fh:
+        data = fh.read(4)
+        ndim = _IDX_MAGIC_NDIM.get(int.from_bytes(data, "big")) if len(data) == 4 else None
+        if ndim is None:
+            return data
+        data += fh.read(4 * ndim)
+        if len(data) < 4 + 4 * ndim:
+            return data
+        payload = 1
+        for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4):
+            payload *= int(d)
+        return data + _read_upto(fh, payload + 1)
 
 
 # --------------------------------------------------------------------------- #
