@@ -353,7 +353,7 @@ def fitted_state(model):
 
 
 def assert_same_state(before, model):
-    after = vars(model)
+    after = model if isinstance(model, dict) else vars(model)
     assert before.keys() == after.keys()
     for key, value in before.items():
         if isinstance(value, np.ndarray):
@@ -386,6 +386,21 @@ def test_diverging_sgd_is_reported_and_changes_nothing():
     with pytest.raises(ValueError):
         model.fit(X * 1e300, Y3)
     assert_same_state(before, model)
+
+
+@pytest.mark.parametrize("solver", ["gd", "sgd"])
+def test_penalty_divergence_names_the_learning_rate(solver):
+    # lr * alpha = 3 > 2: each step multiplies W by 1 - lr * alpha = -2, so |W|^2 in the
+    # objective overflows float64 while W (about 2**520 then) is still finite
+    model = SoftmaxRegression(solver=solver, alpha=0.1).fit(X, Y3)
+    fitted = {key: value for key, value in fitted_state(model).items() if key.endswith("_")}
+    model.set_params(learning_rate=30.0, max_iter=2000, batch_size=len(X))
+    with pytest.raises(ValueError, match=r"training diverged \(the objective overflowed "
+                                         r".*learning_rate=30.0 is too large") as caught:
+        model.fit(X, Y3)
+    assert_same_state(fitted, {key: getattr(model, key) for key in fitted})
+    if solver == "gd":  # the kernel's own report stays attached
+        assert "overflowed" in str(caught.value.__cause__)
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-6)])

@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from . import _core
 from ._api import _threads
 from ._progress import EpochProgress
-from ._solvers import Problem, gd, lbfgs, sgd
+from ._solvers import Problem, diverged, gd, lbfgs, sgd
 from ._validation import (
     LINKS,
     LOSSES,
@@ -204,8 +204,7 @@ class _LinearClassifier(_ParamsMixin):
         finally:
             on_epoch.close()
         if not (np.isfinite(W).all() and np.isfinite(b).all()):
-            raise ValueError(f"training diverged (the weights overflowed): learning_rate="
-                             f"{self.learning_rate!r} is too large for this data")
+            raise diverged(float(self.learning_rate), "the weights overflowed")
         self.classes_ = classes
         self.coef_ = W
         self.intercept_ = b
@@ -514,7 +513,10 @@ class SoftmaxRegression(_LinearClassifier):
         Iterations ("lbfgs", default 1000) or epochs ("gd", "sgd", default 100).
         Reaching it before ``tol`` gives a ConvergenceWarning ("lbfgs").
     learning_rate : float
-        Step size eta ("gd", "sgd").
+        Step size eta ("gd", "sgd").  Too large a step makes the weights or
+        the objective overflow: ``fit`` then raises ValueError ("training
+        diverged ...") and leaves a fitted model as it was.  With a penalty,
+        gd diverges whenever ``learning_rate * alpha > 2``.
     batch_size : int
         Minibatch size ("sgd").
     loss : {"log", "mse"}

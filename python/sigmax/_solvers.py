@@ -5,6 +5,7 @@ Every solver updates W and b in place and returns (n_iter, loss_curve).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple
 
@@ -38,19 +39,33 @@ class Problem:
 EpochCallback = Callable[[int, float], None]
 
 
+def diverged(learning_rate: float, what: str) -> ValueError:
+    """The error of a fit whose steps made the model overflow."""
+    return ValueError(f"training diverged ({what}): learning_rate={learning_rate!r} is too "
+                      f"large for this data")
+
+
 def gd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
        max_iter: int, fit_intercept: bool, on_epoch: EpochCallback) -> Tuple[int, List[float]]:
     """Full-batch gradient descent: W <- W - lr * dL/dW, b <- b - lr * dL/db.
 
     loss_curve[t] is the objective at the iterate before step t (it comes with
     the gradient at no extra cost).  Stops early, after the step that made W
-    or b overflow (the caller reports the divergence).
+    or b overflow (the caller reports the divergence); raises ``diverged``'s
+    error when the steps made the objective or its gradient overflow first
+    (a large learning_rate * alpha grows W geometrically).
     """
     gW = np.empty_like(W)
     gb = np.empty_like(b)
     curve: List[float] = []
     for epoch in range(max_iter):
-        value = problem.loss_grad(W, b, gW, gb)
+        try:
+            value = problem.loss_grad(W, b, gW, gb)
+        except ValueError as err:
+            if epoch == 0:  # the starting point's fault, not the steps'
+                raise
+            raise diverged(learning_rate, f"the objective overflowed after {epoch} steps") \
+                from err
         with np.errstate(over="ignore", invalid="ignore"):
             W -= learning_rate * gW
             if fit_intercept:
@@ -69,6 +84,7 @@ def sgd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
 
     loss_curve[e] is the mean over epoch e's minibatches of the minibatch
     objective before each step (as PyTorch training loops usually report it).
+    Raises ``diverged``'s error when that mean overflows.
     """
     curve: List[float] = []
     for epoch in range(max_iter):
@@ -77,6 +93,8 @@ def sgd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
                                 W, b, problem.link, problem.loss, learning_rate,
                                 problem.alpha, batch_size, shuffle, fit_intercept,
                                 problem.n_threads, seed)
+        if not math.isfinite(value):  # finite weights, but |W|^2 or the loss sum overflowed
+            raise diverged(learning_rate, f"the objective overflowed in epoch {epoch + 1}")
         curve.append(value)
         on_epoch(epoch, value)
     return max_iter, curve
