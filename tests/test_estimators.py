@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import sigmax
 from sigmax import LogisticRegression, NotFittedError, SoftmaxRegression
 from sigmax._progress import EpochProgress
 
