@@ -230,6 +230,28 @@ def test_warm_start_continues():
     np.testing.assert_allclose(once.coef_, twice.coef_, rtol=1e-12)
 
 
+@pytest.mark.parametrize("as_given", [np.asfortranarray, lambda a: a.tolist(),
+                                      lambda a: np.repeat(a, 2, axis=-1)[..., ::2]],
+                         ids=["fortran", "list", "strided"])
+def test_coefficients_set_by_hand(as_given):
+    X, y = blobs()
+    model = SoftmaxRegression(solver="gd", max_iter=3).fit(X, y)
+    W = np.arange(9.0).reshape(3, 3) / 10 - 0.4
+    b = np.array([0.3, -0.2, 0.1])
+    model.coef_, model.intercept_ = as_given(W), as_given(b)
+    Z = X @ W.T + b
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(model.predict_proba(X), P / P.sum(axis=1, keepdims=True),
+                               rtol=1e-12)
+    np.testing.assert_array_equal(model.predict(X), model.classes_[Z.argmax(axis=1)])
+    # a step of 1e-300 leaves the warm start's values where they were
+    warm = SoftmaxRegression(solver="gd", max_iter=1, learning_rate=1e-300, warm_start=True)
+    warm.coef_, warm.intercept_ = as_given(W), as_given(b)
+    warm.fit(X, y)
+    np.testing.assert_allclose(warm.coef_, W, rtol=1e-15, atol=1e-200)
+    np.testing.assert_allclose(warm.intercept_, b, rtol=1e-15)
+
+
 @STOPS_EARLY
 def test_float32_in_float32_out():
     X, y = blobs(dtype=np.float32)

@@ -191,7 +191,7 @@ class _LinearClassifier(_ParamsMixin):
         W = np.zeros((k, m), dtype=X.dtype)
         b = np.zeros(k, dtype=X.dtype)
         if self.warm_start and getattr(self, "coef_", None) is not None \
-                and self.coef_.shape == W.shape:
+                and np.shape(self.coef_) == W.shape:
             W[...] = self.coef_
             if self.fit_intercept:  # else b stays 0, as in a cold fit
                 b[...] = self.intercept_
@@ -316,8 +316,10 @@ class _LinearClassifier(_ParamsMixin):
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} "
                              f"is expecting {self.n_features_in_} features as input")
-        W = self.coef_.astype(X.dtype, copy=False)
-        b = self.intercept_.astype(X.dtype, copy=False)
+        # in X's dtype and C order (a copy only when they differ: K x M, never X's size),
+        # so that coef_ and intercept_ set by hand as lists or Fortran arrays work too
+        W = np.ascontiguousarray(self.coef_, dtype=X.dtype)
+        b = np.ascontiguousarray(self.intercept_, dtype=X.dtype)
         return X, W, b
 
     def _forward(self, X, what, link=None):
