@@ -103,8 +103,12 @@ def test_lecture_toy_experiment_96_percent():
     data = np.genfromtxt(TOYDATA, delimiter="\t")
     X, y = data[:, :2].astype(np.float32), data[:, 2].astype(np.int64)
     Xtr, ytr, Xte, yte = lecture_toy_split(X, y)
-    model = LogisticRegression(solver="gd", learning_rate=0.1, max_iter=30).fit(Xtr, ytr)
+    # the lecture steps 0.1 times the summed gradient, sigmax steps on the mean: 0.1 * 75
+    model = LogisticRegression(solver="gd", learning_rate=0.1 * len(ytr), max_iter=30).fit(Xtr, ytr)
     assert model.score(Xte, yte) == pytest.approx(0.96)
+    # the parameters the lecture prints after its 30 epochs
+    np.testing.assert_allclose(model.coef_[0], [5.0453, 3.4349], atol=5e-5)
+    np.testing.assert_allclose(model.intercept_, [-0.7931], atol=5e-5)
 
 
 @STOPS_EARLY
