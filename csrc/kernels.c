@@ -3,11 +3,76 @@
  * double logits, the SGD row permutation, aligned scratch, and the dispatch
  * of the public typed kernels to the instruction set in use.
  */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200112L /* sched_yield under -std=c99 */
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(_WIN32)
+#include <windows.h>
+#define SX_YIELD() ((void)SwitchToThread())
+#else
+#include <sched.h>
+#define SX_YIELD() ((void)sched_yield())
+#endif
 
 #include "kernels_internal.h"
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define SX_CPU_RELAX() __builtin_ia32_pause()
+#else
+#define SX_CPU_RELAX() ((void)0)
+#endif
+
+/* About 60 us of spinning (a pause takes some 30 ns on current x86 cores): longer than a
+ * balanced SGD batch's wait, far shorter than a scheduler's time slice. */
+#define SX_BARRIER_SPINS 2048
+
+static double sgd_solo_ratio = SX_SGD_SOLO_RATIO;
+static size_t sgd_solo_epochs = 0;
+
+double sx_sgd_solo_ratio(void)
+{
+    double ratio;
+    __atomic_load(&sgd_solo_ratio, &ratio, __ATOMIC_RELAXED);
+    return ratio;
+}
+
+void sx_set_sgd_solo_ratio(double ratio)
+{
+    __atomic_store(&sgd_solo_ratio, &ratio, __ATOMIC_RELAXED);
+}
+
+size_t sx_sgd_solo_epochs(void)
+{
+    return __atomic_load_n(&sgd_solo_epochs, __ATOMIC_RELAXED);
+}
+
+void sx_count_sgd_solo_epoch(void)
+{
+    __atomic_add_fetch(&sgd_solo_epochs, 1, __ATOMIC_RELAXED);
+}
+
+void sx_barrier_wait(sx_barrier *b, size_t threads)
+{
+    const size_t generation = __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE);
+    if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == threads) {
+        /* the last to arrive: reset for the next use, then release the others */
+        __atomic_store_n(&b->arrived, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&b->generation, generation + 1, __ATOMIC_RELEASE);
+        return;
+    }
+    for (size_t spins = 0; __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) == generation;
+         spins++) {
+        if (spins < SX_BARRIER_SPINS) {
+            SX_CPU_RELAX();
+        }
+        else {
+            SX_YIELD();
+        }
+    }
+}
 
 void *sx_aligned_alloc(size_t size, void **raw)
 {

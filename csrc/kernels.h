@@ -49,6 +49,23 @@ typedef ptrdiff_t sx_size;
  * the thread count; the lectures' 256-row batches make two parts. */
 #define SX_SGD_PART_ROWS 128
 #define SX_SGD_MAX_PARTS 16
+/*
+ * An SGD epoch on several threads meets at two barriers per batch, so it
+ * needs every thread on a CPU at once.  On a busy machine it may not get
+ * that: when, after SX_SGD_SOLO_MIN_BATCHES batches, the first thread's time
+ * through its batches exceeds sx_sgd_solo_ratio times its time computing its
+ * own parts (a team of two that ran alike would take about 1.2 times; one
+ * thread alone, about 2 times), the other threads leave and the first one
+ * finishes the epoch alone.  The parts stay the same, so the results do too.
+ * sx_sgd_solo_epochs counts such epochs.  Both are read and written
+ * atomically; the ratio is set only by tests (module.c).
+ */
+#define SX_SGD_SOLO_MIN_BATCHES 8
+#define SX_SGD_SOLO_RATIO 2.5
+double sx_sgd_solo_ratio(void);
+void sx_set_sgd_solo_ratio(double ratio);
+size_t sx_sgd_solo_epochs(void);
+void sx_count_sgd_solo_epoch(void);
 /* How full-data passes (loss_grad, forward) are cut into parts for threads. */
 #define SX_PART_MIN_ROWS 2048
 #define SX_MAX_PARTS 16

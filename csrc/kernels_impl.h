@@ -1222,8 +1222,12 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
     const int team = n_threads > 1 && parts > 1 ? n_threads : 1;
     (void)team;
     /* One team for the whole epoch: per batch, a barrier after the parts and one
-     * after the step.  Every thread derives the same batch sums from the parts,
-     * so all of them leave the loop together when a part fails. */
+     * after the step (sx_barrier: it yields the CPU on a busy machine).  Every
+     * thread derives the same batch sums from the parts, so all of them leave
+     * the loop together when a part fails. */
+    sx_barrier barrier = {0, 0};
+    const double solo_ratio = sx_sgd_solo_ratio();
+    int solo = 0;  /* set by the first thread before a batch's first barrier */
 #ifdef _OPENMP
 #pragma omp parallel num_threads(team) if (team > 1)
 #endif
@@ -1233,6 +1237,9 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
 #else
         const sx_size tid = 0, threads = 1;
 #endif
+        sx_size team_now = threads;  /* 1 once the first thread goes on alone */
+        /* the first thread's seconds through its batches and in its own parts */
+        double t_batch = 0.0, wall = 0.0, busy = 0.0;
         double wn2 = wnorm2;  /* |W|^2 before the step; the same in every thread */
         int failed = SX_OK;
         /* the part whose indices this thread filled in ahead: where, and which */
@@ -1248,19 +1255,22 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
             const sx_size after_used = parts < after_count ? parts : after_count;
             sx_size *idx = rows + (batch % 2) * span;
             sx_size *after_idx = rows + (1 - batch % 2) * span;
-            for (sx_size q = tid; q < used; q += threads) {
+            if (tid == 0 && team_now > 1) {
+                t_batch = SX_NOW();
+            }
+            for (sx_size q = tid; q < used; q += team_now) {
                 const sx_size *mine = ready;
                 sx_size nmine = nready;
                 if (ready_start != start || ready_q != q) {
                     mine = SX_NAME(batch_part)(&perm, shuffle, start, count, used, q, idx, &nmine);
                 }
-                /* this thread's next part: q + threads of this batch, or its first of the next */
+                /* this thread's next part: q + team_now of this batch, or its first of the next */
                 ready = NULL;
                 nready = 0;
                 ready_start = n;
-                if (q + threads < used) {
+                if (q + team_now < used) {
                     ready_start = start;
-                    ready_q = q + threads;
+                    ready_q = q + team_now;
                     ready = SX_NAME(batch_part)(&perm, shuffle, start, count, used, ready_q, idx,
                                                 &nready);
                 }
@@ -1276,9 +1286,18 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
                 sums[2 * q] = acc.loss;
                 sums[2 * q + 1] = acc.weight;
             }
-#ifdef _OPENMP
-#pragma omp barrier
-#endif
+            if (tid == 0 && team_now > 1) {
+                busy += SX_NOW() - t_batch;
+                solo = batch >= SX_SGD_SOLO_MIN_BATCHES && wall > solo_ratio * busy;
+            }
+            sx_barrier_wait(&barrier, team_now);
+            if (team_now > 1 && solo) {  /* the same decision in every thread */
+                if (tid != 0) {
+                    break;
+                }
+                team_now = 1;
+                sx_count_sgd_solo_epoch();
+            }
             double loss = 0.0, weight = 0.0;
             for (sx_size q = 0; q < used; q++) {
                 failed = failed == SX_OK ? codes[q] : failed;
@@ -1296,11 +1315,10 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
                 total += loss * inv + (alpha > 0.0 ? 0.5 * alpha * wn2 : 0.0);
                 batches++;
             }
-            /* the step, summing the parts in order and clearing them for the next batch */
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-            for (sx_size ch = 0; ch < chunks; ch++) {
+            /* the step, summing the parts in order and clearing them for the next batch;
+             * the chunks in contiguous runs, one per thread */
+            const sx_size ch_end = sx_part_start(chunks, tid + 1, team_now);
+            for (sx_size ch = sx_part_start(chunks, tid, team_now); ch < ch_end; ch++) {
                 const sx_size lo = sx_part_start(km + k, ch, chunks);
                 const sx_size hi = sx_part_start(km + k, ch + 1, chunks);
                 const sx_size wend = hi < km ? hi : km;
@@ -1328,6 +1346,10 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
                     sq += (double)w[j] * (double)w[j];
                 }
                 wsq[ch] = sq;
+            }
+            sx_barrier_wait(&barrier, team_now);
+            if (tid == 0 && team_now > 1) {
+                wall += SX_NOW() - t_batch;
             }
             wn2 = 0.0;
             for (sx_size ch = 0; ch < chunks; ch++) {

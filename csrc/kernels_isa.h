@@ -13,6 +13,9 @@
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
+#define SX_NOW() omp_get_wtime() /* seconds, for sgd_epoch's team-or-alone choice */
+#else
+#define SX_NOW() 0.0
 #endif
 
 #include "kernels_internal.h"

@@ -925,6 +925,34 @@ core_spd_inverse(PyObject *Py_UNUSED(self), PyObject *args)
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(sgd_solo_ratio_doc,
+"sgd_solo_ratio(ratio)\n--\n\n"
+"Set the ratio past which a multi-threaded SGD epoch goes on in one thread\n"
+"(see SX_SGD_SOLO_RATIO); returns the previous one.  For tests: 0 makes every\n"
+"such epoch go on alone after its first batches, inf never.");
+
+static PyObject *
+core_sgd_solo_ratio(PyObject *Py_UNUSED(self), PyObject *arg)
+{
+    const double ratio = PyFloat_AsDouble(arg);
+    if (ratio == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (!(ratio >= 0.0)) {
+        PyErr_SetString(PyExc_ValueError, "the ratio must be >= 0");
+        return NULL;
+    }
+    const double previous = sx_sgd_solo_ratio();
+    sx_set_sgd_solo_ratio(ratio);
+    return PyFloat_FromDouble(previous);
+}
+
+static PyObject *
+core_sgd_solo_epochs(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(args))
+{
+    return PyLong_FromSize_t(sx_sgd_solo_epochs());
+}
+
 static PyObject *
 core_has_openmp(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(args))
 {
@@ -997,6 +1025,9 @@ static PyMethodDef core_methods[] = {
     {"lbfgs", core_lbfgs, METH_VARARGS, lbfgs_doc},
     {"spd_inverse", core_spd_inverse, METH_VARARGS, spd_inverse_doc},
     {"has_openmp", core_has_openmp, METH_NOARGS, "Whether the kernels were built with OpenMP threads."},
+    {"sgd_solo_ratio", core_sgd_solo_ratio, METH_O, sgd_solo_ratio_doc},
+    {"sgd_solo_epochs", core_sgd_solo_epochs, METH_NOARGS,
+     "How many multi-threaded SGD epochs finished in one thread (a busy machine)."},
     {NULL, NULL, 0, NULL}
 };
 

@@ -121,6 +121,42 @@ def test_threads_never_change_sgd_or_predictions(dtype, batch):
     assert_close(P[0], ref.softmax(ref.logits(X, fits[0].coef_, fits[0].intercept_)), dtype)
 
 
+@pytest.fixture
+def solo_ratio():
+    """Sets the ratio past which a threaded SGD epoch goes on in one thread; restores it."""
+    previous = _core.sgd_solo_ratio(2.5)
+    _core.sgd_solo_ratio(previous)
+    yield _core.sgd_solo_ratio
+    _core.sgd_solo_ratio(previous)
+
+
+@pytest.mark.skipif(not _core.has_openmp(), reason="built without OpenMP: no threads")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch, n_jobs", [(256, 2), (700, 3)])
+def test_an_epoch_finished_alone_gives_the_team_results(dtype, batch, n_jobs, solo_ratio):
+    # ratio 0: every threaded epoch goes on in one thread after its first 8 batches (of 36
+    # or 13), as it does on a machine too busy to run the team together
+    X, y, _, _, _ = make_problem(9000, 31, 4, "softmax", "index", seed=4)
+    X = X.astype(dtype)
+    def fit(j):
+        return sigmax.SoftmaxRegression(solver="sgd", batch_size=batch, max_iter=2, alpha=1e-3,
+                                        random_state=0, n_jobs=j).fit(X, y)
+    alone = fit(1)
+    solo_ratio(float("inf"))
+    before = _core.sgd_solo_epochs()
+    team = fit(n_jobs)
+    assert _core.sgd_solo_epochs() == before
+    solo_ratio(0.0)
+    switched = fit(n_jobs)
+    assert _core.sgd_solo_epochs() == before + 2
+    for model in (team, switched):
+        np.testing.assert_array_equal(model.coef_, alone.coef_)
+        np.testing.assert_array_equal(model.intercept_, alone.intercept_)
+        assert model.loss_curve_ == alone.loss_curve_
+    with pytest.raises(ValueError, match=">= 0"):
+        solo_ratio(float("nan"))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_threads_never_change_loss_grad(dtype):
     # 40000 rows make 16 parts, which the threads take in whatever order they
