@@ -215,8 +215,11 @@ def loss_grad(
     Takes the parameters of :func:`loss`, and ``out``.
 
     Returns ``(loss, grad_W, grad_b)`` with grad_W (K, M) and grad_b (K,) in
-    X's dtype.  For softmax + cross-entropy the gradient is the lectures'
-    ``(1/n) (A - Y)^T X + alpha W`` (weighted means with sample weights).
+    X's dtype.  For softmax + cross-entropy with targets whose rows sum to 1
+    (class indices, one-hot or probability rows) the gradient is the
+    lectures' ``(1/n) (A - Y)^T X + alpha W`` (weighted means with sample
+    weights); for other target rows it is ``(1/n) (s A - Y)^T X + alpha W``
+    with s each row's target sum, the derivative of ``-sum_k y_k log a_k``.
     ``out=(grad_W, grad_b)`` writes into existing arrays of X's dtype and
     those shapes, which must not share memory with any input.
     """

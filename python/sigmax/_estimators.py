@@ -485,9 +485,14 @@ class SoftmaxRegression(_LinearClassifier):
     """Softmax regression (multinomial logistic regression), K >= 2 classes.
 
     Model: ``P(y = k | x) = softmax(W x + b)_k`` with W (K, M), b (K,), trained
-    on the cross-entropy ``-log P(y_i | x_i)`` (``loss="log"``) or on the
-    squared error between probabilities and one-hot targets (``loss="mse"``),
-    plus ``(alpha / 2) ||W||^2``, from zero initial weights as in the lectures.
+    on the mean over the rows (weighted by ``sample_weight`` and
+    ``class_weight``) of the cross-entropy ``-log P(y_i | x_i)``
+    (``loss="log"``) or of the squared error between probabilities and
+    one-hot targets (``loss="mse"``), plus ``(alpha / 2) ||W||^2``, from zero
+    initial weights as in the lectures.  Being a mean, the gradient is
+    ``1/n`` times the lectures' summed ``X^T (A - Y)``: a lecture's step
+    size on the sum is ``n`` times larger here (``batch_size`` times for
+    minibatches).
 
     Parameters
     ----------
@@ -497,11 +502,11 @@ class SoftmaxRegression(_LinearClassifier):
         "gd": the lectures' full-batch gradient descent, one step per epoch.
         "sgd": the lectures' minibatch stochastic gradient descent
         (``batch_size=1`` is the per-sample learning rule).
-    alpha : float
+    alpha : float, default 0
         L2 penalty (bias not penalized).  scikit-learn's ``C`` corresponds to
         ``alpha = 1 / (C * s)``, s the sum of the rows' weights
         (``sample_weight`` times the class weights).
-    tol : float
+    tol : float, default 1e-8
         "lbfgs" stops when ||gradient||_2 <= tol * max(1, initial norm).
         The default, 1e-8, is tight on purpose: the objective's excess over
         the optimum grows like ||gradient||^2 / alpha, so a weak penalty
@@ -514,33 +519,34 @@ class SoftmaxRegression(_LinearClassifier):
     max_iter : int or None
         Iterations ("lbfgs", default 1000) or epochs ("gd", "sgd", default 100).
         Reaching it before ``tol`` gives a ConvergenceWarning ("lbfgs").
-    learning_rate : float
+    learning_rate : float, default 0.1
         Step size eta ("gd", "sgd").  Too large a step makes the weights or
         the objective overflow: ``fit`` then raises ValueError ("training
         diverged ...") and leaves a fitted model as it was.  With a penalty,
         gd diverges whenever ``learning_rate * alpha > 2``.
-    batch_size : int
-        Minibatch size ("sgd").
-    loss : {"log", "mse"}
+    batch_size : int, default 256
+        Minibatch size ("sgd"); a batch larger than the data is the whole data.
+    loss : {"log", "mse"}, default "log"
         The loss per row: "log", the cross-entropy (negative log-likelihood),
         or "mse", the squared error between the probabilities and the
         one-hot targets.
-    fit_intercept : bool
+    fit_intercept : bool, default True
         Learn b (else b stays 0).
-    class_weight : dict, "balanced" or None
+    class_weight : dict, "balanced" or None, default None
         Multiplies each row's weight by its class's weight; "balanced" uses
         n / (K * count of the class).
-    shuffle : bool
+    shuffle : bool, default True
         Visit rows in a new random order each epoch ("sgd").
-    random_state : int, numpy Generator or None
+    random_state : int, numpy Generator or None, default None
         Seed of the shuffling.
-    warm_start : bool
+    warm_start : bool, default False
         Start from the previous fit's coefficients.
-    n_jobs : int or None
+    n_jobs : int or None, default None
         Threads for the passes over X (full batches, SGD minibatches of 256
         rows or more, predictions; None: 1, -1: all cores); the result does
-        not depend on it.
-    verbose : int
+        not depend on it.  An SGD epoch whose threads keep waiting for each
+        other (a machine busy with other work) goes on in one thread.
+    verbose : int, default 0
         Show progress: a bar on a terminal, a line per epoch otherwise
         (on standard error).
 
@@ -551,7 +557,12 @@ class SoftmaxRegression(_LinearClassifier):
     classes_ : ndarray (K,)
     n_features_in_ : int
     n_iter_ : int
-    loss_curve_ : list of float, the objective per epoch (see the solvers)
+    loss_curve_ : list of float
+        The objective (mean loss plus penalty) per iteration: for "gd" at the
+        weights before each step (``loss_curve_[0]`` is that of the initial
+        weights), for "sgd" the mean over the epoch's
+        minibatches of their objective before each step, for "lbfgs" at the
+        weights after each iteration.
     """
 
     def _encode_targets(self, y, n, dtype):
