@@ -147,8 +147,9 @@ def race(tasks: Sequence[Task], repeats: int, warmup: int = 1,
 
 @dataclass
 class Best:
-    """The best configuration of one contender: ``name`` and ``min`` from the
-    configuration with the smallest minimum, ``median`` the smallest median."""
+    """The best configuration of one contender: the configuration with the
+    smallest minimum, its ``name``, ``min`` and ``median`` (the median of that
+    same configuration, not the smallest median of all of them)."""
 
     name: str
     min: float
@@ -157,7 +158,7 @@ class Best:
 
 def best_of(timings: Dict[str, Timing], names: Sequence[str]) -> Best:
     name = min(names, key=lambda n: timings[n].min)
-    return Best(name, timings[name].min, min(timings[n].median for n in names))
+    return Best(name, timings[name].min, timings[name].median)
 
 
 # -- thread control for NumPy's BLAS (threadpoolctl ships with scikit-learn) ----

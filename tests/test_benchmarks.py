@@ -4,6 +4,7 @@ It runs in a subprocess on small synthetic data (no MNIST, no torch or
 matplotlib needed) and writes into a temporary directory.  Nothing here
 asserts anything about timings: the machines are shared and noisy.
 """
+import importlib
 import importlib.util
 import json
 import math
@@ -139,12 +140,29 @@ def test_floors_are_the_larger_bound(quick):
             assert w["bound"] == ("read X" if w["read_x_s"] >= w["arithmetic_s"] else "arithmetic")
 
 
-def test_ratios_at_the_floor_are_reported_beside_the_measured_ones():
+def benchmark_module(name: str):
+    """A module of benchmarks/ (which imports its siblings by name)."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
-        from report import WHOLE_RUN_RENDERERS
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(REPO / "benchmarks"))
+
+
+def test_best_configuration_reports_its_own_median():
+    harness = benchmark_module("harness")
+    fast_but_noisy, steady = harness.Timing(), harness.Timing()
+    for wall in (1.0, 10.0, 10.0):
+        fast_but_noisy.add(wall, wall)
+    for wall in (2.0, 2.0, 2.0):
+        steady.add(wall, wall)
+    timings = {"fast_but_noisy": fast_but_noisy, "steady": steady}
+    best = harness.best_of(timings, list(timings))
+    assert (best.name, best.min, best.median) == ("fast_but_noisy", 1.0, 10.0)
+
+
+def test_ratios_at_the_floor_are_reported_beside_the_measured_ones():
+    WHOLE_RUN_RENDERERS = benchmark_module("report").WHOLE_RUN_RENDERERS
     timing = lambda s: {"min_s": s, "median_s": s}
     workload = {"flops": 2e9, "floor_s": 0.002, "bound": "read X"}
     results = {"sections": {
