@@ -4,9 +4,10 @@ Timing discipline (the machines are shared and noisy):
 
 * every contender runs once untimed first (warm-up: page faults, lazy
   imports, thread pools, caches);
-* the contenders of one measurement are interleaved round by round
-  (A B C, B C A, C A B, ...), so a burst of load from elsewhere hits all of
-  them alike instead of one;
+* the contenders of one measurement are interleaved round by round, each
+  round in a fresh random order (seeded, and recorded with the results), so
+  a burst of load from elsewhere hits all of them alike instead of one, and
+  no contender always runs right after the same other one;
 * each timed call is preceded by an untimed set-up (resetting weights,
   setting thread counts), a garbage collection and a wait until the
   process uses no CPU (worker threads of other libraries spin for a while
@@ -23,6 +24,7 @@ import gc
 import math
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -117,13 +119,23 @@ def time_once(task: Task, number: int = 1) -> Tuple[float, float]:
     return elapsed / number, cpu / number
 
 
+class RaceResult(dict):
+    """The timings of a race by task name, and ``orders``: the task names in
+    the order they ran, one list per timed round."""
+
+    def __init__(self, timings: Dict[str, Timing], orders: List[List[str]]):
+        super().__init__(timings)
+        self.orders = orders
+
+
 def race(tasks: Sequence[Task], repeats: int, warmup: int = 1,
-         min_sample_s: float = MIN_SAMPLE_S) -> Dict[str, Timing]:
+         min_sample_s: float = MIN_SAMPLE_S, seed: int = 0) -> RaceResult:
     """Time every task ``repeats`` times, interleaved, after ``warmup`` rounds.
 
-    The order rotates each round so that no contender always runs right
-    after the same other one.  A task faster than ``min_sample_s`` is called
-    several times per sample (the number fixed by the last warm-up call).
+    Each timed round runs the tasks in a fresh random order (drawn from
+    ``seed``), so that no contender always runs right after the same other
+    one.  A task faster than ``min_sample_s`` is called several times per
+    sample (the number fixed by the last warm-up call).
     """
     names = [task.name for task in tasks]
     if len(set(names)) != len(names):
@@ -138,11 +150,14 @@ def race(tasks: Sequence[Task], repeats: int, warmup: int = 1,
             per_call = time_once(task)[0]
         number[task.name] = max(1, math.ceil(min_sample_s / max(per_call, 1e-9)))
     timings = {task.name: Timing() for task in tasks}
-    for r in range(repeats):
-        shift = r % len(tasks)
-        for task in list(tasks[shift:]) + list(tasks[:shift]):
+    rng = random.Random(seed)
+    orders = []
+    for _ in range(repeats):
+        order = rng.sample(list(tasks), len(tasks))
+        orders.append([task.name for task in order])
+        for task in order:
             timings[task.name].add(*time_once(task, number[task.name]))
-    return timings
+    return RaceResult(timings, orders)
 
 
 @dataclass

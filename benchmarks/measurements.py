@@ -198,7 +198,7 @@ def sgd_epoch(data: Data, cfg: Config) -> Dict[str, Any]:
     for dtype in DTYPES:
         objects, groups, limits = _sgd_contenders(data, dtype, cfg, torch)
         tasks = [_task(name, obj, limits.get(name)) for name, obj in objects.items()]
-        timings = race(tasks, cfg.repeats)
+        timings = race(tasks, cfg.repeats, seed=cfg.seed)
         best = {group: best_of(timings, names) for group, names in groups.items()}
         kernel, estimator = "sigmax kernel only (n_jobs=1)", SIGMAX_SGD.format(1)
         overhead = {"min": timings[estimator].min / timings[kernel].min - 1.0,
@@ -213,6 +213,7 @@ def sgd_epoch(data: Data, cfg: Config) -> Dict[str, Any]:
         dn = dtype_name(dtype)
         out["by_dtype"][dn] = {
             "timings": timings_dict(timings),
+            "orders": timings.orders,
             "best_config": {group: b.name for group, b in best.items()},
             "estimator_overhead_vs_kernel": overhead,
             "shuffled_over_row_order": shuffle_cost,
@@ -248,7 +249,7 @@ def loss_grad_vs_read(data: Data, cfg: Config) -> Dict[str, Any]:
             limit = BlasLimit(t)
             tasks.append(Task(f"X @ v (BLAS {t} thr)", lambda: X @ v, setup=limit.enter,
                               teardown=limit.exit))
-        timings = race(tasks, cfg.fast_repeats)
+        timings = race(tasks, cfg.fast_repeats, seed=cfg.seed)
         dn = dtype_name(dtype)
         per_threads = {}
         for t in cfg.threads:
@@ -262,6 +263,7 @@ def loss_grad_vs_read(data: Data, cfg: Config) -> Dict[str, Any]:
                                    "loss_grad_GBps": X.nbytes / timings[lg].min / 1e9,
                                    "read_x_GBps": X.nbytes / read.min / 1e9}
         out["by_dtype"][dn] = {"X_nbytes": X.nbytes, "timings": timings_dict(timings),
+                               "orders": timings.orders,
                                "by_threads": per_threads}
     return out
 
@@ -302,13 +304,14 @@ def predict_proba(data: Data, cfg: Config) -> Dict[str, Any]:
                 tasks.append(Task(name, lambda X=X: theirs.predict_proba(X),
                                   setup=limit.enter, teardown=limit.exit))
                 sk_names.append(name)
-            timings = race(tasks, cfg.fast_repeats)
+            timings = race(tasks, cfg.fast_repeats, seed=cfg.seed)
             best_sk, best_ours = best_of(timings, sk_names), best_of(timings, our_names)
             out["ratios"].append(ratio_row(f"predict_proba {dn}, {split} ({X.shape[0]} rows)",
                                            best_sk.name, best_sk, best_ours.name, best_ours))
             result[split] = {
                 "rows": X.shape[0],
                 "timings": timings_dict(timings),
+                "orders": timings.orders,
                 "rows_per_s": {name: X.shape[0] / t.min for name, t in timings.items()},
                 "max_abs_diff_of_probabilities": float(
                     np.max(np.abs(ours.predict_proba(X[:1000]) - theirs.predict_proba(X[:1000])))),
@@ -374,11 +377,11 @@ def _synthetic(rng: np.random.Generator, n: int, m: int, k: int, dtype=np.float3
 
 
 def _sweep(label: str, problems: Dict[int, Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
-           repeats: int) -> Dict[str, Any]:
+           repeats: int, seed: int) -> Dict[str, Any]:
     """Time loss_grad (n_jobs=1) on each problem, interleaved; per-unit cost."""
     tasks = [Task(f"{label}={value}", lambda p=p: sigmax.loss_grad(*p, n_jobs=1))
              for value, p in problems.items()]
-    timings = race(tasks, repeats)
+    timings = race(tasks, repeats, seed=seed)
     points = []
     for value, (X, _, W, _) in problems.items():
         t = timings[f"{label}={value}"]
@@ -386,7 +389,8 @@ def _sweep(label: str, problems: Dict[int, Tuple[np.ndarray, np.ndarray, np.ndar
         points.append({label: value, "n": X.shape[0], "M": X.shape[1], "K": W.shape[0],
                        "min_s": t.min, "median_s": t.median, "ns_per_nMK": t.min / units * 1e9})
     per_unit = [p["ns_per_nMK"] for p in points]
-    return {"points": points, "per_unit_spread": max(per_unit) / min(per_unit)}
+    return {"points": points, "per_unit_spread": max(per_unit) / min(per_unit),
+            "orders": timings.orders}
 
 
 def scaling(data: Data, cfg: Config) -> Dict[str, Any]:
@@ -405,21 +409,21 @@ def scaling(data: Data, cfg: Config) -> Dict[str, Any]:
     if cfg.threads == (1,):
         out["notes"].append("quick run: every thread pool, OpenMP included, is limited to one "
                             "thread, so the n_jobs=2 timing does not show a speed-up")
-    out["n"] = _sweep("n", {n: (X32[:n], y[:n], W, b) for n in n_values}, repeats)
+    out["n"] = _sweep("n", {n: (X32[:n], y[:n], W, b) for n in n_values}, repeats, cfg.seed)
     out["n"]["data"] = data.source
     out["M"] = _sweep("M", {m: _synthetic(rng, cfg.scale_rows, m, 10) for m in cfg.scale_m},
-                      repeats)
+                      repeats, cfg.seed)
     out["K"] = _sweep("K", {k: _synthetic(rng, cfg.scale_rows, cfg.scale_k_features, k)
-                            for k in cfg.scale_k}, repeats)
+                            for k in cfg.scale_k}, repeats, cfg.seed)
     out["threads"] = {}
     for dtype in DTYPES:
         X = data.train(dtype)
         Wd, bd = W.astype(dtype), b.astype(dtype)
         tasks = [Task(f"n_jobs={t}", lambda t=t: sigmax.loss_grad(X, y, Wd, bd, n_jobs=t))
                  for t in cfg.scaling_threads]
-        timings = race(tasks, repeats)
+        timings = race(tasks, repeats, seed=cfg.seed)
         dn = dtype_name(dtype)
-        out["threads"][dn] = {"timings": timings_dict(timings)}
+        out["threads"][dn] = {"timings": timings_dict(timings), "orders": timings.orders}
         if len(cfg.scaling_threads) > 1:
             one, many = f"n_jobs={cfg.scaling_threads[0]}", f"n_jobs={cfg.scaling_threads[-1]}"
             out["threads"][dn]["speedup"] = timings[one].min / timings[many].min
@@ -561,7 +565,7 @@ def bounds(data: Data, cfg: Config) -> Dict[str, Any]:
                 tasks.append(Task(name, lambda X=X: X @ v, setup=limit.enter,
                                   teardown=limit.exit))
                 read_names[split].append(name)
-        timings = race(tasks, cfg.fast_repeats)
+        timings = race(tasks, cfg.fast_repeats, seed=cfg.seed)
         gemm = best_of(timings, gemm_names)
         rate = workload_flops(n_gemm, n_gemm, n_gemm, 1) / gemm.min
         read = {split: best_of(timings, names) for split, names in read_names.items()}
@@ -578,7 +582,8 @@ def bounds(data: Data, cfg: Config) -> Dict[str, Any]:
                                 "bound": "read X" if read[split].min >= flops / rate
                                          else "arithmetic"}
         out["by_dtype"][dn] = {"gemm": gemm.name, "gflops": rate / 1e9,
-                               "timings": timings_dict(timings), "workloads": workloads}
+                               "timings": timings_dict(timings), "orders": timings.orders,
+                               "workloads": workloads}
     return out
 
 

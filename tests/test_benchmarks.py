@@ -77,7 +77,8 @@ def test_ratios_are_positive_numbers(quick):
 
 def test_sgd_contenders_and_optional_peers(quick):
     _, out = quick
-    section = json.loads((out / "latest.json").read_text())["sections"]["sgd_epoch"]
+    results = json.loads((out / "latest.json").read_text())
+    section = results["sections"]["sgd_epoch"]
     groups = section["by_dtype"]["float32"]["best_config"]
     assert {"sigmax", "NumPy (lecture code)", "scikit-learn SGDClassifier"} <= set(groups)
     for res in section["by_dtype"].values():
@@ -89,6 +90,9 @@ def test_sgd_contenders_and_optional_peers(quick):
         assert res["best_config"]["sigmax"] == f"sigmax SoftmaxRegression (n_jobs={cost['n_jobs']})"
         assert in_order not in res["best_config"].values()
         assert math.isfinite(cost["min"]) and cost["min"] > -1.0
+        # the order of every timed round is recorded
+        assert len(res["orders"]) == results["config"]["repeats"]
+        assert all(sorted(order) == sorted(res["timings"]) for order in res["orders"])
     try:
         import torch  # noqa: F401
     except Exception:
@@ -159,6 +163,23 @@ def test_best_configuration_reports_its_own_median():
     timings = {"fast_but_noisy": fast_but_noisy, "steady": steady}
     best = harness.best_of(timings, list(timings))
     assert (best.name, best.min, best.median) == ("fast_but_noisy", 1.0, 10.0)
+
+
+def test_race_runs_each_round_in_a_fresh_recorded_order():
+    harness = benchmark_module("harness")
+    calls = []
+    names = ["a", "b", "c", "d"]
+    tasks = [harness.Task(name, lambda name=name: calls.append(name)) for name in names]
+    result = harness.race(tasks, repeats=6, min_sample_s=0.0, seed=3)
+    assert calls[:4] == names  # the warm-up, in the given order
+    assert [calls[4 + 4 * r:8 + 4 * r] for r in range(6)] == result.orders
+    assert all(sorted(order) == names for order in result.orders)
+    # not a rotation of one list: some task follows different tasks in different rounds
+    before = {name: {order[order.index(name) - 1] for order in result.orders
+                     if order.index(name) > 0} for name in names}
+    assert any(len(previous) > 1 for previous in before.values())
+    assert all(len(result[name].samples) == 6 for name in names)
+    assert harness.race(tasks, repeats=6, min_sample_s=0.0, seed=3).orders == result.orders
 
 
 def test_ratios_at_the_floor_are_reported_beside_the_measured_ones():
