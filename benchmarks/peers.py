@@ -137,7 +137,10 @@ def import_torch() -> Optional[Any]:
 
 class TorchManualSGD:
     """PyTorch on the CPU, the same math as the NumPy loop written with torch
-    operations (no autograd); tensors share X's memory, preloaded."""
+    operations (no autograd); tensors share X's memory, preloaded.  A batch's
+    rows are gathered with ``index_select``, which is faster in torch 2.13 than
+    indexing with a tensor (``X[idx]``); ``inference_mode`` instead of
+    ``no_grad`` made no measurable difference."""
 
     def __init__(self, torch: Any, X: np.ndarray, y: np.ndarray, k: int, *, lr: float,
                  batch_size: int, seed: int, threads: int):
@@ -163,7 +166,7 @@ class TorchManualSGD:
             perm = torch.randperm(n, generator=self.gen)
             for start in range(0, n, self.batch_size):
                 idx = perm[start:start + self.batch_size]
-                X_b, Y_b = X[idx], Y[idx]
+                X_b, Y_b = X.index_select(0, idx), Y.index_select(0, idx)
                 G = torch.softmax(torch.addmm(b, X_b, W.t()), dim=1)
                 G -= Y_b
                 scale = self.lr / idx.shape[0]
@@ -176,7 +179,8 @@ class TorchManualSGD:
 
 class TorchModuleSGD:
     """PyTorch the usual way: ``nn.Linear`` + ``F.cross_entropy`` +
-    ``optim.SGD``, autograd computing the gradient."""
+    ``optim.SGD``, autograd computing the gradient (batch rows gathered with
+    ``index_select``, as in the manual loop)."""
 
     def __init__(self, torch: Any, X: np.ndarray, y: np.ndarray, k: int, *, lr: float,
                  batch_size: int, seed: int, threads: int):
@@ -198,11 +202,12 @@ class TorchModuleSGD:
     def epoch(self) -> None:
         torch = self.torch
         cross_entropy = torch.nn.functional.cross_entropy
-        n = self.X.shape[0]
+        X, y = self.X, self.y
+        n = X.shape[0]
         perm = torch.randperm(n, generator=self.gen)
         for start in range(0, n, self.batch_size):
             idx = perm[start:start + self.batch_size]
-            loss = cross_entropy(self.model(self.X[idx]), self.y[idx])
+            loss = cross_entropy(self.model(X.index_select(0, idx)), y.index_select(0, idx))
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
