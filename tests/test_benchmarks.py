@@ -182,6 +182,27 @@ def test_race_runs_each_round_in_a_fresh_recorded_order():
     assert harness.race(tasks, repeats=6, min_sample_s=0.0, seed=3).orders == result.orders
 
 
+def test_numpy_lecture_loop_takes_the_minibatch_steps():
+    peers = benchmark_module("peers")
+    rng = np.random.default_rng(1)
+    X, y = rng.random((100, 6)), rng.integers(0, 3, size=100)
+    peer = peers.NumpyLectureSGD(X, y, 3, lr=0.5, batch_size=32, seed=7)
+    peer.reset()
+    peer.epoch()
+    W, b = np.zeros((3, 6)), np.zeros(3)
+    perm = np.random.default_rng(7).permutation(100)
+    for start in range(0, 100, 32):
+        rows = perm[start:start + 32]
+        Z = X[rows] @ W.T + b
+        A = np.exp(Z - Z.max(axis=1, keepdims=True))
+        A /= A.sum(axis=1, keepdims=True)
+        A[np.arange(rows.size), y[rows]] -= 1
+        W -= 0.5 * A.T @ X[rows] / rows.size
+        b -= 0.5 * A.mean(axis=0)
+    np.testing.assert_allclose(peer.W, W, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(peer.b, b, rtol=1e-12, atol=1e-14)
+
+
 def test_ratios_at_the_floor_are_reported_beside_the_measured_ones():
     WHOLE_RUN_RENDERERS = benchmark_module("report").WHOLE_RUN_RENDERERS
     timing = lambda s: {"min_s": s, "median_s": s}
