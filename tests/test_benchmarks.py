@@ -93,6 +93,14 @@ def test_sgd_contenders_and_optional_peers(quick):
         # the order of every timed round is recorded
         assert len(res["orders"]) == results["config"]["repeats"]
         assert all(sorted(order) == sorted(res["timings"]) for order in res["orders"])
+    # SGDClassifier: on float32, that X and a float64 copy of it; the faster counts
+    for dtype, inputs in (("float32", {"float32 X", "float64 copy of X"}),
+                          ("float64", {"float64 X"})):
+        res = section["by_dtype"][dtype]
+        sk = [n for n in res["timings"] if n.startswith("sklearn SGDClassifier")]
+        assert {n.split(", ")[1].split(" (")[0] for n in sk} == inputs
+        best = res["best_config"]["scikit-learn SGDClassifier"]
+        assert res["timings"][best]["min_s"] == min(res["timings"][n]["min_s"] for n in sk)
     try:
         import torch  # noqa: F401
     except Exception:
@@ -201,6 +209,19 @@ def test_numpy_lecture_loop_takes_the_minibatch_steps():
         b -= 0.5 * A.mean(axis=0)
     np.testing.assert_allclose(peer.W, W, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(peer.b, b, rtol=1e-12, atol=1e-14)
+
+
+def test_sgdclassifier_gets_the_same_objective_and_learning_rate():
+    peers = benchmark_module("peers")
+    rng = np.random.default_rng(2)
+    X, y = rng.random((60, 4)).astype(np.float32), rng.integers(0, 3, size=60)
+    peer = peers.SklearnSGDClassifier(X, y, lr=0.25, seed=0, n_jobs=1)
+    params = peer.model.get_params()
+    assert (params["loss"], params["penalty"], params["learning_rate"], params["eta0"]) == (
+        "log_loss", None, "constant", 0.25)
+    assert (params["max_iter"], params["tol"], params["shuffle"]) == (1, None, True)
+    peer.epoch()
+    assert 0.0 <= peer.accuracy(X, y) <= 1.0
 
 
 def test_ratios_at_the_floor_are_reported_beside_the_measured_ones():
