@@ -251,6 +251,36 @@ def test_ratios_at_the_floor_are_reported_beside_the_measured_ones():
     alone = WHOLE_RUN_RENDERERS["bounds"](bounds, {"sections": {}})
     row = next(line for line in alone if line.startswith("| SGD epoch / loss_grad"))
     assert [c.strip() for c in row.strip("|").split("|")][-1] == "2 ms (read X)"
+    # the read that won is named where known
+    workload["read_x"] = "u @ X (BLAS 1 thr)"
+    alone = WHOLE_RUN_RENDERERS["bounds"](bounds, {"sections": {}})
+    row = next(line for line in alone if line.startswith("| SGD epoch / loss_grad"))
+    assert [c.strip() for c in row.strip("|").split("|")][3] == "2 ms (u @ X (BLAS 1 thr))"
+    lines = WHOLE_RUN_RENDERERS["bounds"](bounds, results)
+    sgd = next(line for line in lines if line.startswith("| SGD epoch vs NumPy"))
+    assert [c.strip() for c in sgd.strip("|").split("|")][3] == "2 ms (read X: u @ X (BLAS 1 thr))"
+
+
+def test_read_x_is_the_fastest_of_four_kernels(quick):
+    _, out = quick
+    results = json.loads((out / "latest.json").read_text())
+    kernels = ("X @ v (BLAS", "u @ X (BLAS", "X.sum() (NumPy, 1 thr)", "X.max() (NumPy, 1 thr)")
+    for res in results["sections"]["loss_grad_vs_read"]["by_dtype"].values():
+        for threads, r in res["by_threads"].items():
+            candidates = r["read_x_candidates"]
+            assert sorted(c.split(" (")[0] for c in candidates) == sorted(
+                k.split(" (")[0] for k in kernels)
+            # the BLAS reads run at the row's thread count, NumPy's on one thread
+            assert all(f"BLAS {threads} thr" in c for c in candidates if "BLAS" in c)
+            fastest = min(candidates, key=lambda c: res["timings"][c]["min_s"])
+            assert r["read_x"] == fastest
+    for res in results["sections"]["bounds"]["by_dtype"].values():
+        for split in ("train", "test"):
+            reads = [n for n in res["timings"] if n.startswith(f"{split} ")]
+            assert len(reads) == 2 + 2 * len(results["config"]["threads"])
+            fastest = min(reads, key=lambda n: res["timings"][n]["min_s"])
+            w = res["workloads"][f"predict_proba {split}"]
+            assert (w["read_x"], w["read_x_s"]) == (fastest, res["timings"][fastest]["min_s"])
 
 
 def test_markdown_on_stdout_and_in_file(quick):
