@@ -121,6 +121,16 @@ def test_memory_and_full_fit_are_reported(quick):
         assert r["fraction_of_X"] == pytest.approx(r["peak_bytes"] / r["X_nbytes"])
     fit = sections["full_fit"]
     assert fit["sigmax"]["objective"] <= fit["sklearn"]["objective"] * (1 + 1e-7)
+    # sigmax at its default settings beside the fit whose tol was chosen after the fact
+    default = fit["sigmax_default"]
+    assert default["tol"] == sigmax.SoftmaxRegression().get_params()["tol"] == 1e-8
+    assert default["reaches_sklearn_objective"] == (
+        default["objective"] <= fit["sklearn"]["objective"] * (1 + 1e-7))
+    denominators = [row["denominator"] for row in fit["ratios"]]
+    assert denominators == [f"sigmax (tol={fit['sigmax']['tol']:g}, chosen)",
+                            "sigmax (default tol=1e-08)"]
+    assert any(f"tol={fit['sigmax']['tol']:g} was chosen after the fact" in note
+               for note in fit["notes"])
     assert fit["sklearn"]["objective"] == pytest.approx(
         fit["sklearn"]["objective_via_sklearn_log_loss"], rel=1e-6)
 
