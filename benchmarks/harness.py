@@ -69,7 +69,8 @@ class Timing:
     @property
     def cpu_per_wall(self) -> Optional[float]:
         """CPU time / wall time of the fastest sample: about the number of
-        cores kept busy (1 for one thread; below 1 when descheduled)."""
+        cores the process held, threads spin-waiting for work counted as busy
+        (so not a measure of useful work); below 1 when descheduled."""
         if not self.cpu_samples:
             return None
         i = self.samples.index(self.min)
