@@ -51,6 +51,8 @@ import pytest
 import sigmax
 from sigmax import LogisticRegression, SoftmaxRegression
 
+from marks import under_memory_tool
+
 N, M, K = 128, 256, 8           # X: 128 x 256 float64 = 256 KiB; W: 8 x 256 = 16 KiB
 MEASURED_ROUNDS = 3
 RSS_BOUND = 8 << 20             # bytes of RSS growth allowed after the warm-up round
@@ -185,16 +187,6 @@ def _rss():
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _under_memory_tool():
-    """ASan's quarantine and valgrind keep freed memory resident: RSS means nothing there."""
-    try:
-        with open("/proc/self/maps") as fh:
-            maps = fh.read()
-    except OSError:
-        return False
-    return "libasan" in maps or "vgpreload" in maps
-
-
 def rss_growth(run_round):
     """RSS growth (bytes) over MEASURED_ROUNDS rounds after one warm-up round."""
     run_round()
@@ -248,7 +240,7 @@ def work():
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux /proc")
-@pytest.mark.skipif(_under_memory_tool(), reason="RSS is meaningless under ASan / valgrind")
+@pytest.mark.skipif(under_memory_tool(), reason="RSS is meaningless under ASan / valgrind")
 def test_rss_does_not_grow(work):
     growth = rss_growth(work.run_round)
     assert work.calls > 4 * 2000
@@ -282,7 +274,7 @@ def test_the_checks_see_a_leak(work):
             leaked.append(work.X)         # a reference per call
 
     try:
-        if os.path.exists("/proc/self/statm") and not _under_memory_tool():
+        if os.path.exists("/proc/self/statm") and not under_memory_tool():
             assert rss_growth(leaky_round) > RSS_BOUND
         assert refcount_changes(work, leaky_round)["X"] == MEASURED_ROUNDS * per_round
         growth, blocks = traced_growth(leaky_round)
