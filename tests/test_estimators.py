@@ -26,16 +26,26 @@ def blobs(n=120, m=3, k=3, seed=0, dtype=np.float64):
     return X.astype(dtype), y
 
 
-def manual_sgd(X, y, k, lr, epochs, batch, link="softmax", alpha=0.0):
-    """The lectures' minibatch rule with numpy, rows in order."""
+def manual_sgd(X, y, k, lr, epochs, batch, link="softmax", alpha=0.0, sample_weight=None):
+    """The lectures' minibatch rule with numpy, rows in order.
+
+    With sample weights s_i each step follows the gradient of the batch's
+    weighted mean loss, sum_i s_i l_i / sum_i s_i, plus alpha W; a batch whose
+    weights are all zero has no mean loss, and its step is the penalty's alone
+    (W <- W - lr alpha W, b unchanged)."""
     from reference import loss_grad as ref_loss_grad
 
+    s = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
     W = np.zeros((k, X.shape[1]))
     b = np.zeros(k)
     for _ in range(epochs):
         for start in range(0, X.shape[0], batch):
             sl = slice(start, start + batch)
-            _, gW, gb = ref_loss_grad(X[sl], y[sl], W, b, link=link, loss="log", alpha=alpha)
+            if s[sl].sum() > 0:
+                _, gW, gb = ref_loss_grad(X[sl], y[sl], W, b, link=link, loss="log",
+                                          sample_weight=s[sl], alpha=alpha)
+            else:
+                gW, gb = alpha * W, np.zeros(k)
             W = W - lr * gW
             b = b - lr * gb
     return W, b
@@ -49,6 +59,61 @@ def test_sgd_without_shuffle_is_the_lecture_rule(batch):
     W, b = manual_sgd(X, y, 3, 0.05, 3, batch, alpha=0.01)
     np.testing.assert_allclose(model.coef_, W, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(model.intercept_, b, rtol=1e-10, atol=1e-12)
+
+
+def uneven_weights(n, seed=1):
+    """Weights spread over two orders of magnitude, a few of them zero."""
+    w = np.random.default_rng(seed).uniform(0.05, 5.0, size=n)
+    w[[2, 11, 12]] = 0.0
+    return w
+
+
+@pytest.mark.parametrize("scale", [1.0, 3e5])
+@pytest.mark.parametrize("batch", [1, 7, 50])
+def test_weighted_sgd_without_shuffle_is_the_weighted_rule(batch, scale):
+    # 53 rows: the last batch is short for 7 and 50; with batch 1 the rows of
+    # weight 0 are batches of weight 0.  The weights reach the kernels scaled
+    # by a power of two (and here by 3e5 first): a weighted mean is the same.
+    X, y = blobs(n=53)
+    w = uneven_weights(53)
+    model = SoftmaxRegression(solver="sgd", learning_rate=0.05, max_iter=3, batch_size=batch,
+                              shuffle=False, alpha=0.02).fit(X, y, sample_weight=scale * w)
+    W, b = manual_sgd(X, y, 3, 0.05, 3, batch, alpha=0.02, sample_weight=w)
+    np.testing.assert_allclose(model.coef_, W, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.intercept_, b, rtol=1e-10, atol=1e-12)
+    # the weights matter: the unweighted rule is elsewhere
+    W1, _ = manual_sgd(X, y, 3, 0.05, 3, batch, alpha=0.02)
+    assert np.abs(W1 - W).max() > 1e-3
+
+
+def test_weighted_logistic_sgd_is_the_weighted_rule():
+    X, yi = blobs(n=53, k=2)
+    w = uneven_weights(53, seed=2)
+    model = LogisticRegression(solver="sgd", learning_rate=0.1, max_iter=2, batch_size=7,
+                               shuffle=False, alpha=0.05).fit(X, yi, sample_weight=w)
+    W, b = manual_sgd(X, yi, 1, 0.1, 2, 7, link="sigmoid", alpha=0.05, sample_weight=w)
+    np.testing.assert_allclose(model.coef_, W, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.intercept_, b, rtol=1e-10, atol=1e-12)
+
+
+def test_a_batch_of_zero_weight_steps_by_the_penalty_alone():
+    X, y = blobs(n=20)
+    w = uneven_weights(20)
+    w[10:15] = 0.0  # the third of four batches of 5
+    lr, alpha = 0.1, 0.3
+    model = SoftmaxRegression(solver="sgd", learning_rate=lr, max_iter=2, batch_size=5,
+                              shuffle=False, alpha=alpha).fit(X, y, sample_weight=w)
+    W, b = manual_sgd(X, y, 3, lr, 2, 5, alpha=alpha, sample_weight=w)
+    np.testing.assert_allclose(model.coef_, W, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.intercept_, b, rtol=1e-10, atol=1e-12)
+    # directly: a last batch of zero weight shrinks W by (1 - lr alpha) and leaves b
+    w[15:] = 0.0
+    head = SoftmaxRegression(solver="sgd", learning_rate=lr, max_iter=1, batch_size=5,
+                             shuffle=False, alpha=alpha).fit(X[:15], y[:15], sample_weight=w[:15])
+    full = SoftmaxRegression(solver="sgd", learning_rate=lr, max_iter=1, batch_size=5,
+                             shuffle=False, alpha=alpha).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(full.coef_, (1 - lr * alpha) * head.coef_, rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(full.intercept_, head.intercept_)
 
 
 def test_gd_is_full_batch_gradient_descent():
