@@ -116,6 +116,28 @@ def test_a_batch_of_zero_weight_steps_by_the_penalty_alone():
     np.testing.assert_array_equal(full.intercept_, head.intercept_)
 
 
+@STOPS_EARLY  # lbfgs after 4 iterations
+@pytest.mark.parametrize("solver", ["sgd", "gd", "lbfgs"])
+@pytest.mark.parametrize("with_sample_weight", [False, True])
+def test_class_weight_is_the_per_row_sample_weight(solver, with_sample_weight):
+    X, yi = blobs(n=53)
+    labels = np.array(["a", "b", "c"])
+    y = labels[yi]
+    cw = {"a": 0.25, "b": 3.0, "c": 1.5}
+    per_row = np.array([cw[c] for c in y])
+    w = uneven_weights(53) if with_sample_weight else np.ones(53)
+    params = dict(solver=solver, learning_rate=0.05, max_iter=4, batch_size=7, shuffle=False,
+                  alpha=0.02, tol=1e-6)
+    by_class = SoftmaxRegression(class_weight=cw, **params).fit(
+        X, y, sample_weight=w if with_sample_weight else None)
+    by_row = SoftmaxRegression(**params).fit(X, y, sample_weight=w * per_row)
+    np.testing.assert_allclose(by_class.coef_, by_row.coef_, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(by_class.intercept_, by_row.intercept_, rtol=1e-12, atol=1e-14)
+    # the class weights matter
+    plain = SoftmaxRegression(**params).fit(X, y, sample_weight=w)
+    assert np.abs(plain.coef_ - by_row.coef_).max() > 1e-3
+
+
 def test_gd_is_full_batch_gradient_descent():
     X, y = blobs(n=40, k=2)
     model = LogisticRegression(solver="gd", learning_rate=0.3, max_iter=5).fit(X, y)
