@@ -267,6 +267,18 @@ def test_multilabel_indicator_targets():
     assert model.score(X, Y) > 0.8
 
 
+def test_multilabel_score_is_the_share_of_rows_with_every_label_right():
+    X, y = blobs(k=3)
+    Y = np.stack([y == 0, y != 0, X[:, 0] > 0], axis=1).astype(int)
+    model = LogisticRegression(solver="gd", max_iter=50, learning_rate=0.5).fit(X, Y)
+    hits = (model.predict(X) == Y).all(axis=1)
+    assert 0 < hits.mean() < 1 and hits.mean() < (model.predict(X) == Y).mean()
+    assert model.score(X, Y) == pytest.approx(np.mean(hits), rel=1e-15)
+    w = np.random.default_rng(4).uniform(0.1, 4.0, size=len(y))
+    assert model.score(X, Y, sample_weight=w) == pytest.approx(np.average(hits, weights=w),
+                                                               rel=1e-12)
+
+
 @STOPS_EARLY
 def test_softmax_probabilities():
     X, y = blobs(k=5)
@@ -305,6 +317,24 @@ def test_sample_weight_equals_repetition():
     weighted = SoftmaxRegression(solver="gd", max_iter=5).fit(X, y, sample_weight=w)
     repeated = SoftmaxRegression(solver="gd", max_iter=5).fit(np.repeat(X, w, 0), np.repeat(y, w))
     np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("estimator", [SoftmaxRegression, LogisticRegression])
+def test_weighted_score_is_the_weighted_accuracy(estimator):
+    X, y = blobs(n=90)
+    model = estimator(alpha=0.01).fit(X, y)
+    labels = y.copy()
+    labels[::6] = (labels[::6] + 1) % 3  # every sixth label wrong: accuracy below 1
+    pred = model.predict(X)
+    wrong = pred != labels
+    assert 0 < wrong.sum() < len(y)
+    w = np.random.default_rng(5).uniform(0.1, 4.0, size=len(y))
+    expected = np.average(pred == labels, weights=w)
+    assert abs(expected - np.mean(pred == labels)) > 1e-3  # the weights matter
+    assert model.score(X, labels, sample_weight=w) == pytest.approx(expected, rel=1e-12)
+    # no weight on the misclassified rows: every weighted row is right
+    w[wrong] = 0.0
+    assert model.score(X, labels, sample_weight=w) == 1.0
 
 
 def test_fit_intercept_false_keeps_zero_bias():
