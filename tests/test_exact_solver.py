@@ -4,15 +4,14 @@ import warnings
 
 import numpy as np
 import pytest
+# scikit-learn is one of the test extras: without it this module fails, not skips
+from sklearn import datasets
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
 import reference
 import sigmax
 from sigmax import ConvergenceWarning, LogisticRegression, SoftmaxRegression
-
-sklearn = pytest.importorskip("sklearn")
-from sklearn import datasets  # noqa: E402
-from sklearn.linear_model import LogisticRegression as SkLogisticRegression  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402  (a dependency of scikit-learn)
 
 
 def standardized(loader):
