@@ -303,6 +303,25 @@ def test_softmax_probabilities():
     assert np.array_equal(L[large], np.log(P[large]))
 
 
+def test_two_class_softmax_decision_function_is_the_logit_difference():
+    X, yi = blobs(k=2)
+    y = np.array(["no", "yes"])[yi]
+    model = SoftmaxRegression(alpha=0.01).fit(X, y)
+    # the fitted rows are opposite (W_1 = -W_0): also weights set by hand, which are not
+    fitted = (model.coef_.copy(), model.intercept_.copy())
+    by_hand = (np.array([[0.3, -1.2, 0.5], [-0.4, 0.7, 0.9]]), np.array([0.25, -0.6]))
+    for W, b in (fitted, by_hand):
+        model.coef_, model.intercept_ = W, b
+        Z = X @ W.T + b
+        d = model.decision_function(X)
+        assert d.shape == (X.shape[0],)
+        scale = np.abs(X) @ np.abs(W).sum(axis=0) + np.abs(b).sum()
+        np.testing.assert_array_less(np.abs(d - (Z[:, 1] - Z[:, 0])), 1e-12 * scale)
+        pred = model.predict(X)
+        assert 0 < (pred == "yes").sum() < len(y)
+        assert np.array_equal(d > 0, pred == model.classes_[1])
+
+
 def test_mse_loss_uses_the_squared_error_gradient():
     X, y = blobs(k=2)
     model = LogisticRegression(solver="gd", loss="mse", max_iter=1, learning_rate=1.0).fit(X, y)
