@@ -538,24 +538,31 @@ def problems(draw):
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(problems(), st.sampled_from(["gd", "sgd"]), st.sampled_from([0.0, 0.1]))
-def test_property_one_epoch_matches_the_reference(problem, solver, alpha):
+@given(problems(), st.sampled_from(["gd", "sgd"]), st.sampled_from([0.0, 0.1, 1.0]))
+def test_property_two_epochs_match_the_reference(problem, solver, alpha):
+    """Two full-batch steps from zero weights: the second starts from W != 0,
+    where the penalty's part alpha W of the gradient counts."""
     X, Xd, y = problem
     if len(np.unique(y)) < 2:
         with pytest.raises(ValueError, match="class"):
             SoftmaxRegression(solver=solver).fit(Xd, y)
         return
-    model = SoftmaxRegression(solver=solver, max_iter=1, learning_rate=0.05, alpha=alpha,
+    lr = 0.05
+    model = SoftmaxRegression(solver=solver, max_iter=2, learning_rate=lr, alpha=alpha,
                               batch_size=len(y), shuffle=False).fit(Xd, y)
     classes, yi = np.unique(y, return_inverse=True)
     Xr = Xd.astype(np.float64)  # the values sigmax saw, in float64
     k = len(classes)
-    _, gW, gb = reference.loss_grad(Xr, yi, np.zeros((k, Xr.shape[1])), np.zeros(k),
-                                    link="softmax", loss="log", alpha=alpha)
+    W, b = np.zeros((k, Xr.shape[1])), np.zeros(k)
+    for _ in range(2):
+        _, gW, gb = reference.loss_grad(Xr, yi, W, b, link="softmax", loss="log", alpha=alpha)
+        # the weights are kept in X's dtype between the epochs
+        W = (W - lr * gW).astype(Xd.dtype).astype(np.float64)
+        b = (b - lr * gb).astype(Xd.dtype).astype(np.float64)
     single = Xd.dtype.itemsize == 4
-    np.testing.assert_allclose(model.coef_, -0.05 * gW, rtol=1e-4 if single else 1e-10,
+    np.testing.assert_allclose(model.coef_, W, rtol=1e-4 if single else 1e-10,
                                atol=1e-5 if single else 1e-12)
-    np.testing.assert_allclose(model.intercept_, -0.05 * gb, rtol=1e-4 if single else 1e-10,
+    np.testing.assert_allclose(model.intercept_, b, rtol=1e-4 if single else 1e-10,
                                atol=1e-6 if single else 1e-12)
     P = model.predict_proba(Xd)
     assert P.shape == (len(y), k)
