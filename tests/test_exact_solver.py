@@ -93,6 +93,27 @@ def test_float32_reaches_the_optimum_of_the_rounded_data(name, C):
     np.testing.assert_allclose(ours.predict_proba(X32), ref.predict_proba(X_rounded), atol=1e-3)
 
 
+@pytest.mark.parametrize("name", ["wine", "breast_cancer"])  # multinomial, binary
+@pytest.mark.parametrize("C", [0.1, 1.0])
+def test_without_intercept_same_optimum_as_scikit_learn(name, C):
+    X, y = standardized(DATA[name])
+    X = X + 0.5  # features not centred: an intercept would change the weights
+    alpha = 1.0 / (C * len(y))
+    cls = LogisticRegression if len(np.unique(y)) == 2 else SoftmaxRegression
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ours = cls(alpha=alpha, fit_intercept=False).fit(X, y)
+    ref = sklearn_fit(X, y, C=C, fit_intercept=False, tol=1e-12, max_iter=100000)
+    assert np.all(ours.intercept_ == 0)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-5, atol=1e-5)
+    link = "sigmoid" if ours.coef_.shape[0] == 1 else "softmax"
+    zero = np.zeros(ours.coef_.shape[0])
+    f_ours = reference.loss(X, y, ours.coef_, zero, link=link, alpha=alpha)
+    f_ref = reference.loss(X, y, ref.coef_, zero, link=link, alpha=alpha)
+    assert f_ours <= f_ref + 1e-9 * f_ref, (f_ours, f_ref)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-5)
+
+
 def test_default_tol_converges_without_warning():
     X, y = standardized(datasets.load_wine)
     with warnings.catch_warnings():
