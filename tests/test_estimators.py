@@ -26,13 +26,14 @@ def blobs(n=120, m=3, k=3, seed=0, dtype=np.float64):
     return X.astype(dtype), y
 
 
-def manual_sgd(X, y, k, lr, epochs, batch, link="softmax", alpha=0.0, sample_weight=None):
+def manual_sgd(X, y, k, lr, epochs, batch, link="softmax", alpha=0.0, sample_weight=None,
+               fit_intercept=True):
     """The lectures' minibatch rule with numpy, rows in order.
 
     With sample weights s_i each step follows the gradient of the batch's
     weighted mean loss, sum_i s_i l_i / sum_i s_i, plus alpha W; a batch whose
     weights are all zero has no mean loss, and its step is the penalty's alone
-    (W <- W - lr alpha W, b unchanged)."""
+    (W <- W - lr alpha W, b unchanged).  Without an intercept b stays 0."""
     from reference import loss_grad as ref_loss_grad
 
     s = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
@@ -47,7 +48,8 @@ def manual_sgd(X, y, k, lr, epochs, batch, link="softmax", alpha=0.0, sample_wei
             else:
                 gW, gb = alpha * W, np.zeros(k)
             W = W - lr * gW
-            b = b - lr * gb
+            if fit_intercept:
+                b = b - lr * gb
     return W, b
 
 
@@ -354,6 +356,24 @@ def test_weighted_score_is_the_weighted_accuracy(estimator):
     # no weight on the misclassified rows: every weighted row is right
     w[wrong] = 0.0
     assert model.score(X, labels, sample_weight=w) == 1.0
+
+
+@pytest.mark.parametrize("solver, batch", [("gd", 40), ("sgd", 7)])
+@pytest.mark.parametrize("estimator", [SoftmaxRegression, LogisticRegression])
+def test_fit_intercept_false_is_the_rule_with_b_held_at_zero(estimator, solver, batch):
+    softmax = estimator is SoftmaxRegression
+    X, y = blobs(n=40, k=3 if softmax else 2)
+    X = X + 2.0  # features not centred: b would move
+    k, link = (3, "softmax") if softmax else (1, "sigmoid")
+    lr, epochs, alpha = 0.1, 10, 0.05
+    model = estimator(solver=solver, fit_intercept=False, learning_rate=lr, max_iter=epochs,
+                      alpha=alpha, batch_size=batch, shuffle=False).fit(X, y)
+    W, b = manual_sgd(X, y, k, lr, epochs, batch, link=link, alpha=alpha, fit_intercept=False)
+    np.testing.assert_allclose(model.coef_, W, rtol=1e-10, atol=1e-12)
+    assert np.all(model.intercept_ == 0)
+    # with the intercept the weights go elsewhere
+    W1, _ = manual_sgd(X, y, k, lr, epochs, batch, link=link, alpha=alpha)
+    assert np.abs(W1 - W).max() > 1e-3 * np.abs(W).max()
 
 
 def test_fit_intercept_false_keeps_zero_bias():
