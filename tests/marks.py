@@ -1,5 +1,11 @@
-"""Pytest marks and environment checks shared by the test modules."""
+"""Pytest marks, environment checks and helpers shared by the test modules."""
+import importlib
+import sys
+from pathlib import Path
+
 import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 # For a test whose fit stops at a small max_iter on purpose (to stay fast): the
 # ConvergenceWarning it gives is expected, and hidden so that an unexpected
@@ -16,3 +22,12 @@ def under_memory_tool() -> bool:
     except OSError:
         return False
     return "libasan" in maps or "vgpreload" in maps
+
+
+def benchmark_module(name: str):
+    """A module of benchmarks/ (which imports its siblings by name)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(BENCHMARKS))

@@ -4,8 +4,6 @@ It runs in a subprocess on small synthetic data (no MNIST, no torch or
 matplotlib needed) and writes into a temporary directory.  Nothing here
 asserts anything about timings: the machines are shared and noisy.
 """
-import importlib
-import importlib.util
 import json
 import math
 import os
@@ -18,9 +16,10 @@ import pytest
 
 import sigmax
 
+from marks import benchmark_module
+
 REPO = Path(__file__).resolve().parents[1]
 RUN = REPO / "benchmarks" / "run.py"
-FIT_MEMORY = REPO / "benchmarks" / "fit_memory.py"
 TIMEOUT_S = 600
 
 SECTIONS = ("sgd_epoch", "loss_grad_vs_read", "predict_proba", "memory", "scaling", "full_fit",
@@ -136,9 +135,7 @@ def test_memory_and_full_fit_are_reported(quick):
 
 
 def test_the_memory_instruments_see_a_copy_of_x():
-    spec = importlib.util.spec_from_file_location("fit_memory", FIT_MEMORY)
-    fit_memory = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fit_memory)
+    fit_memory = benchmark_module("fit_memory")
     X = np.ones((1000, 1024))  # 8 MiB
     assert fit_memory.traced_peak(lambda: X.copy()) >= X.nbytes
     assert fit_memory.traced_peak(lambda: X.sum()) < X.nbytes / 100
@@ -160,15 +157,6 @@ def test_floors_are_the_larger_bound(quick):
             assert w["arithmetic_s"] == pytest.approx(w["flops"] / rate)
             assert w["floor_s"] == max(w["read_x_s"], w["arithmetic_s"])
             assert w["bound"] == ("read X" if w["read_x_s"] >= w["arithmetic_s"] else "arithmetic")
-
-
-def benchmark_module(name: str):
-    """A module of benchmarks/ (which imports its siblings by name)."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
 
 
 def test_best_configuration_reports_its_own_median():

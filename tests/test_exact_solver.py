@@ -37,8 +37,21 @@ def sklearn_fit(X, y, sample_weight=None, **params):
         return SkLogisticRegression(**params).fit(X, y, sample_weight=sample_weight)
 
 
+def converged_fit(X, y, alpha, sample_weight=None, **params):
+    """sigmax's model of y (LogisticRegression for two classes) fitted with
+    the default tol, which must converge: a ConvergenceWarning fails."""
+    cls = LogisticRegression if len(np.unique(y)) == 2 else SoftmaxRegression
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        return cls(alpha=alpha, **params).fit(X, y, sample_weight=sample_weight)
+
+
+def link_of(model):
+    return "sigmoid" if model.coef_.shape[0] == 1 else "softmax"
+
+
 def sigmax_objective(model, X, y, sw, alpha):
-    link = "sigmoid" if model.coef_.shape[0] == 1 else "softmax"
+    link = link_of(model)
     y_idx = np.searchsorted(model.classes_, y)
     return sigmax.loss(X, y_idx, model.coef_, model.intercept_, link=link,
                        sample_weight=sw, alpha=alpha)
@@ -47,7 +60,7 @@ def sigmax_objective(model, X, y, sw, alpha):
 # C = 100 is a weak penalty: there the default tol has to be tight to be within 1e-7
 CASES = [(name, C, weighted) for name in ("breast_cancer", "iris", "wine")
          for C in (0.1, 1.0, 100.0) for weighted in (False, True)]
-CASES += [("digits", 1.0, False), ("digits", 0.1, True)]  # scikit-learn needs ~10 s each here
+CASES += [("digits", 1.0, False), ("digits", 0.1, True)]  # the slowest cases for scikit-learn
 
 
 @pytest.mark.parametrize("name, C, weighted", CASES)
@@ -57,11 +70,8 @@ def test_same_optimum_as_scikit_learn(name, C, weighted):
     sw = rng.uniform(0.2, 3.0, size=len(y)) if weighted else None
     total = len(y) if sw is None else sw.sum()
     alpha = 1.0 / (C * total)
-    cls = LogisticRegression if len(np.unique(y)) == 2 else SoftmaxRegression
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)  # the defaults must converge
-        ours = cls(alpha=alpha).fit(X, y, sample_weight=sw)
-    ref = SkLogisticRegression(C=C, tol=1e-12, max_iter=100000).fit(X, y, sample_weight=sw)
+    ours = converged_fit(X, y, alpha, sample_weight=sw)
+    ref = sklearn_fit(X, y, sample_weight=sw, C=C, tol=1e-12, max_iter=100000)
     f_ours = sigmax_objective(ours, X, y, sw, alpha)
     f_ref = sigmax_objective(ref, X, y, sw, alpha)
     assert f_ours <= f_ref + 1e-7 * abs(f_ref), (f_ours, f_ref)
@@ -80,13 +90,10 @@ def test_float32_reaches_the_optimum_of_the_rounded_data(name, C):
     X32 = X.astype(np.float32)
     X_rounded = X32.astype(np.float64)
     alpha = 1.0 / (C * len(y))
-    cls = LogisticRegression if len(np.unique(y)) == 2 else SoftmaxRegression
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)  # the defaults must converge
-        ours = cls(alpha=alpha).fit(X32, y)
+    ours = converged_fit(X32, y, alpha)
     assert ours.coef_.dtype == np.float32
     ref = sklearn_fit(X_rounded, y, C=C, tol=1e-10, max_iter=100000)
-    link = "sigmoid" if ours.coef_.shape[0] == 1 else "softmax"
+    link = link_of(ours)
     f_ours = reference.loss(X_rounded, y, ours.coef_, ours.intercept_, link=link, alpha=alpha)
     f_ref = reference.loss(X_rounded, y, ref.coef_, ref.intercept_, link=link, alpha=alpha)
     assert abs(f_ours - f_ref) <= 1e-6 * f_ref, (f_ours, f_ref)
@@ -99,14 +106,11 @@ def test_without_intercept_same_optimum_as_scikit_learn(name, C):
     X, y = standardized(DATA[name])
     X = X + 0.5  # features not centred: an intercept would change the weights
     alpha = 1.0 / (C * len(y))
-    cls = LogisticRegression if len(np.unique(y)) == 2 else SoftmaxRegression
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        ours = cls(alpha=alpha, fit_intercept=False).fit(X, y)
+    ours = converged_fit(X, y, alpha, fit_intercept=False)
     ref = sklearn_fit(X, y, C=C, fit_intercept=False, tol=1e-12, max_iter=100000)
     assert np.all(ours.intercept_ == 0)
     np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-5, atol=1e-5)
-    link = "sigmoid" if ours.coef_.shape[0] == 1 else "softmax"
+    link = link_of(ours)
     zero = np.zeros(ours.coef_.shape[0])
     f_ours = reference.loss(X, y, ours.coef_, zero, link=link, alpha=alpha)
     f_ref = reference.loss(X, y, ref.coef_, zero, link=link, alpha=alpha)
@@ -160,7 +164,7 @@ def test_n_jobs_does_not_change_the_result():
 def test_class_weight_matches_scikit_learn():
     X, y = standardized(datasets.load_wine)
     for cw in ("balanced", {0: 2.0, 1: 0.5, 2: 1.0}):
-        ref = SkLogisticRegression(C=1.0, tol=1e-12, max_iter=100000, class_weight=cw).fit(X, y)
+        ref = sklearn_fit(X, y, C=1.0, tol=1e-12, max_iter=100000, class_weight=cw)
         per_class = (len(y) / (3 * np.bincount(y))) if cw == "balanced" else np.array([2.0, 0.5, 1.0])
         alpha = 1.0 / per_class[y].sum()
         ours = SoftmaxRegression(alpha=alpha, tol=1e-10, class_weight=cw).fit(X, y)

@@ -124,8 +124,7 @@ def test_threads_never_change_sgd_or_predictions(dtype, batch):
 @pytest.fixture
 def solo_ratio():
     """Sets the ratio past which a threaded SGD epoch goes on in one thread; restores it."""
-    previous = _core.sgd_solo_ratio(2.5)
-    _core.sgd_solo_ratio(previous)
+    previous = _core.sgd_solo_ratio(float("inf"))
     yield _core.sgd_solo_ratio
     _core.sgd_solo_ratio(previous)
 

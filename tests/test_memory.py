@@ -10,23 +10,17 @@ on Linux, where failing to measure it fails the test; it is skipped elsewhere
 and under ASan / valgrind, whose quarantine keeps freed memory resident.
 """
 import ctypes
-import importlib.util
 import sys
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import sigmax
 
-from marks import STOPS_EARLY, under_memory_tool
+from marks import STOPS_EARLY, benchmark_module, under_memory_tool
 
-REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("fit_memory",
-                                               REPO / "benchmarks" / "fit_memory.py")
-fit_memory = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fit_memory)
+fit_memory = benchmark_module("fit_memory")
 
 TRACED_SHARE = 0.05  # of X.nbytes, tracemalloc's peak
 RSS_SHARE = 0.25     # of X.nbytes, the peak resident memory's growth
