@@ -286,8 +286,12 @@ static int cpu_runs(const sx_isa_kernels *isa)
     if (isa == &sx_kernels_avx2) {
         return SX_CPU_HAS("avx2") && SX_CPU_HAS("fma");
     }
+#ifdef SX_AVX512_ON_AVX2 /* the AVX-512 kernels compiled for AVX2 (kernels_avx512.c) */
+    return SX_CPU_HAS("avx2") && SX_CPU_HAS("fma");
+#else
     return SX_CPU_HAS("avx512f") && SX_CPU_HAS("avx512dq") && SX_CPU_HAS("avx512vl") &&
            SX_CPU_HAS("avx2") && SX_CPU_HAS("fma");
+#endif
 }
 
 /* Best first. */

@@ -11,8 +11,8 @@
 #   obj/   object files;  bin/cc  the compiler wrapper;  run/  pytest's cwd
 #
 # Environment knobs (all optional):
-#   SX_PYTHON      interpreter with numpy, pytest, hypothesis (default /work/venv/bin/python,
-#                  else python3)
+#   SX_PYTHON      interpreter with numpy, pytest, hypothesis and setuptools (default
+#                  python3: the active virtual environment's)
 #   SX_SOURCE_DIR  tree to copy the sources from (default: this checkout); used to
 #                  check that a script catches a bug planted in a copy
 #   SX_KEEP_WORK=1 keep the work directory (its path is printed)
@@ -20,9 +20,7 @@
 #                  the baseline (SSE2) kernels instead of one set per instruction set
 
 SX_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [ -z "${SX_PYTHON:-}" ]; then
-    if [ -x /work/venv/bin/python ]; then SX_PYTHON=/work/venv/bin/python; else SX_PYTHON=python3; fi
-fi
+SX_PYTHON=${SX_PYTHON:-python3}
 SX_SOURCE_DIR=${SX_SOURCE_DIR:-$SX_REPO}
 
 sx_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
