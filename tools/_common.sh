@@ -11,7 +11,7 @@
 #   obj/   object files;  bin/cc  the compiler wrapper;  run/  pytest's cwd
 #
 # Environment knobs (all optional):
-#   SX_PYTHON      interpreter with numpy, pytest, hypothesis and setuptools (default
+#   SX_PYTHON      interpreter with numpy, pytest, hypothesis and setuptools>=77 (default
 #                  python3: the active virtual environment's)
 #   SX_SOURCE_DIR  tree to copy the sources from (default: this checkout); used to
 #                  check that a script catches a bug planted in a copy

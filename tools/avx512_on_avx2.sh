@@ -23,7 +23,7 @@
 #                                           # see in a copy of the sources; exits 0 only
 #                                           # if the run on that copy fails
 #   SX_PYTHON=.venv/bin/python tools/avx512_on_avx2.sh   # the interpreter (numpy, pytest,
-#                                           # hypothesis, setuptools; default python3)
+#                                           # hypothesis, setuptools>=77; default python3)
 # Exit status: 0 = the AVX-512 kernels were in use and the tests passed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
