@@ -36,6 +36,20 @@ sx_make_work() {
     fi
 }
 
+# sx_selftest_dir: for a script's --self-test, a temporary directory $SX_SELFTEST
+# (removed on exit) in which sx_copy_sources makes copies to plant bugs in.
+sx_selftest_dir() {
+    SX_SELFTEST=$(mktemp -d "${TMPDIR:-/tmp}/sigmax-selftest.XXXXXX")
+    trap 'rm -rf "$SX_SELFTEST"' EXIT
+}
+
+# sx_copy_sources DIR: a copy of the checkout's sources (csrc/, python/, setup.py,
+# pyproject.toml) in DIR, for SX_SOURCE_DIR.
+sx_copy_sources() {
+    mkdir -p "$1"
+    cp -r "$SX_REPO/csrc" "$SX_REPO/python" "$SX_REPO/setup.py" "$SX_REPO/pyproject.toml" "$1/"
+}
+
 # sx_build OPT "FLAGS": copy the sources and build the extension into $SX_WORK/lib
 # with CFLAGS=LDFLAGS="OPT FLAGS".
 #

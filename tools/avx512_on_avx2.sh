@@ -29,11 +29,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 if [ "${1:-}" = --self-test ]; then
-    tmp=$(mktemp -d "${TMPDIR:-/tmp}/sigmax-selftest.XXXXXX")
-    trap 'rm -rf "$tmp"' EXIT
-    copy=$tmp/src
-    mkdir -p "$copy"
-    cp -r "$SX_REPO/csrc" "$SX_REPO/python" "$SX_REPO/setup.py" "$SX_REPO/pyproject.toml" "$copy/"
+    sx_selftest_dir
+    tmp=$SX_SELFTEST copy=$SX_SELFTEST/src
+    sx_copy_sources "$copy"
     # the lane sums of 16-lane vectors (float32 in 64-byte vectors) read lane 14 for lane 15
     "$SX_PYTHON" - "$copy/csrc/kernels_impl.h" <<'PY'
 import sys

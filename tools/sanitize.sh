@@ -59,13 +59,12 @@ OPT=-O1
 # csrc/) and check that a run of this script on that copy fails with the
 # matching report.  The copies live in a temporary directory that is removed.
 if [ "${1:-}" = --self-test ]; then
-    tmp=$(mktemp -d "${TMPDIR:-/tmp}/sigmax-selftest.XXXXXX")
-    trap 'rm -rf "$tmp"' EXIT
+    sx_selftest_dir
+    tmp=$SX_SELFTEST
     status=0
     for kind in asan ubsan; do
         copy=$tmp/$kind
-        mkdir -p "$copy"
-        cp -r "$SX_REPO/csrc" "$SX_REPO/python" "$SX_REPO/setup.py" "$SX_REPO/pyproject.toml" "$copy/"
+        sx_copy_sources "$copy"
         "$SX_PYTHON" - "$copy/csrc/module.c" "$kind" <<'PY'
 import sys
 path, kind = sys.argv[1:]

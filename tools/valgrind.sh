@@ -36,11 +36,9 @@ SUPP=$SX_REPO/tools/valgrind-python.supp
 TOOLS=$SX_REPO/tools
 
 if [ "${1:-}" = --self-test ]; then
-    tmp=$(mktemp -d "${TMPDIR:-/tmp}/sigmax-vgselftest.XXXXXX")
-    trap 'rm -rf "$tmp"' EXIT
-    copy=$tmp/src
-    mkdir -p "$copy"
-    cp -r "$SX_REPO/csrc" "$SX_REPO/python" "$SX_REPO/setup.py" "$SX_REPO/pyproject.toml" "$copy/"
+    sx_selftest_dir
+    tmp=$SX_SELFTEST copy=$SX_SELFTEST/src
+    sx_copy_sources "$copy"
     "$SX_PYTHON" - "$copy/csrc/module.c" <<'PY'
 import sys
 path = sys.argv[1]
