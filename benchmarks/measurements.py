@@ -586,6 +586,25 @@ def workload_flops(rows: int, m: int, k: int, passes: int) -> float:
     return 2.0 * passes * rows * m * k
 
 
+def batch_read_tasks(X: np.ndarray, batch_size: int, seed: int) -> Tuple[Task, Task]:
+    """Two reads of all of X's rows, a batch at a time into one batch-sized
+    buffer (NumPy's take, one thread): in the row order of a shuffled epoch,
+    and in stored order.  A shuffled SGD epoch must read its rows the first
+    way; the ratio of the two is what that order costs in memory alone."""
+    n = X.shape[0]
+    shuffled = np.random.default_rng(seed).permutation(n)
+    stored = np.arange(n)
+    buf = np.empty((min(batch_size, n), X.shape[1]), dtype=X.dtype)
+
+    def read(order: np.ndarray) -> None:
+        for start in range(0, n, batch_size):
+            rows = order[start:start + batch_size]
+            X.take(rows, axis=0, out=buf[:len(rows)], mode="clip")
+
+    return (Task("X's rows, shuffled order (NumPy take, 1 thr)", lambda: read(shuffled)),
+            Task("X's rows, stored order (NumPy take, 1 thr)", lambda: read(stored)))
+
+
 def bounds(data: Data, cfg: Config) -> Dict[str, Any]:
     """For each workload of the other sections: its floor, the larger of one
     read of its X and its arithmetic at the machine's matrix-product rate
@@ -616,6 +635,8 @@ def bounds(data: Data, cfg: Config) -> Dict[str, Any]:
             read_tasks, _ = read_x_tasks(X, cfg.threads, prefix=f"{split} ")
             tasks += read_tasks
             read_names[split] = [task.name for task in read_tasks]
+        gathered = batch_read_tasks(sets["train"], cfg.batch_size, cfg.seed)
+        tasks += gathered
         for t in cfg.threads:
             limit = BlasLimit(t)
             name = f"GEMM (BLAS {t} thr)"
@@ -637,9 +658,15 @@ def bounds(data: Data, cfg: Config) -> Dict[str, Any]:
                                 "arithmetic_s": flops / rate, "floor_s": floor,
                                 "bound": "read X" if read[split].min >= flops / rate
                                          else "arithmetic"}
+        shuffled, stored = (timings[task.name] for task in gathered)
         out["by_dtype"][dn] = {"gemm": gemm.name, "gflops": rate / 1e9,
                                "timings": timings_dict(timings), "orders": timings.orders,
-                               "workloads": workloads}
+                               "workloads": workloads,
+                               "shuffled_read": {
+                                   "shuffled": gathered[0].name, "stored": gathered[1].name,
+                                   "batch_size": cfg.batch_size,
+                                   "ratio": shuffled.min / stored.min,
+                                   "ratio_median": shuffled.median / stored.median}}
     return out
 
 

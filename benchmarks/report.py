@@ -288,6 +288,15 @@ def _bounds(section: Dict[str, Any], results: Dict[str, Any]) -> List[str]:
                   for label, w in res["workloads"].items()]
         lines += _md_table(["workload", "dtype", "GFLOP", "read X", "arithmetic", "floor"],
                            floors)
+    gathers = [(dtype, res["shuffled_read"]) for dtype, res in section["by_dtype"].items()
+               if "shuffled_read" in res]
+    if gathers:
+        each = ", ".join(f"{dtype} {fmt_ratio(g['ratio'])} (median {fmt_ratio(g['ratio_median'])})"
+                         for dtype, g in gathers)
+        lines += [f"Reading the training rows {gathers[0][1]['batch_size']} at a time into one "
+                  "buffer (NumPy's take, one thread), in a shuffled epoch's order against stored "
+                  f"order: {each}.  A shuffled SGD epoch reads X in such an order; the floors "
+                  "above count a read in stored order.", ""]
     return lines + [f"- {n}" for n in section["notes"]] + [""]
 
 

@@ -159,6 +159,41 @@ def test_floors_are_the_larger_bound(quick):
             assert w["bound"] == ("read X" if w["read_x_s"] >= w["arithmetic_s"] else "arithmetic")
 
 
+def test_shuffled_read_is_the_ratio_of_its_two_reads_and_is_reported(quick):
+    _, out = quick
+    results = json.loads((out / "latest.json").read_text())
+    report = (out / "latest.md").read_text()
+    for dtype, res in results["sections"]["bounds"]["by_dtype"].items():
+        gather = res["shuffled_read"]
+        shuffled, stored = res["timings"][gather["shuffled"]], res["timings"][gather["stored"]]
+        assert gather["ratio"] == pytest.approx(shuffled["min_s"] / stored["min_s"])
+        assert gather["ratio_median"] == pytest.approx(shuffled["median_s"] / stored["median_s"])
+        assert f"{dtype} {gather['ratio']:.2f}x (median {gather['ratio_median']:.2f}x)" in report
+
+
+def test_batch_reads_take_every_row_in_their_order():
+    measurements = benchmark_module("measurements")
+    X = np.arange(10 * 3, dtype=np.float64).reshape(10, 3)
+    seen = []
+    real_take = np.ndarray.take
+
+    class Recording(np.ndarray):
+        def take(self, rows, axis=None, out=None, mode="raise"):
+            seen.append(np.array(rows))
+            return real_take(np.asarray(self), rows, axis=axis, out=out, mode=mode)
+
+    X_rec = X.view(Recording)
+    shuffled, stored = measurements.batch_read_tasks(X_rec, batch_size=4, seed=7)
+    stored.run()
+    assert [len(r) for r in seen] == [4, 4, 2]
+    assert np.array_equal(np.concatenate(seen), np.arange(10))
+    seen.clear()
+    shuffled.run()
+    order = np.concatenate(seen)
+    assert np.array_equal(np.sort(order), np.arange(10))
+    assert np.array_equal(order, np.random.default_rng(7).permutation(10))
+
+
 def test_best_configuration_reports_its_own_median():
     harness = benchmark_module("harness")
     fast_but_noisy, steady = harness.Timing(), harness.Timing()
