@@ -234,6 +234,10 @@ int sx_lbfgs(sx_size dim, double *x, sx_objective fun, sx_iteration_hook hook, v
                 goto done;
             }
             slope = sx_dot(g, d, dim);
+            if (!(slope < 0.0)) {  /* -h0 g rounds to no descent direction either */
+                res->stop = SX_LBFGS_NO_PROGRESS;
+                break;
+            }
         }
         line_search ls = {dim, x, d, xt, gt, fun, ctx, 0};
         line_point step;
@@ -244,7 +248,9 @@ int sx_lbfgs(sx_size dim, double *x, sx_objective fun, sx_iteration_hook hook, v
         if (status != SX_OK) {
             goto done;
         }
-        if (!found) {
+        /* a step too short to change x (every a d_i below half an ulp of x_i) would
+         * leave x, g and d as they are: the same step again at every iteration */
+        if (!found || memcmp(xt, x, (size_t)dim * sizeof(double)) == 0) {
             res->stop = SX_LBFGS_NO_PROGRESS;
             break;
         }

@@ -41,7 +41,7 @@ typedef struct {
 typedef enum {
     SX_LBFGS_CONVERGED = 0,
     SX_LBFGS_MAX_ITER = 1,
-    SX_LBFGS_NO_PROGRESS = 2, /* the line search found no decrease (rounding limit) */
+    SX_LBFGS_NO_PROGRESS = 2, /* no decrease, or a step that leaves x as it is (rounding limit) */
     SX_LBFGS_STOPPED = 3      /* the hook asked to stop */
 } sx_lbfgs_stop;
 

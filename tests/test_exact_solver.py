@@ -150,6 +150,28 @@ def test_separable_without_penalty_terminates_and_warns():
         LogisticRegression(alpha=1e-3).fit(X, y)
 
 
+def test_a_step_that_cannot_move_the_weights_stops_the_solver():
+    # separable, unpenalized, and a tol no double can reach: the steps shrink
+    # until x + a d rounds to x; the solver stops there instead of taking that
+    # same step again up to max_iter
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(size=(50, 2)) + 5, rng.normal(size=(50, 2)) - 5]
+    y = np.r_[np.zeros(50, int), np.ones(50, int)]
+    with pytest.warns(ConvergenceWarning, match="separable"):
+        model = LogisticRegression(tol=1e-300, max_iter=100_000).fit(X, y)
+    assert model.n_iter_ < 5_000
+    assert np.all(np.diff(model.loss_curve_) <= 0)
+    # an h0 that rounds every direction to zero: no descent direction at all
+    from sigmax import _core
+    Xp = rng.normal(size=(30, 3))
+    yp = (np.arange(30) % 3).astype(np.intp)
+    n_iter, _, objective, _, _, stop = _core.lbfgs(
+        Xp, yp, None, None, np.zeros((3, 3)), np.zeros(3), 0, 0, 0.01, True, 1e-10, 200, 5, 1,
+        None, np.eye(4) * 5e-324)
+    assert (n_iter, stop) == (0, 2)  # stop 2: "no_progress"
+    assert objective == pytest.approx(np.log(3))
+
+
 def test_n_jobs_does_not_change_the_result():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(20000, 20))
