@@ -396,11 +396,21 @@ def test_penalty_divergence_names_the_learning_rate(solver):
     fitted = {key: value for key, value in fitted_state(model).items() if key.endswith("_")}
     model.set_params(learning_rate=30.0, max_iter=2000, batch_size=len(X))
     with pytest.raises(ValueError, match=r"training diverged \(the objective overflowed "
-                                         r".*learning_rate=30.0 is too large") as caught:
+                                         r".*learning_rate=30.0 is too large for alpha=0.1: "
+                                         r".*learning_rate \* alpha > 2") as caught:
         model.fit(X, Y3)
     assert_same_state(fitted, {key: getattr(model, key) for key in fitted})
     if solver == "gd":  # the kernel's own report stays attached
         assert "overflowed" in str(caught.value.__cause__)
+
+
+@pytest.mark.parametrize("solver", ["gd", "sgd"])
+def test_divergence_without_the_penalty_at_fault_names_the_learning_rate_alone(solver):
+    # no penalty: the data's own steps diverge
+    model = SoftmaxRegression(solver=solver, learning_rate=1e308, max_iter=5)
+    with pytest.raises(ValueError, match=r"training diverged .*: learning_rate=1e\+308 is "
+                                         r"too large for this data$"):
+        model.fit(X, Y3)
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-6)])

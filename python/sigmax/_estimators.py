@@ -204,7 +204,7 @@ class _LinearClassifier(_ParamsMixin):
         finally:
             on_epoch.close()
         if not (np.isfinite(W).all() and np.isfinite(b).all()):
-            raise diverged(float(self.learning_rate), "the weights overflowed")
+            raise diverged(float(self.learning_rate), "the weights overflowed", alpha)
         self.classes_ = classes
         self.coef_ = W
         self.intercept_ = b

@@ -39,10 +39,17 @@ class Problem:
 EpochCallback = Callable[[int, float], None]
 
 
-def diverged(learning_rate: float, what: str) -> ValueError:
-    """The error of a fit whose steps made the model overflow."""
-    return ValueError(f"training diverged ({what}): learning_rate={learning_rate!r} is too "
-                      f"large for this data")
+def diverged(learning_rate: float, what: str, alpha: float) -> ValueError:
+    """The error of a fit whose steps made the model overflow; it names the
+    penalty too when learning_rate * alpha > 2, where the penalty's own part
+    of each step (W <- (1 - learning_rate * alpha) W) grows W without bound."""
+    message = f"training diverged ({what}): learning_rate={learning_rate!r} is too large"
+    if alpha > 0 and learning_rate * alpha > 2:
+        message += (f" for alpha={alpha!r}: the penalty alone grows the weights when "
+                    "learning_rate * alpha > 2")
+    else:
+        message += " for this data"
+    return ValueError(message)
 
 
 def gd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
@@ -64,8 +71,9 @@ def gd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
         except ValueError as err:
             if epoch == 0:  # the starting point's fault, not the steps'
                 raise
-            raise diverged(learning_rate, f"the objective overflowed after {epoch} steps") \
-                from err
+            steps = f"{epoch} step" + ("s" if epoch != 1 else "")
+            raise diverged(learning_rate, f"the objective overflowed after {steps}",
+                           problem.alpha) from err
         with np.errstate(over="ignore", invalid="ignore"):
             W -= learning_rate * gW
             if fit_intercept:
@@ -94,7 +102,8 @@ def sgd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
                                 problem.alpha, batch_size, shuffle, fit_intercept,
                                 problem.n_threads, seed)
         if not math.isfinite(value):  # finite weights, but |W|^2 or the loss sum overflowed
-            raise diverged(learning_rate, f"the objective overflowed in epoch {epoch + 1}")
+            raise diverged(learning_rate, f"the objective overflowed in epoch {epoch + 1}",
+                           problem.alpha)
         curve.append(value)
         on_epoch(epoch, value)
     return max_iter, curve
