@@ -280,6 +280,69 @@ static SX_INLINE void SX_NAME(exp_nonpositive)(double *v, sx_size count)
     }
 }
 
+/* Each lane of a or b, whichever is larger (a's when they are equal). */
+static SX_INLINE DVEC SX_NAME(dmax)(DVEC a, DVEC b)
+{
+    const UVEC b_larger = (UVEC)(b > a);
+    return (DVEC)(((UVEC)b & b_larger) | ((UVEC)a & ~b_larger));
+}
+
+/* max z[0 .. k) for finite z, k >= 1.  Maxima taken in any order give the same
+ * value, so one vector holds them: a vector at a time, the last one overlapping
+ * the one before when DLEN does not divide k. */
+static SX_INLINE double SX_NAME(row_max)(const double *z, sx_size k)
+{
+    double zmax = z[0];
+    if (k < DLEN) {
+        for (sx_size j = 1; j < k; j++) {
+            zmax = z[j] > zmax ? z[j] : zmax;
+        }
+        return zmax;
+    }
+    DVEC v;
+    memcpy(&v, z, sizeof(v));
+    for (sx_size j = DLEN; j < k; j += DLEN) {
+        DVEC u;
+        memcpy(&u, z + (j + DLEN <= k ? j : k - DLEN), sizeof(u));
+        v = SX_NAME(dmax)(v, u);
+    }
+    for (sx_size l = 0; l < DLEN; l++) {
+        zmax = v[l] > zmax ? v[l] : zmax;
+    }
+    return zmax;
+}
+
+/*
+ * The sum of a row's e^{z - max z} (each <= 1) but the 1 of its maximum:
+ * t = s - 1 without the cancellation, so that log s = log1p(t) keeps its
+ * relative precision when t is tiny.  The e below 1 are summed in vector
+ * lanes, then the 1s but one (ties at the maximum, or e^{z - max z} rounded
+ * to 1) are added.
+ */
+static SX_INLINE double SX_NAME(sum_but_max)(const double *e, sx_size k)
+{
+    const DVEC one = SX_NAME(dsplat)(1.0);
+    DVEC below = SX_NAME(dsplat)(0.0), ones = SX_NAME(dsplat)(0.0);
+    sx_size j = 0;
+    for (; j + DLEN <= k; j += DLEN) {
+        DVEC v;
+        memcpy(&v, e + j, sizeof(v));
+        const UVEC lt = (UVEC)(v < one);
+        below += (DVEC)((UVEC)v & lt);
+        ones += (DVEC)((UVEC)one & ~lt);
+    }
+    double t = 0.0, n1 = 0.0;
+    for (sx_size l = 0; l < DLEN; l++) {
+        t += below[l];
+        n1 += ones[l];
+    }
+    for (; j < k; j++) {
+        t += e[j] < 1.0 ? e[j] : 0.0;
+        n1 += e[j] < 1.0 ? 0.0 : 1.0;
+    }
+    return t + (n1 - 1.0);
+}
+
 /* E (nrows x k) = the exps sx_row_loss and sx_row_activate take, from Z. */
 static void SX_NAME(block_exps)(sx_link link, const double *Z, sx_size nrows, sx_size k,
                                 double *E)
@@ -287,10 +350,7 @@ static void SX_NAME(block_exps)(sx_link link, const double *Z, sx_size nrows, sx
     if (link == SX_LINK_SOFTMAX) {
         for (sx_size r = 0; r < nrows; r++) {
             const double *z = Z + r * k;
-            double zmax = z[0];
-            for (sx_size j = 1; j < k; j++) {
-                zmax = z[j] > zmax ? z[j] : zmax;
-            }
+            const double zmax = SX_NAME(row_max)(z, k);
             for (sx_size j = 0; j < k; j++) {
                 E[r * k + j] = z[j] - zmax;
             }
@@ -996,9 +1056,10 @@ done:
  * Z (nrows x k, finite logits) = softmax(Z) row by row, or log softmax(Z) when
  * log_output, in place; E (nrows x k, padded to a vector) is scratch.  The
  * block's e^{z - max z} come from one vector exp (block_exps, about one ulp),
- * then a = e / sum(e) and log a = (z - max z) - log sum(e): one C library
- * log1p per row, where exp(z - logsumexp) with the C library's exp would take
- * 2k scalar exps (a third of predict_proba's time on MNIST).
+ * then with s = sum(e) = 1 + t (sum_but_max), a = e / s and
+ * log a = (z - max z) - log1p(t): one C library log1p per row, where
+ * exp(z - logsumexp) with the C library's exp would take 2k scalar exps (a
+ * third of predict_proba's time on MNIST).
  */
 static void SX_NAME(block_softmax)(double *Z, sx_size nrows, sx_size k, int log_output,
                                    double *E)
@@ -1007,18 +1068,9 @@ static void SX_NAME(block_softmax)(double *Z, sx_size nrows, sx_size k, int log_
     for (sx_size r = 0; r < nrows; r++) {
         double *z = Z + r * k;
         const double *e = E + r * k;
-        /* s = 1 + t: e = 1 exactly at the (first) maximum; t sums the others, so
-         * that log s = log1p(t) keeps its relative precision when t is tiny */
-        sx_size jmax = 0;
-        for (sx_size j = 1; j < k; j++) {
-            jmax = z[j] > z[jmax] ? j : jmax;
-        }
-        double t = 0.0;
-        for (sx_size j = 0; j < k; j++) {
-            t += j == jmax ? 0.0 : e[j];
-        }
+        const double t = SX_NAME(sum_but_max)(e, k);
         if (log_output) {
-            const double zmax = z[jmax], log_s = log1p(t);
+            const double zmax = SX_NAME(row_max)(z, k), log_s = log1p(t);
             for (sx_size j = 0; j < k; j++) {
                 z[j] = (z[j] - zmax) - log_s;
             }

@@ -20,6 +20,7 @@ import pytest
 import reference as ref
 import sigmax
 from sigmax import _core
+from sigmax._validation import LINKS
 from test_reference import DTYPES, RTOL, _cast, assert_close, check_loss_grad, make_problem
 
 ISAS = _core.supported_isas()
@@ -102,6 +103,50 @@ def test_every_set_runs_the_lecture_sgd_rule(isa, dtype, batch):
     rtol = 2e-4 if dtype == np.float32 else 1e-10
     assert_close(model.coef_, W, dtype, rtol=rtol, what="W")
     assert_close(model.intercept_, b, dtype, rtol=rtol, what="b")
+
+
+def softmax_rows(k: int) -> np.ndarray:
+    """Rows of k logits that test each step of a row's softmax: random rows; a
+    tie at the maximum, at the first, second and last places; a class within
+    1e-20 of the maximum, whose e^{z - max z} rounds to 1; a class 40 above the
+    others, whose log-probability -log1p((k - 1) e^-40) needs log1p; all equal."""
+    rng = np.random.default_rng(k)
+    rows = [rng.normal(scale=3.0, size=k) for _ in range(4)]
+    for places in ([0, 1], [1, k - 1], [0, k - 1]):
+        z = rng.normal(size=k) - 10.0
+        z[np.array(places) % k] = 2.5
+        rows.append(z)
+    for place in (0, k // 2, k - 1):
+        z = rng.normal(size=k) - 5.0
+        z[place], z[(place + 1) % k] = 0.0, -1e-20
+        rows.append(z)
+        z = np.zeros(k)
+        z[place] = 40.0
+        rows.append(z)
+    rows.append(np.full(k, 0.75))
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("isa", ISAS, indirect=True)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k", range(1, 20))
+def test_every_set_gives_each_rows_softmax(isa, dtype, k):
+    # W = I and b = 0 make the logits the rows themselves, exactly
+    Z = softmax_rows(k).astype(dtype)
+    Zl = Z.astype(np.longdouble)
+    shifted = Zl - Zl.max(axis=1, keepdims=True)
+    E = np.exp(shifted)
+    first_max = np.argmax(Zl, axis=1)
+    others = E.sum(axis=1) - 1 if k == 1 else np.array(
+        [np.delete(E[r], first_max[r]).sum() for r in range(len(E))])
+    expected = {1: E / E.sum(axis=1, keepdims=True), 2: shifted - np.log1p(others)[:, None]}
+    rtol = 1e-6 if dtype == np.float32 else 1e-13
+    for what, want in expected.items():
+        out = np.full(Z.shape, np.nan, dtype=dtype)
+        _core.forward(Z, np.eye(k, dtype=dtype), np.zeros(k, dtype=dtype),
+                      LINKS["softmax"], what, out, 1)
+        np.testing.assert_allclose(out, want.astype(np.float64), rtol=rtol, atol=1e-300,
+                                   err_msg=f"what={what}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
