@@ -104,6 +104,9 @@ const char *sx_aligned_copy(const char *src, size_t size, void **raw)
     return dst;
 }
 
+/* max z[0 .. k), one value at a time, for sx_row_activate's rows of any values;
+ * the typed kernels take their finite logits' maxima in vectors (row_max in
+ * kernels_impl.h). */
 static double row_max(const double *z, sx_size k)
 {
     double zmax = z[0];
@@ -119,7 +122,7 @@ static double target(const double *t, sx_size y, sx_size j)
 }
 
 double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
-                   const double *t, sx_size y, sx_size k, double *dz)
+                   double zmax, const double *t, sx_size y, sx_size k, double *dz)
 {
     double l = 0.0;
     if (link == SX_LINK_SOFTMAX) {
@@ -128,7 +131,7 @@ double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
         for (sx_size j = 0; j < k; j++) {
             s += e[j];
         }
-        const double lse = row_max(z, k) + log(s), inv = 1.0 / s;
+        const double lse = zmax + log(s), inv = 1.0 / s;
         if (loss == SX_LOSS_LOG) {
             /* l = sum_k t_k (lse - z_k); dl/dz_j = a_j sum_k t_k - t_j */
             if (t == NULL) {

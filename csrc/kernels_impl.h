@@ -343,16 +343,17 @@ static SX_INLINE double SX_NAME(sum_but_max)(const double *e, sx_size k)
     return t + (n1 - 1.0);
 }
 
-/* E (nrows x k) = the exps sx_row_loss and sx_row_activate take, from Z. */
+/* E (nrows x k) = the exps sx_row_loss and block_softmax take, from Z; for the
+ * softmax link, zmax (nrows) = each row's maximum, which they take too. */
 static void SX_NAME(block_exps)(sx_link link, const double *Z, sx_size nrows, sx_size k,
-                                double *E)
+                                double *E, double *zmax)
 {
     if (link == SX_LINK_SOFTMAX) {
         for (sx_size r = 0; r < nrows; r++) {
             const double *z = Z + r * k;
-            const double zmax = SX_NAME(row_max)(z, k);
+            zmax[r] = SX_NAME(row_max)(z, k);
             for (sx_size j = 0; j < k; j++) {
-                E[r * k + j] = z[j] - zmax;
+                E[r * k + j] = z[j] - zmax[r];
             }
         }
     }
@@ -766,6 +767,7 @@ typedef struct {
     sx_size k, m, br;
     volatile double touched; /* the sum of the targets read ahead (kept, never used) */
     double *Z, *E;      /* logits and their exps (padded to a vector): br x k */
+    double *zmax;       /* softmax: each row's largest logit, br */
     double *t, *dz;     /* one row's dense targets and dl/dz: k */
     SX_T *dzs;          /* the block's weighted dl/dz, br x k */
     VEC *P;             /* lane-wise partial logits, br x k */
@@ -798,7 +800,7 @@ static int SX_NAME(work_init)(SX_NAME(work) *w, sx_size k, sx_size m, int want_g
         status = SX_ERR_NOMEM;
         goto done;
     }
-    w->raw[0] = malloc((size_t)(2 * br * k + DLEN + 2 * k) * sizeof(double));
+    w->raw[0] = malloc((size_t)(2 * br * k + DLEN + 2 * k + br) * sizeof(double));
     /* the row pointers first, then the block's dl/dz: each at its type's alignment */
     w->raw[1] = malloc((size_t)(2 * br) * sizeof(char *) + (size_t)(br * k) * sizeof(SX_T));
     w->P = sx_aligned_alloc((size_t)(br * k) * sizeof(VEC), &w->raw[2]);
@@ -821,6 +823,7 @@ static int SX_NAME(work_init)(SX_NAME(work) *w, sx_size k, sx_size m, int want_g
     w->E = w->Z + br * k;
     w->t = w->E + br * k + DLEN;
     w->dz = w->t + k;
+    w->zmax = w->dz + k;
     w->xr = w->raw[1];
     w->dzs = (SX_T *)((char *)w->raw[1] + (size_t)(2 * br) * sizeof(char *));
 done:
@@ -934,7 +937,7 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
         if (!SX_NAME(all_finite)(w->Z, nrows * k)) {
             return SX_ERR_NONFINITE;
         }
-        SX_NAME(block_exps)(d->link, w->Z, nrows, k, w->E);
+        SX_NAME(block_exps)(d->link, w->Z, nrows, k, w->E, w->zmax);
         for (sx_size r = 0; r < nrows; r++) {
             const sx_size i = rows ? rows[start + r] : begin + start + r;
             sx_size y = 0;
@@ -951,8 +954,8 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
                 }
                 t = w->t;
             }
-            const double l = sx_row_loss(d->link, d->loss, w->Z + r * k, w->E + r * k, t, y, k,
-                                         w->dz);
+            const double l = sx_row_loss(d->link, d->loss, w->Z + r * k, w->E + r * k,
+                                         w->zmax[r], t, y, k, w->dz);
             if (!isfinite(l)) {
                 return SX_ERR_NONFINITE;
             }
@@ -1054,25 +1057,25 @@ done:
 
 /*
  * Z (nrows x k, finite logits) = softmax(Z) row by row, or log softmax(Z) when
- * log_output, in place; E (nrows x k, padded to a vector) is scratch.  The
- * block's e^{z - max z} come from one vector exp (block_exps, about one ulp),
- * then with s = sum(e) = 1 + t (sum_but_max), a = e / s and
+ * log_output, in place; E (nrows x k, padded to a vector) and zmax (nrows) are
+ * scratch.  The block's e^{z - max z} come from one vector exp (block_exps,
+ * about one ulp), then with s = sum(e) = 1 + t (sum_but_max), a = e / s and
  * log a = (z - max z) - log1p(t): one C library log1p per row, where
  * exp(z - logsumexp) with the C library's exp would take 2k scalar exps (a
  * third of predict_proba's time on MNIST).
  */
 static void SX_NAME(block_softmax)(double *Z, sx_size nrows, sx_size k, int log_output,
-                                   double *E)
+                                   double *E, double *zmax)
 {
-    SX_NAME(block_exps)(SX_LINK_SOFTMAX, Z, nrows, k, E);
+    SX_NAME(block_exps)(SX_LINK_SOFTMAX, Z, nrows, k, E, zmax);
     for (sx_size r = 0; r < nrows; r++) {
         double *z = Z + r * k;
         const double *e = E + r * k;
         const double t = SX_NAME(sum_but_max)(e, k);
         if (log_output) {
-            const double zmax = SX_NAME(row_max)(z, k), log_s = log1p(t);
+            const double log_s = log1p(t);
             for (sx_size j = 0; j < k; j++) {
-                z[j] = (z[j] - zmax) - log_s;
+                z[j] = (z[j] - zmax[r]) - log_s;
             }
         }
         else {
@@ -1104,7 +1107,7 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
             return SX_ERR_NONFINITE;
         }
         if (what != SX_OUT_LOGITS && link == SX_LINK_SOFTMAX) {
-            SX_NAME(block_softmax)(w->Z, nrows, k, what == SX_OUT_LOG_PROBA, w->E);
+            SX_NAME(block_softmax)(w->Z, nrows, k, what == SX_OUT_LOG_PROBA, w->E, w->zmax);
         }
         else if (what != SX_OUT_LOGITS) {
             for (sx_size r = 0; r < nrows; r++) {

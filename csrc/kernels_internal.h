@@ -80,15 +80,16 @@ static inline sx_size sx_part_start(sx_size count, sx_size q, sx_size parts)
 }
 
 /*
- * The per-row loss, on double logits z (k) and e (k): e_j = exp(z_j - max z)
- * for the softmax link, exp(-|z_j|) for the sigmoid link (computed for a
- * whole block at once by the typed kernels, to about one ulp).  Returns the
+ * The per-row loss, on double logits z (k) and e (k): e_j = exp(z_j - zmax)
+ * with zmax = max z for the softmax link, exp(-|z_j|) for the sigmoid link
+ * (zmax unused); both computed for a whole block at once by the typed kernels
+ * (e to about one ulp).  Returns the
  * row's loss l and writes dl/dz into dz.  The targets are t (k) when t is not
  * NULL, else the class index y (one-hot; with the sigmoid link and k = 1, the
  * 0/1 target y itself).
  */
 double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
-                   const double *t, sx_size y, sx_size k, double *dz);
+                   double zmax, const double *t, sx_size y, sx_size k, double *dz);
 /*
  * z (k) = the link's probabilities, or their logarithms, in place, with the C
  * library's exp and log (correctly rounded in practice): the sigmoid link's
