@@ -122,7 +122,8 @@ static double target(const double *t, sx_size y, sx_size j)
 }
 
 double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
-                   double zmax, const double *t, sx_size y, sx_size k, double *dz)
+                   double zmax, const double *lognorm, const double *t, sx_size y, sx_size k,
+                   double *dz)
 {
     double l = 0.0;
     if (link == SX_LINK_SOFTMAX) {
@@ -131,9 +132,10 @@ double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
         for (sx_size j = 0; j < k; j++) {
             s += e[j];
         }
-        const double lse = zmax + log(s), inv = 1.0 / s;
+        const double inv = 1.0 / s;
         if (loss == SX_LOSS_LOG) {
             /* l = sum_k t_k (lse - z_k); dl/dz_j = a_j sum_k t_k - t_j */
+            const double lse = zmax + lognorm[0];
             if (t == NULL) {
                 for (sx_size j = 0; j < k; j++) {
                     dz[j] = e[j] * inv;
@@ -174,7 +176,7 @@ double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
             const double a = zj >= 0.0 ? 1.0 / (1.0 + ej) : ej / (1.0 + ej);
             if (loss == SX_LOSS_LOG) {
                 /* l = softplus(z) - t z, written so that neither branch cancels */
-                l += (zj >= 0.0 ? (1.0 - tj) * zj : -tj * zj) + log1p(ej);
+                l += (zj >= 0.0 ? (1.0 - tj) * zj : -tj * zj) + lognorm[j];
                 dz[j] = a - tj;
             }
             else {

@@ -8,8 +8,9 @@
  *   1. logits: z_r = W x_r + b.  A register tile of SX_LR rows x SX_LC
  *      classes keeps SX_LR * SX_LC vector accumulators, so each vector load
  *      of x feeds SX_LC multiply-adds and each load of W feeds SX_LR.
- *   2. per row, in double: one vector exp over the whole block (block_exps),
- *      then the link, the loss and dl/dz (sx_row_loss in kernels.c).
+ *   2. per row, in double: one vector exp over the whole block (block_exps)
+ *      and, for the log loss, one vector log1p (block_lognorms), then the
+ *      link, the loss and dl/dz (sx_row_loss in kernels.c).
  *   3. gradient: G += dZ^T X_block, tiled as SX_GC classes x SX_GJ vectors
  *      of columns held in registers while the block's rows (in L2) stream by.
  * Between the tiles (and segments of the logits tiles) of both passes, the
@@ -262,20 +263,62 @@ static SX_INLINE DVEC SX_NAME(vexp_nonpositive)(DVEC x)
     return p * s1 * s2;
 }
 
-/* v[i] = e^{v[i]} in place for count values <= 0, every one by the vector code. */
-static SX_INLINE void SX_NAME(exp_nonpositive)(double *v, sx_size count)
+/*
+ * log(1 + x) for finite x >= 0, to about one ulp.  u = 1 + x rounded, with d
+ * its rounding error (1 + x = u + d exactly, by Knuth's two-sum); u = 2^n f
+ * with f in [sqrt(1/2), sqrt(2)), read off u's bits; with g = f - 1 (exact)
+ * and s = g / (2 + g), |s| <= 0.172:
+ *     log f = 2 atanh(s) = 2s (1 + s^2/3 + s^4/5 + ...) = g - g s + 2s R(s^2)
+ * (2s = g - g s), the series to s^18 (the rest below 3e-17 of log f); then
+ * log(1 + x) = n ln2 + log f + d / u, with ln2 in the two parts of
+ * vexp_nonpositive's reduction so that n * ln2_hi is exact.
+ */
+static SX_INLINE DVEC SX_NAME(vlog1p_nonnegative)(DVEC x)
+{
+    const DVEC one = SX_NAME(dsplat)(1.0);
+    const DVEC u = one + x;
+    const DVEC x_in_u = u - one;
+    const DVEC d = (one - (u - x_in_u)) + (x - x_in_u);
+    /* the offset carries u into the next binade from sqrt(2) on: n = the exponent
+     * of the result, f's bits = the mantissa bits put back below sqrt(2) */
+    const uint64_t sqrt_half = 0x3fe6a09e667f3bcdULL;
+    const UVEC bits = (UVEC)u + (0x3ff0000000000000ULL - sqrt_half);
+    const UVEC n_bits = (bits >> 52) - 1023 + (UVEC)SX_NAME(dsplat)(0x1.8p52);
+    const DVEC n = (DVEC)n_bits - 0x1.8p52;  /* n >= 0 as a double, exactly */
+    const DVEC f = (DVEC)((bits & 0x000fffffffffffffULL) + sqrt_half);
+    const DVEC g = f - 1.0;
+    const DVEC s = g / (g + 2.0);
+    const DVEC w = s * s;
+    DVEC r = w * (1.0 / 19.0) + 1.0 / 17.0;
+    r = r * w + 1.0 / 15.0;
+    r = r * w + 1.0 / 13.0;
+    r = r * w + 1.0 / 11.0;
+    r = r * w + 1.0 / 9.0;
+    r = r * w + 1.0 / 7.0;
+    r = r * w + 1.0 / 5.0;
+    r = r * w + 1.0 / 3.0;
+    r = r * w;
+    const DVEC log_f = g - (g * s - 2.0 * s * r);
+    return n * 6.93147180369123816490e-01 +
+           (log_f + (n * 1.90821492927058770002e-10 + d / u));
+}
+
+/* v[i] = f(v[i]) in place for count values, every one by the vector code f
+ * (the tail's missing lanes are 0); f is one of the vector functions above,
+ * inlined. */
+static SX_INLINE void SX_NAME(map_in_place)(DVEC (*f)(DVEC), double *v, sx_size count)
 {
     sx_size i = 0;
     for (; i + DLEN <= count; i += DLEN) {
         DVEC x;
         memcpy(&x, v + i, sizeof(x));
-        x = SX_NAME(vexp_nonpositive)(x);
+        x = f(x);
         memcpy(v + i, &x, sizeof(x));
     }
     if (i < count) {
         DVEC x = {0};
         memcpy(&x, v + i, (size_t)(count - i) * sizeof(double));
-        x = SX_NAME(vexp_nonpositive)(x);
+        x = f(x);
         memcpy(v + i, &x, (size_t)(count - i) * sizeof(double));
     }
 }
@@ -362,7 +405,31 @@ static void SX_NAME(block_exps)(sx_link link, const double *Z, sx_size nrows, sx
             E[i] = -fabs(Z[i]);
         }
     }
-    SX_NAME(exp_nonpositive)(E, nrows * k);
+    SX_NAME(map_in_place)(SX_NAME(vexp_nonpositive), E, nrows * k);
+}
+
+/*
+ * L = the logs of the denominators of the activations made of block_exps' E:
+ * for the softmax link (a_j = e_j / s) one per row, L[r] = log s_r with
+ * s_r = sum_j E[r, j] = 1 + t_r (t_r = sum_but_max, log1p(t_r) precise for
+ * tiny t_r); for the sigmoid link (a = 1 / (1 + e) or e / (1 + e)) one per
+ * output, L[i] = log(1 + E[i]) = softplus(-|z_i|).  One vector log1p over
+ * the block, not a C library call per row or per output.
+ */
+static void SX_NAME(block_lognorms)(sx_link link, const double *E, sx_size nrows, sx_size k,
+                                    double *L)
+{
+    sx_size count = nrows * k;
+    if (link == SX_LINK_SOFTMAX) {
+        for (sx_size r = 0; r < nrows; r++) {
+            L[r] = SX_NAME(sum_but_max)(E + r * k, k);
+        }
+        count = nrows;
+    }
+    else {
+        memcpy(L, E, (size_t)count * sizeof(double));
+    }
+    SX_NAME(map_in_place)(SX_NAME(vlog1p_nonnegative), L, count);
 }
 
 /*
@@ -768,6 +835,7 @@ typedef struct {
     volatile double touched; /* the sum of the targets read ahead (kept, never used) */
     double *Z, *E;      /* logits and their exps (padded to a vector): br x k */
     double *zmax;       /* softmax: each row's largest logit, br */
+    double *L;          /* the logs of the activations' denominators (block_lognorms), br x k */
     double *t, *dz;     /* one row's dense targets and dl/dz: k */
     SX_T *dzs;          /* the block's weighted dl/dz, br x k */
     VEC *P;             /* lane-wise partial logits, br x k */
@@ -793,14 +861,14 @@ static int SX_NAME(work_init)(SX_NAME(work) *w, sx_size k, sx_size m, int want_g
     w->k = k;
     w->m = m;
     w->br = br;
-    /* Every size below is under (br + 1) x k vectors (G: k x m, W's own size).
+    /* Every size below is under 4 (br + 1) x k vectors (G: k x m, W's own size).
      * k is not bounded by any array when m = 0 (W has no elements and b and Y
      * may be stride-0 views): refuse a k for which that bound overflows. */
     if ((size_t)k > SIZE_MAX / 4 / sizeof(VEC) / (size_t)(br + 1)) {
         status = SX_ERR_NOMEM;
         goto done;
     }
-    w->raw[0] = malloc((size_t)(2 * br * k + DLEN + 2 * k + br) * sizeof(double));
+    w->raw[0] = malloc((size_t)(3 * br * k + DLEN + 2 * k + br) * sizeof(double));
     /* the row pointers first, then the block's dl/dz: each at its type's alignment */
     w->raw[1] = malloc((size_t)(2 * br) * sizeof(char *) + (size_t)(br * k) * sizeof(SX_T));
     w->P = sx_aligned_alloc((size_t)(br * k) * sizeof(VEC), &w->raw[2]);
@@ -824,6 +892,7 @@ static int SX_NAME(work_init)(SX_NAME(work) *w, sx_size k, sx_size m, int want_g
     w->t = w->E + br * k + DLEN;
     w->dz = w->t + k;
     w->zmax = w->dz + k;
+    w->L = w->zmax + br;
     w->xr = w->raw[1];
     w->dzs = (SX_T *)((char *)w->raw[1] + (size_t)(2 * br) * sizeof(char *));
 done:
@@ -920,6 +989,7 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
     /* the caller checked y's class indices, but another thread may write y while the
      * kernel runs without the GIL: each index is checked again where it is read */
     const size_t classes = (size_t)(d->link == SX_LINK_SIGMOID && k == 1 ? 2 : k);
+    const sx_size lognorms_per_row = d->link == SX_LINK_SOFTMAX ? 1 : k;  /* block_lognorms */
     for (sx_size start = 0; start < count; start += block) {
         const sx_size nrows = count - start < block ? count - start : block;
         const sx_size *next;
@@ -938,6 +1008,9 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
             return SX_ERR_NONFINITE;
         }
         SX_NAME(block_exps)(d->link, w->Z, nrows, k, w->E, w->zmax);
+        if (d->loss == SX_LOSS_LOG) {
+            SX_NAME(block_lognorms)(d->link, w->E, nrows, k, w->L);
+        }
         for (sx_size r = 0; r < nrows; r++) {
             const sx_size i = rows ? rows[start + r] : begin + start + r;
             sx_size y = 0;
@@ -955,7 +1028,8 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
                 t = w->t;
             }
             const double l = sx_row_loss(d->link, d->loss, w->Z + r * k, w->E + r * k,
-                                         w->zmax[r], t, y, k, w->dz);
+                                         w->zmax[r], w->L + r * lognorms_per_row, t, y, k,
+                                         w->dz);
             if (!isfinite(l)) {
                 return SX_ERR_NONFINITE;
             }
@@ -1057,32 +1131,34 @@ done:
 
 /*
  * Z (nrows x k, finite logits) = softmax(Z) row by row, or log softmax(Z) when
- * log_output, in place; E (nrows x k, padded to a vector) and zmax (nrows) are
- * scratch.  The block's e^{z - max z} come from one vector exp (block_exps,
- * about one ulp), then with s = sum(e) = 1 + t (sum_but_max), a = e / s and
- * log a = (z - max z) - log1p(t): one C library log1p per row, where
- * exp(z - logsumexp) with the C library's exp would take 2k scalar exps (a
- * third of predict_proba's time on MNIST).
+ * log_output, in place; E (nrows x k, padded to a vector), zmax and L (nrows)
+ * are scratch.  The block's e^{z - max z} come from one vector exp (block_exps),
+ * then with s = sum(e) = 1 + t (sum_but_max), a = e / s, and log a =
+ * (z - max z) - log s with the block's log s from one vector log1p
+ * (block_lognorms); both to about one ulp, where the C library's exp and log
+ * would cost 2k scalar exps and a log per row (a third of predict_proba's time
+ * on MNIST).
  */
 static void SX_NAME(block_softmax)(double *Z, sx_size nrows, sx_size k, int log_output,
-                                   double *E, double *zmax)
+                                   double *E, double *zmax, double *L)
 {
     SX_NAME(block_exps)(SX_LINK_SOFTMAX, Z, nrows, k, E, zmax);
+    if (log_output) {
+        SX_NAME(block_lognorms)(SX_LINK_SOFTMAX, E, nrows, k, L);
+        for (sx_size r = 0; r < nrows; r++) {
+            double *z = Z + r * k;
+            for (sx_size j = 0; j < k; j++) {
+                z[j] = (z[j] - zmax[r]) - L[r];
+            }
+        }
+        return;
+    }
     for (sx_size r = 0; r < nrows; r++) {
         double *z = Z + r * k;
         const double *e = E + r * k;
-        const double t = SX_NAME(sum_but_max)(e, k);
-        if (log_output) {
-            const double log_s = log1p(t);
-            for (sx_size j = 0; j < k; j++) {
-                z[j] = (z[j] - zmax[r]) - log_s;
-            }
-        }
-        else {
-            const double s = 1.0 + t;
-            for (sx_size j = 0; j < k; j++) {
-                z[j] = e[j] / s;
-            }
+        const double s = 1.0 + SX_NAME(sum_but_max)(e, k);
+        for (sx_size j = 0; j < k; j++) {
+            z[j] = e[j] / s;
         }
     }
 }
@@ -1107,7 +1183,8 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
             return SX_ERR_NONFINITE;
         }
         if (what != SX_OUT_LOGITS && link == SX_LINK_SOFTMAX) {
-            SX_NAME(block_softmax)(w->Z, nrows, k, what == SX_OUT_LOG_PROBA, w->E, w->zmax);
+            SX_NAME(block_softmax)(w->Z, nrows, k, what == SX_OUT_LOG_PROBA, w->E, w->zmax,
+                                   w->L);
         }
         else if (what != SX_OUT_LOGITS) {
             for (sx_size r = 0; r < nrows; r++) {

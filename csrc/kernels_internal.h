@@ -82,19 +82,23 @@ static inline sx_size sx_part_start(sx_size count, sx_size q, sx_size parts)
 /*
  * The per-row loss, on double logits z (k) and e (k): e_j = exp(z_j - zmax)
  * with zmax = max z for the softmax link, exp(-|z_j|) for the sigmoid link
- * (zmax unused); both computed for a whole block at once by the typed kernels
- * (e to about one ulp).  Returns the
- * row's loss l and writes dl/dz into dz.  The targets are t (k) when t is not
- * NULL, else the class index y (one-hot; with the sigmoid link and k = 1, the
- * 0/1 target y itself).
+ * (zmax unused); for the log loss, lognorm = the logs of the activations'
+ * denominators: log sum_j e_j (one value) for the softmax link,
+ * log(1 + e_j) (k values) for the sigmoid link (unused by the mse loss).
+ * The typed kernels compute e and lognorm for a whole block at once, by
+ * vector code to about one ulp.  Returns the row's loss l and writes dl/dz
+ * into dz.  The targets are t (k) when t is not NULL, else the class index y
+ * (one-hot; with the sigmoid link and k = 1, the 0/1 target y itself).
  */
 double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
-                   double zmax, const double *t, sx_size y, sx_size k, double *dz);
+                   double zmax, const double *lognorm, const double *t, sx_size y, sx_size k,
+                   double *dz);
+
 /*
  * z (k) = the link's probabilities, or their logarithms, in place, with the C
  * library's exp and log (correctly rounded in practice): the sigmoid link's
  * outputs and sx_activate's.  forward's softmax outputs come from the typed
- * kernels' block_softmax instead (vector exp, one log per row).
+ * kernels' block_softmax instead (vector exp and log1p).
  */
 void sx_row_activate(sx_link link, int log_output, double *z, sx_size k);
 

@@ -148,6 +148,34 @@ def test_every_set_gives_each_rows_softmax(isa, dtype, k):
                                    err_msg=f"what={what}")
 
 
+def _ulps(got: np.ndarray, want: np.ndarray) -> float:
+    """The largest error of got against the long-double want, in units of the
+    last place of want rounded to float64."""
+    spacing = np.spacing(np.abs(want.astype(np.float64)))
+    return float(np.max(np.abs((got.astype(np.longdouble) - want) / spacing)))
+
+
+@pytest.mark.parametrize("isa", ISAS, indirect=True)
+def test_every_set_takes_logs_within_a_few_ulps(isa):
+    # log softmax of rows (0, -d, ..., -d), and log sigma(z): the vector exp and
+    # log1p (log1p(t) for t from 1e-300 to 15), against long double, where the
+    # exps are normal numbers (below e^-708 each is a subnormal of few bits)
+    k = 16
+    d = np.concatenate([np.geomspace(1e-12, 700.0, 2000), np.linspace(0.0, 3.0, 301)])
+    Z = np.zeros((d.size, k))
+    Z[:, 1:] = -d[:, None]
+    out = np.empty_like(Z)
+    _core.forward(Z, np.eye(k), np.zeros(k), LINKS["softmax"], 2, out, 1)
+    t = (k - 1) * np.exp(-d.astype(np.longdouble))
+    assert _ulps(out, Z.astype(np.longdouble) - np.log1p(t)[:, None]) <= 4.0
+    z = np.concatenate([np.geomspace(1e-12, 700.0, 2000), np.linspace(0.0, 3.0, 301)])
+    z = np.concatenate([-z, z])[None, :]
+    out = np.empty_like(z)
+    _core.activate(z, LINKS["sigmoid"], True, out)
+    zl = z.astype(np.longdouble)
+    assert _ulps(out, np.where(zl > 0, -np.log1p(np.exp(-zl)), zl - np.log1p(np.exp(zl)))) <= 4.0
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("batch", [256, 700])
 def test_threads_never_change_sgd_or_predictions(dtype, batch):
