@@ -104,18 +104,6 @@ const char *sx_aligned_copy(const char *src, size_t size, void **raw)
     return dst;
 }
 
-/* max z[0 .. k), one value at a time, for sx_row_activate's rows of any values;
- * the typed kernels take their finite logits' maxima in vectors (row_max in
- * kernels_impl.h). */
-static double row_max(const double *z, sx_size k)
-{
-    double zmax = z[0];
-    for (sx_size j = 1; j < k; j++) {
-        zmax = z[j] > zmax ? z[j] : zmax;
-    }
-    return zmax;
-}
-
 static double target(const double *t, sx_size y, sx_size j)
 {
     return t ? t[j] : (double)(j == y);
@@ -188,33 +176,6 @@ double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
         }
     }
     return l;
-}
-
-void sx_row_activate(sx_link link, int log_output, double *z, sx_size k)
-{
-    if (link == SX_LINK_SOFTMAX) {
-        /* log sum_k e^{z_k}, shifted by the maximum */
-        const double zmax = row_max(z, k);
-        double s = 0.0;
-        for (sx_size j = 0; j < k; j++) {
-            s += exp(z[j] - zmax);
-        }
-        const double lse = zmax + log(s);
-        for (sx_size j = 0; j < k; j++) {
-            z[j] = log_output ? z[j] - lse : exp(z[j] - lse);
-        }
-        return;
-    }
-    for (sx_size j = 0; j < k; j++) {
-        /* sigma(z) and log sigma(z) = -softplus(-z), branched on the sign so exp never overflows */
-        const double zj = z[j], e = exp(-fabs(zj));
-        if (log_output) {
-            z[j] = zj > 0.0 ? -log1p(e) : zj - log1p(e);
-        }
-        else {
-            z[j] = zj >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-        }
-    }
 }
 
 /*

@@ -153,7 +153,8 @@ int sx_forward_f32(const sx_view *X, const sx_params *p, sx_link link, sx_output
 int sx_forward_f64(const sx_view *X, const sx_params *p, sx_link link, sx_output what,
                    char *out, sx_size out_s0, sx_size out_s1, int n_threads);
 
-/* out (n x k) = link applied row-wise to Z (n x k); out may alias Z. */
+/* out (n x k) = link applied row-wise to Z (n x k); out may be Z itself (the
+ * same memory with the same strides). */
 int sx_activate_f32(const sx_view *Z, sx_link link, int log_output,
                     char *out, sx_size out_s0, sx_size out_s1);
 int sx_activate_f64(const sx_view *Z, sx_link link, int log_output,

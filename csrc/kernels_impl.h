@@ -70,6 +70,10 @@ typedef uint64_t UVEC __attribute__((vector_size(SX_VECTOR_BYTES)));
 #ifndef SX_SEGMENT_BYTES
 #define SX_SEGMENT_BYTES 1024
 #endif
+/* Values per block of activate (its double scratch: three times this). */
+#ifndef SX_ACTIVATE_VALUES
+#define SX_ACTIVATE_VALUES 1024
+#endif
 /* float32 gradient sums are kept in float over at most this many rows. */
 #define SX_FLUSH_ROWS 256
 #endif
@@ -330,9 +334,10 @@ static SX_INLINE DVEC SX_NAME(dmax)(DVEC a, DVEC b)
     return (DVEC)(((UVEC)b & b_larger) | ((UVEC)a & ~b_larger));
 }
 
-/* max z[0 .. k) for finite z, k >= 1.  Maxima taken in any order give the same
- * value, so one vector holds them: a vector at a time, the last one overlapping
- * the one before when DLEN does not divide k. */
+/* max z[0 .. k), k >= 1.  Maxima taken in any order give the same value, so
+ * one vector holds them: a vector at a time, the last one overlapping the one
+ * before when DLEN does not divide k.  A NaN in z may or may not end up in the
+ * maximum; either way z - max z is NaN somewhere in the row. */
 static SX_INLINE double SX_NAME(row_max)(const double *z, sx_size k)
 {
     double zmax = z[0];
@@ -1163,6 +1168,44 @@ static void SX_NAME(block_softmax)(double *Z, sx_size nrows, sx_size k, int log_
     }
 }
 
+/*
+ * Z (count values) = sigma(Z), or log sigma(Z) when log_output, in place, value
+ * by value; E and L (count, padded to a vector) are scratch.  With e = e^{-|z|}
+ * (block_exps) and log(1 + e) (block_lognorms), both by vector code to about
+ * one ulp: sigma(z) = 1 / (1 + e) for z >= 0, e / (1 + e) below, and
+ * log sigma(z) = -log(1 + e) for z > 0, z - log(1 + e) below, so that
+ * nothing overflows or cancels.  +/-inf give their limits (1 or 0, and -0 or
+ * -inf); NaN stays NaN.
+ */
+static void SX_NAME(block_sigmoid)(double *Z, sx_size count, int log_output, double *E,
+                                   double *L)
+{
+    SX_NAME(block_exps)(SX_LINK_SIGMOID, Z, 1, count, E, NULL);
+    if (log_output) {
+        SX_NAME(block_lognorms)(SX_LINK_SIGMOID, E, 1, count, L);
+        for (sx_size i = 0; i < count; i++) {
+            Z[i] = Z[i] > 0.0 ? -L[i] : Z[i] - L[i];
+        }
+        return;
+    }
+    for (sx_size i = 0; i < count; i++) {
+        Z[i] = Z[i] >= 0.0 ? 1.0 / (1.0 + E[i]) : E[i] / (1.0 + E[i]);
+    }
+}
+
+/* The link's probabilities (or their logs) of the block's logits Z (nrows x k),
+ * in place: block_softmax or block_sigmoid, with their scratch. */
+static void SX_NAME(block_activate)(sx_link link, double *Z, sx_size nrows, sx_size k,
+                                    int log_output, double *E, double *zmax, double *L)
+{
+    if (link == SX_LINK_SOFTMAX) {
+        SX_NAME(block_softmax)(Z, nrows, k, log_output, E, zmax, L);
+    }
+    else {
+        SX_NAME(block_sigmoid)(Z, nrows * k, log_output, E, L);
+    }
+}
+
 /* forward on rows begin .. begin + count of X, on this thread, with W vector-aligned. */
 static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_params *p,
                                  sx_link link, sx_output what, char *out, sx_size out_s0,
@@ -1182,14 +1225,9 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
         if (!SX_NAME(all_finite)(w->Z, nrows * k)) {
             return SX_ERR_NONFINITE;
         }
-        if (what != SX_OUT_LOGITS && link == SX_LINK_SOFTMAX) {
-            SX_NAME(block_softmax)(w->Z, nrows, k, what == SX_OUT_LOG_PROBA, w->E, w->zmax,
-                                   w->L);
-        }
-        else if (what != SX_OUT_LOGITS) {
-            for (sx_size r = 0; r < nrows; r++) {
-                sx_row_activate(link, what == SX_OUT_LOG_PROBA, w->Z + r * k, k);
-            }
+        if (what != SX_OUT_LOGITS) {
+            SX_NAME(block_activate)(link, w->Z, nrows, k, what == SX_OUT_LOG_PROBA, w->E,
+                                    w->zmax, w->L);
         }
         /* float32 outputs can overflow where the doubles did not; float64 outputs are
          * those doubles, finite already (the check then compiles away) */
@@ -1249,31 +1287,56 @@ done:
     return status;
 }
 
+/*
+ * out = the link's probabilities (or their logs) of logits Z of any values, by
+ * blocks of at most SX_ACTIVATE_VALUES values copied into double scratch:
+ * whole rows for the softmax (a row longer than that is a block of its own),
+ * any piece of a row for the element-wise sigmoid.  Non-finite logits need no
+ * path of their own: -inf gives its limit, and +inf in a softmax row or NaN
+ * anywhere makes a NaN, reported as SX_ERR_NONFINITE.
+ */
 static int SX_NAME(activate)(const sx_view *Z, sx_link link, int log_output, char *out,
                              sx_size out_s0, sx_size out_s1)
 {
     int status = SX_OK;
     const sx_size k = Z->cols;
-    double *z = malloc((size_t)(k > 0 ? k : 1) * sizeof(double));
-    if (z == NULL) {
+    /* the block: nb rows x cols columns */
+    const sx_size cols = link == SX_LINK_SOFTMAX || k < SX_ACTIVATE_VALUES ? k
+                                                                           : SX_ACTIVATE_VALUES;
+    const sx_size nb = cols > 0 && cols < SX_ACTIVATE_VALUES ? SX_ACTIVATE_VALUES / cols : 1;
+    /* Z, E (padded to a vector) and L; zmax */
+    double *z = sx_calloc2(3, (size_t)(nb * cols + DLEN), sizeof(double));
+    double *zmax = calloc((size_t)nb, sizeof(double));
+    if (z == NULL || zmax == NULL) {
         status = SX_ERR_NOMEM;
         goto done;
     }
-    for (sx_size i = 0; i < Z->rows && k > 0; i++) {
-        for (sx_size j = 0; j < k; j++) {
-            z[j] = SX_LOAD(Z->data + i * Z->s0 + j * Z->s1);
-        }
-        sx_row_activate(link, log_output, z, k);
-        for (sx_size j = 0; j < k; j++) {
-            if (isnan(z[j])) {  /* +/-inf inputs are fine where the limit exists */
-                status = SX_ERR_NONFINITE;
-                goto done;
+    double *E = z + nb * cols, *L = E + nb * cols + DLEN;
+    for (sx_size i0 = 0; i0 < Z->rows && cols > 0; i0 += nb) {
+        const sx_size nr = Z->rows - i0 < nb ? Z->rows - i0 : nb;
+        for (sx_size j0 = 0; j0 < k; j0 += cols) {
+            const sx_size nc = k - j0 < cols ? k - j0 : cols;
+            for (sx_size r = 0; r < nr; r++) {
+                for (sx_size j = 0; j < nc; j++) {
+                    z[r * nc + j] = SX_LOAD(Z->data + (i0 + r) * Z->s0 + (j0 + j) * Z->s1);
+                }
             }
-            *(SX_T *)(out + i * out_s0 + j * out_s1) = (SX_T)z[j];
+            SX_NAME(block_activate)(link, z, nr, nc, log_output, E, zmax, L);
+            for (sx_size r = 0; r < nr; r++) {
+                for (sx_size j = 0; j < nc; j++) {
+                    const double v = z[r * nc + j];
+                    if (isnan(v)) {
+                        status = SX_ERR_NONFINITE;
+                        goto done;
+                    }
+                    *(SX_T *)(out + (i0 + r) * out_s0 + (j0 + j) * out_s1) = (SX_T)v;
+                }
+            }
         }
     }
 done:
     free(z);
+    free(zmax);
     return status;
 }
 

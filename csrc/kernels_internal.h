@@ -94,14 +94,6 @@ double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
                    double zmax, const double *lognorm, const double *t, sx_size y, sx_size k,
                    double *dz);
 
-/*
- * z (k) = the link's probabilities, or their logarithms, in place, with the C
- * library's exp and log (correctly rounded in practice): the sigmoid link's
- * outputs and sx_activate's.  forward's softmax outputs come from the typed
- * kernels' block_softmax instead (vector exp and log1p).
- */
-void sx_row_activate(sx_link link, int log_output, double *z, sx_size k);
-
 /* Compiler hints shared by the typed kernels. */
 #if defined(__GNUC__)
 #define SX_INLINE inline __attribute__((always_inline))

@@ -54,21 +54,25 @@ def log_sigmoid(z) -> np.ndarray:
     return -np.logaddexp(0.0, -_f64(z))
 
 
-def _logsumexp(Z: np.ndarray) -> np.ndarray:
-    """log sum_k e^{z_k} along the last axis, shifted by the row maximum."""
-    zmax = Z.max(axis=-1, keepdims=True)
-    return zmax + np.log(np.exp(Z - zmax).sum(axis=-1, keepdims=True))
-
-
 def log_softmax(Z) -> np.ndarray:
-    """Row-wise z_k - log sum_j e^{z_j} (1-D input is one row)."""
+    """Row-wise z_k - log sum_j e^{z_j} (1-D input is one row), as
+    (z_k - max z) - log1p(t), with t the sum of e^{z_j - max z} over every
+    class but one maximum (whose term is 1): the shift is exact where the
+    row's values are close, and log1p keeps log s precise where s rounds to 1."""
     Z = _f64(Z)
-    return Z - _logsumexp(Z)
+    shifted = Z - Z.max(axis=-1, keepdims=True)
+    E = np.exp(shifted)
+    np.put_along_axis(E, np.argmax(Z, axis=-1)[..., None], 0.0, axis=-1)
+    return shifted - np.log1p(E.sum(axis=-1, keepdims=True))
 
 
 def softmax(Z) -> np.ndarray:
-    """Row-wise e^{z_k} / sum_j e^{z_j} (1-D input is one row)."""
-    return np.exp(log_softmax(Z))
+    """Row-wise e^{z_k} / sum_j e^{z_j} (1-D input is one row), with both
+    exponents shifted by the row maximum: z - max z is exact where the row's
+    values are close, which e^{log_softmax} (off by about 1e-16 |z|) is not."""
+    Z = _f64(Z)
+    E = np.exp(Z - Z.max(axis=-1, keepdims=True))
+    return E / E.sum(axis=-1, keepdims=True)
 
 
 def logits(X, W, b) -> np.ndarray:

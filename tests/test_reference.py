@@ -587,6 +587,35 @@ def test_nan_in_activation_raises(fn, dtype):
         fn(Z)
 
 
+@pytest.mark.parametrize("kind", ["C", "F", "strided"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_activations_of_arrays_larger_than_a_block(dtype, kind):
+    # the kernel activates blocks of about a thousand values: many short rows
+    # (blocks of whole rows and a shorter last one), softmax rows longer than a
+    # block, and sigmoid rows cut into pieces of a block
+    rng = _rng("blocks", dtype)
+    rtol = RTOL[np.dtype(dtype)]
+    tiny = 1e-37 if dtype == np.float32 else 1e-300
+    for shape in [(700, 3), (2, 3000), (3, 2500), (1, 1025)]:
+        Z = (rng.normal(size=shape) * 4.0).astype(dtype)
+        Zl = _arrange(Z, kind)
+        for fn in (sigmax.softmax, sigmax.log_softmax, sigmax.sigmoid):
+            np.testing.assert_allclose(fn(Zl), getattr(ref, fn.__name__)(Z), rtol=rtol,
+                                       atol=tiny, err_msg=f"{fn.__name__} {shape}")
+        # NaN in the last value of the last block is reported; -inf has its limit
+        Zn = Z.copy()
+        Zn[-1, -1] = np.nan
+        for fn in (sigmax.softmax, sigmax.log_softmax, sigmax.sigmoid):
+            with pytest.raises(ValueError):
+                fn(_arrange(Zn, kind))
+        Zn[-1, -1] = -np.inf
+        assert sigmax.softmax(_arrange(Zn, kind))[-1, -1] == 0.0
+        assert sigmax.log_softmax(_arrange(Zn, kind))[-1, -1] == -np.inf
+        assert sigmax.sigmoid(_arrange(Zn, kind))[-1, -1] == 0.0
+        np.testing.assert_allclose(sigmax.softmax(_arrange(Zn, kind))[:, :-1],
+                                   ref.softmax(Zn)[:, :-1], rtol=rtol, atol=tiny)
+
+
 # ------------------------------------------------------------ result dtypes
 def test_float32_stays_float32():
     X, y, W, b, sw = _cast(make_problem(6, 3, 3, "softmax", "index", seed=15), np.float32)
