@@ -232,6 +232,17 @@ static SX_INLINE DVEC SX_NAME(dsplat)(double s)
 #endif
 }
 
+/* c[0] x^(n-1) + c[1] x^(n-2) + ... + c[n-1], by Horner's rule (n >= 2). */
+static SX_INLINE DVEC SX_NAME(horner)(DVEC x, const double *c, int n)
+{
+    DVEC p = x * c[0] + c[1];
+    SX_UNROLL
+    for (int i = 2; i < n; i++) {
+        p = p * x + c[i];
+    }
+    return p;
+}
+
 /*
  * e^x for x <= 0 or -inf, to about one ulp; NaN stays NaN.  x = n ln2 + r with
  * |r| <= ln2 / 2 (Cody-Waite: ln2 in a high part exact in n * ln2_hi and a low
@@ -247,19 +258,12 @@ static SX_INLINE DVEC SX_NAME(vexp_nonpositive)(DVEC x)
     const DVEC kd = x * 1.4426950408889634 + shifter;
     const DVEC n = kd - shifter;
     const DVEC r = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
-    DVEC p = r * (1.0 / 6227020800.0) + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    /* 1/13!, 1/12!, ..., 1/2!, 1, 1 */
+    static const double taylor[14] = {1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0,
+                                      1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0,
+                                      1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0,
+                                      1.0 / 6.0, 0.5, 1.0, 1.0};
+    const DVEC p = SX_NAME(horner)(r, taylor, 14);
     /* n in [-1077, 0] as a two's-complement integer; h = floor(n / 2) */
     const UVEC ni = (UVEC)kd - (UVEC)SX_NAME(dsplat)(shifter);
     const UVEC h = ((ni + 2048) >> 1) - 1024;
@@ -293,15 +297,11 @@ static SX_INLINE DVEC SX_NAME(vlog1p_nonnegative)(DVEC x)
     const DVEC g = f - 1.0;
     const DVEC s = g / (g + 2.0);
     const DVEC w = s * s;
-    DVEC r = w * (1.0 / 19.0) + 1.0 / 17.0;
-    r = r * w + 1.0 / 15.0;
-    r = r * w + 1.0 / 13.0;
-    r = r * w + 1.0 / 11.0;
-    r = r * w + 1.0 / 9.0;
-    r = r * w + 1.0 / 7.0;
-    r = r * w + 1.0 / 5.0;
-    r = r * w + 1.0 / 3.0;
-    r = r * w;
+    /* 1/19, 1/17, ..., 1/3, 0 */
+    static const double atanh_series[10] = {1.0 / 19.0, 1.0 / 17.0, 1.0 / 15.0, 1.0 / 13.0,
+                                            1.0 / 11.0, 1.0 / 9.0,  1.0 / 7.0,  1.0 / 5.0,
+                                            1.0 / 3.0,  0.0};
+    const DVEC r = SX_NAME(horner)(w, atanh_series, 10);
     const DVEC log_f = g - (g * s - 2.0 * s * r);
     return n * 6.93147180369123816490e-01 +
            (log_f + (n * 1.90821492927058770002e-10 + d / u));
