@@ -80,6 +80,14 @@ def test_every_set_matches_the_reference(isa, dtype, n, m, k):
         check_loss_grad(X, y, W, b, dtype=dtype, link=link, loss=loss, sample_weight=sw,
                         alpha=0.01)
         assert_close(sigmax.logits(X, W, b), ref.logits(X, W, b), dtype, what="logits")
+        # the fused forward's probabilities and their logs (absolute errors of about
+        # the logits' own, scaled by |z|)
+        Z = ref.logits(X, W, b)
+        for what, name in ((1, link), (2, "log_" + link)):
+            out = np.full(Z.shape, np.nan, dtype=dtype)
+            _core.forward(X, W, b, LINKS[link], what, out, 1)
+            assert_close(out, getattr(ref, name)(Z), dtype, what=name,
+                         scale=max(1.0, float(np.abs(Z).max())))
         # a strided X takes the kernels' other path
         Xs = np.repeat(X, 2, axis=1)[:, ::2]
         check_loss_grad(Xs, y, W, b, dtype=dtype, link=link, loss=loss)
