@@ -299,10 +299,39 @@ def test_softmax_probabilities():
     L = model.predict_log_proba(X)
     np.testing.assert_allclose(L, (Z - Z.max(1, keepdims=True)) - np.log1p(others),
                                rtol=1e-12, atol=1e-15)
-    # the documented promise: log(predict_proba) exactly, where P >= 1/2
-    large = P >= 0.5
-    assert large.sum() > X.shape[0] // 2
-    assert np.array_equal(L[large], np.log(P[large]))
+    # the documented promise: log(predict_proba) exactly, wherever P is a normal float
+    normal = P >= np.finfo(P.dtype).tiny
+    assert normal.all()
+    assert np.array_equal(L, np.log(P))
+
+
+@pytest.mark.filterwarnings("ignore:.*L-BFGS reached max_iter")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_probabilities_where_probabilities_underflow(dtype, monkeypatch):
+    # rows whose probabilities underflow take their logs from the logits, a chunk
+    # of rows at a time (7 here, so that there are several chunks); the others'
+    # logs are log(predict_proba) to the last bit
+    import reference as ref
+    import sigmax._estimators as est
+    monkeypatch.setattr(est, "_LOG_ROWS_CHUNK", 7)
+    X, y = blobs(k=4, dtype=dtype)
+    Xe = X * dtype(300.0)
+    Y = np.stack([y == 0, y != 1, X[:, 0] > 0], axis=1).astype(int)
+    for model, labels, link in ((SoftmaxRegression(max_iter=20), y, "softmax"),
+                                (LogisticRegression(max_iter=20), y, "ovr"),
+                                (LogisticRegression(max_iter=20), Y, "sigmoid")):
+        model.fit(X, labels)
+        P, L = model.predict_proba(Xe), model.predict_log_proba(Xe)
+        assert L.dtype == dtype and np.isfinite(L).all(), link
+        normal = P >= np.finfo(dtype).tiny
+        assert (~normal).any(axis=1).sum() > 14, link  # rows of more than two chunks
+        assert np.array_equal(L[normal], np.log(P[normal])), link
+        Z = model.decision_function(Xe).astype(np.float64)
+        want = {"softmax": ref.log_softmax(Z),
+                "ovr": ref.log_softmax(ref.log_sigmoid(Z)),
+                "sigmoid": ref.log_sigmoid(Z)}[link]
+        rtol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(L[~normal], want[~normal], rtol=rtol, err_msg=link)
 
 
 def test_two_class_softmax_decision_function_is_the_logit_difference():

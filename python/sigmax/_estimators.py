@@ -37,6 +37,8 @@ __all__ = ["LogisticRegression", "SoftmaxRegression"]
 _OUT_LOGITS = 0
 _OUT_PROBA = 1
 _OUT_LOG_PROBA = 2
+# predict_log_proba recomputes the rows whose probabilities underflow this many at a time
+_LOG_ROWS_CHUNK = 1024
 SOLVERS = ("lbfgs", "gd", "sgd")
 # max_iter=None means: iterations for lbfgs, epochs for gd and sgd
 DEFAULT_MAX_ITER = {"lbfgs": 1000, "gd": 100, "sgd": 100}
@@ -360,28 +362,34 @@ class _LinearClassifier(_ParamsMixin):
 
     def _probabilities(self, X, log: bool) -> np.ndarray:
         link = self._probabilities_link()
+        X = self._check_fitted_X(X)[0]
         if link is not None:
-            # the fused kernel; for the logs, a second pass gives the P they must match
-            P = self._forward(X, _OUT_PROBA, link)
-            if not log:
-                return P
-            L = self._forward(X, _OUT_LOG_PROBA, link)
+            P = self._forward(X, _OUT_PROBA, link)  # the fused kernel, one pass over X
         else:
             Z = self._forward(X, _OUT_LOGITS)
             P = self._link_probabilities(Z.copy() if log else Z, log=False)
-            if not log:
-                return P
-            L = self._link_probabilities(Z, log=True)
-        # Where P >= 1/2, log(P) is as exact as P itself; taking it there makes
-        # predict_log_proba agree with log(predict_proba) to the last bit, while
-        # the small entries keep their own logs (finite where P underflows to 0).
-        large = P >= 0.5
-        L[large] = np.log(P[large])
+        if not log:
+            return P
+        # Wherever P is a normal number, log(P) is as exact as P itself (to
+        # about an ulp of the log), and predict_log_proba is then log(predict_proba)
+        # to the last bit.  Where P underflows (or is subnormal), the log comes
+        # from the logits, finite there: those rows are recomputed, a chunk of
+        # rows at a time.
+        with np.errstate(divide="ignore"):
+            L = np.log(P)
+        small = P < np.finfo(P.dtype).tiny
+        rows = np.flatnonzero(small.any(axis=1))
+        for start in range(0, rows.shape[0], _LOG_ROWS_CHUNK):
+            r = rows[start:start + _LOG_ROWS_CHUNK]
+            from_logits = (self._forward(X[r], _OUT_LOG_PROBA, link) if link is not None
+                           else self._link_probabilities(Z[r], log=True))
+            L[r] = np.where(small[r], from_logits, L[r])
         return L
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
-        """The logarithm of predict_proba(X), finite even where predict_proba
-        underflows to 0."""
+        """The logarithm of predict_proba(X): ``np.log(predict_proba(X))`` to the
+        last bit wherever that probability is a normal float, and finite where
+        it underflows (those rows' logs come from their logits)."""
         return self._probabilities(X, log=True)
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
