@@ -110,16 +110,12 @@ static double target(const double *t, sx_size y, sx_size j)
 }
 
 double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
-                   double zmax, const double *lognorm, const double *t, sx_size y, sx_size k,
-                   double *dz)
+                   double zmax, double s, const double *lognorm, const double *t, sx_size y,
+                   sx_size k, double *dz)
 {
     double l = 0.0;
     if (link == SX_LINK_SOFTMAX) {
         /* a = softmax(z) = e / s with s = sum_k e_k; log sum_k e^{z_k} = max z + log s */
-        double s = 0.0;
-        for (sx_size j = 0; j < k; j++) {
-            s += e[j];
-        }
         const double inv = 1.0 / s;
         if (loss == SX_LOSS_LOG) {
             /* l = sum_k t_k (lse - z_k); dl/dz_j = a_j sum_k t_k - t_j */

@@ -392,9 +392,10 @@ static SX_INLINE double SX_NAME(sum_but_max)(const double *e, sx_size k)
 }
 
 /* E (nrows x k) = the exps sx_row_loss and block_softmax take, from Z; for the
- * softmax link, zmax (nrows) = each row's maximum, which they take too. */
+ * softmax link also, per row (nrows), zmax = the largest logit and tsum = the
+ * sum of the row's exps minus 1 (sum_but_max), which they take too. */
 static void SX_NAME(block_exps)(sx_link link, const double *Z, sx_size nrows, sx_size k,
-                                double *E, double *zmax)
+                                double *E, double *zmax, double *tsum)
 {
     if (link == SX_LINK_SOFTMAX) {
         for (sx_size r = 0; r < nrows; r++) {
@@ -411,29 +412,25 @@ static void SX_NAME(block_exps)(sx_link link, const double *Z, sx_size nrows, sx
         }
     }
     SX_NAME(map_in_place)(SX_NAME(vexp_nonpositive), E, nrows * k);
+    for (sx_size r = 0; r < nrows && link == SX_LINK_SOFTMAX; r++) {
+        tsum[r] = SX_NAME(sum_but_max)(E + r * k, k);
+    }
 }
 
 /*
- * L = the logs of the denominators of the activations made of block_exps' E:
- * for the softmax link (a_j = e_j / s) one per row, L[r] = log s_r with
- * s_r = sum_j E[r, j] = 1 + t_r (t_r = sum_but_max, log1p(t_r) precise for
- * tiny t_r); for the sigmoid link (a = 1 / (1 + e) or e / (1 + e)) one per
- * output, L[i] = log(1 + E[i]) = softplus(-|z_i|).  One vector log1p over
- * the block, not a C library call per row or per output.
+ * L = the logs of the denominators of the activations made of block_exps'
+ * output, each 1 + (a value >= 0): for the softmax link (a_j = e_j / s) one
+ * per row, L[r] = log s_r = log1p(tsum[r]), precise for tiny tsum[r]; for the
+ * sigmoid link (a = 1 / (1 + e) or e / (1 + e)) one per output,
+ * L[i] = log1p(E[i]) = softplus(-|z_i|).  One vector log1p over the block,
+ * not a C library call per row or per output.
  */
-static void SX_NAME(block_lognorms)(sx_link link, const double *E, sx_size nrows, sx_size k,
-                                    double *L)
+static void SX_NAME(block_lognorms)(sx_link link, const double *E, const double *tsum,
+                                    sx_size nrows, sx_size k, double *L)
 {
-    sx_size count = nrows * k;
-    if (link == SX_LINK_SOFTMAX) {
-        for (sx_size r = 0; r < nrows; r++) {
-            L[r] = SX_NAME(sum_but_max)(E + r * k, k);
-        }
-        count = nrows;
-    }
-    else {
-        memcpy(L, E, (size_t)count * sizeof(double));
-    }
+    const int softmax = link == SX_LINK_SOFTMAX;
+    const sx_size count = softmax ? nrows : nrows * k;
+    memcpy(L, softmax ? tsum : E, (size_t)count * sizeof(double));
     SX_NAME(map_in_place)(SX_NAME(vlog1p_nonnegative), L, count);
 }
 
@@ -839,7 +836,7 @@ typedef struct {
     sx_size k, m, br;
     volatile double touched; /* the sum of the targets read ahead (kept, never used) */
     double *Z, *E;      /* logits and their exps (padded to a vector): br x k */
-    double *zmax;       /* softmax: each row's largest logit, br */
+    double *zmax, *tsum; /* softmax, per row (br): the largest logit; the exps' sum - 1 */
     double *L;          /* the logs of the activations' denominators (block_lognorms), br x k */
     double *t, *dz;     /* one row's dense targets and dl/dz: k */
     SX_T *dzs;          /* the block's weighted dl/dz, br x k */
@@ -873,7 +870,8 @@ static int SX_NAME(work_init)(SX_NAME(work) *w, sx_size k, sx_size m, int want_g
         status = SX_ERR_NOMEM;
         goto done;
     }
-    w->raw[0] = malloc((size_t)(3 * br * k + DLEN + 2 * k + br) * sizeof(double));
+    /* zeroed: the sigmoid link passes zmax and tsum to sx_row_loss unset, unused */
+    w->raw[0] = calloc((size_t)(3 * br * k + DLEN + 2 * k + 2 * br), sizeof(double));
     /* the row pointers first, then the block's dl/dz: each at its type's alignment */
     w->raw[1] = malloc((size_t)(2 * br) * sizeof(char *) + (size_t)(br * k) * sizeof(SX_T));
     w->P = sx_aligned_alloc((size_t)(br * k) * sizeof(VEC), &w->raw[2]);
@@ -897,7 +895,8 @@ static int SX_NAME(work_init)(SX_NAME(work) *w, sx_size k, sx_size m, int want_g
     w->t = w->E + br * k + DLEN;
     w->dz = w->t + k;
     w->zmax = w->dz + k;
-    w->L = w->zmax + br;
+    w->tsum = w->zmax + br;
+    w->L = w->tsum + br;
     w->xr = w->raw[1];
     w->dzs = (SX_T *)((char *)w->raw[1] + (size_t)(2 * br) * sizeof(char *));
 done:
@@ -1012,9 +1011,9 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
         if (!SX_NAME(all_finite)(w->Z, nrows * k)) {
             return SX_ERR_NONFINITE;
         }
-        SX_NAME(block_exps)(d->link, w->Z, nrows, k, w->E, w->zmax);
+        SX_NAME(block_exps)(d->link, w->Z, nrows, k, w->E, w->zmax, w->tsum);
         if (d->loss == SX_LOSS_LOG) {
-            SX_NAME(block_lognorms)(d->link, w->E, nrows, k, w->L);
+            SX_NAME(block_lognorms)(d->link, w->E, w->tsum, nrows, k, w->L);
         }
         for (sx_size r = 0; r < nrows; r++) {
             const sx_size i = rows ? rows[start + r] : begin + start + r;
@@ -1033,8 +1032,8 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
                 t = w->t;
             }
             const double l = sx_row_loss(d->link, d->loss, w->Z + r * k, w->E + r * k,
-                                         w->zmax[r], w->L + r * lognorms_per_row, t, y, k,
-                                         w->dz);
+                                         w->zmax[r], 1.0 + w->tsum[r],
+                                         w->L + r * lognorms_per_row, t, y, k, w->dz);
             if (!isfinite(l)) {
                 return SX_ERR_NONFINITE;
             }
@@ -1136,20 +1135,20 @@ done:
 
 /*
  * Z (nrows x k, finite logits) = softmax(Z) row by row, or log softmax(Z) when
- * log_output, in place; E (nrows x k, padded to a vector), zmax and L (nrows)
- * are scratch.  The block's e^{z - max z} come from one vector exp (block_exps),
- * then with s = sum(e) = 1 + t (sum_but_max), a = e / s, and log a =
+ * log_output, in place; E (nrows x k, padded to a vector), zmax, tsum and L
+ * (nrows) are scratch.  The block's e^{z - max z} come from one vector exp
+ * (block_exps), then with s = sum(e) = 1 + t (sum_but_max), a = e / s, and log a =
  * (z - max z) - log s with the block's log s from one vector log1p
  * (block_lognorms); both to about one ulp, where the C library's exp and log
  * would cost 2k scalar exps and a log per row (a third of predict_proba's time
  * on MNIST).
  */
 static void SX_NAME(block_softmax)(double *Z, sx_size nrows, sx_size k, int log_output,
-                                   double *E, double *zmax, double *L)
+                                   double *E, double *zmax, double *tsum, double *L)
 {
-    SX_NAME(block_exps)(SX_LINK_SOFTMAX, Z, nrows, k, E, zmax);
+    SX_NAME(block_exps)(SX_LINK_SOFTMAX, Z, nrows, k, E, zmax, tsum);
     if (log_output) {
-        SX_NAME(block_lognorms)(SX_LINK_SOFTMAX, E, nrows, k, L);
+        SX_NAME(block_lognorms)(SX_LINK_SOFTMAX, E, tsum, nrows, k, L);
         for (sx_size r = 0; r < nrows; r++) {
             double *z = Z + r * k;
             for (sx_size j = 0; j < k; j++) {
@@ -1161,7 +1160,7 @@ static void SX_NAME(block_softmax)(double *Z, sx_size nrows, sx_size k, int log_
     for (sx_size r = 0; r < nrows; r++) {
         double *z = Z + r * k;
         const double *e = E + r * k;
-        const double s = 1.0 + SX_NAME(sum_but_max)(e, k);
+        const double s = 1.0 + tsum[r];
         for (sx_size j = 0; j < k; j++) {
             z[j] = e[j] / s;
         }
@@ -1180,9 +1179,9 @@ static void SX_NAME(block_softmax)(double *Z, sx_size nrows, sx_size k, int log_
 static void SX_NAME(block_sigmoid)(double *Z, sx_size count, int log_output, double *E,
                                    double *L)
 {
-    SX_NAME(block_exps)(SX_LINK_SIGMOID, Z, 1, count, E, NULL);
+    SX_NAME(block_exps)(SX_LINK_SIGMOID, Z, 1, count, E, NULL, NULL);
     if (log_output) {
-        SX_NAME(block_lognorms)(SX_LINK_SIGMOID, E, 1, count, L);
+        SX_NAME(block_lognorms)(SX_LINK_SIGMOID, E, NULL, 1, count, L);
         for (sx_size i = 0; i < count; i++) {
             Z[i] = Z[i] > 0.0 ? -L[i] : Z[i] - L[i];
         }
@@ -1196,10 +1195,11 @@ static void SX_NAME(block_sigmoid)(double *Z, sx_size count, int log_output, dou
 /* The link's probabilities (or their logs) of the block's logits Z (nrows x k),
  * in place: block_softmax or block_sigmoid, with their scratch. */
 static void SX_NAME(block_activate)(sx_link link, double *Z, sx_size nrows, sx_size k,
-                                    int log_output, double *E, double *zmax, double *L)
+                                    int log_output, double *E, double *zmax, double *tsum,
+                                    double *L)
 {
     if (link == SX_LINK_SOFTMAX) {
-        SX_NAME(block_softmax)(Z, nrows, k, log_output, E, zmax, L);
+        SX_NAME(block_softmax)(Z, nrows, k, log_output, E, zmax, tsum, L);
     }
     else {
         SX_NAME(block_sigmoid)(Z, nrows * k, log_output, E, L);
@@ -1227,7 +1227,7 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
         }
         if (what != SX_OUT_LOGITS) {
             SX_NAME(block_activate)(link, w->Z, nrows, k, what == SX_OUT_LOG_PROBA, w->E,
-                                    w->zmax, w->L);
+                                    w->zmax, w->tsum, w->L);
         }
         /* float32 outputs can overflow where the doubles did not; float64 outputs are
          * those doubles, finite already (the check then compiles away) */
@@ -1304,9 +1304,9 @@ static int SX_NAME(activate)(const sx_view *Z, sx_link link, int log_output, cha
     const sx_size cols = link == SX_LINK_SOFTMAX || k < SX_ACTIVATE_VALUES ? k
                                                                            : SX_ACTIVATE_VALUES;
     const sx_size nb = cols > 0 && cols < SX_ACTIVATE_VALUES ? SX_ACTIVATE_VALUES / cols : 1;
-    /* Z, E (padded to a vector) and L; zmax */
+    /* Z, E (padded to a vector) and L; zmax and tsum */
     double *z = sx_calloc2(3, (size_t)(nb * cols + DLEN), sizeof(double));
-    double *zmax = calloc((size_t)nb, sizeof(double));
+    double *zmax = calloc((size_t)(2 * nb), sizeof(double));
     if (z == NULL || zmax == NULL) {
         status = SX_ERR_NOMEM;
         goto done;
@@ -1321,7 +1321,7 @@ static int SX_NAME(activate)(const sx_view *Z, sx_link link, int log_output, cha
                     z[r * nc + j] = SX_LOAD(Z->data + (i0 + r) * Z->s0 + (j0 + j) * Z->s1);
                 }
             }
-            SX_NAME(block_activate)(link, z, nr, nc, log_output, E, zmax, L);
+            SX_NAME(block_activate)(link, z, nr, nc, log_output, E, zmax, zmax + nb, L);
             for (sx_size r = 0; r < nr; r++) {
                 for (sx_size j = 0; j < nc; j++) {
                     const double v = z[r * nc + j];
