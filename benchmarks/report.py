@@ -253,9 +253,15 @@ def _read(workload: Dict[str, Any]) -> str:
     return fmt_time(workload["read_x_s"]) + (f" ({name})" if name else "")
 
 
+def _rate(dtype: str, res: Dict[str, Any]) -> str:
+    """The arithmetic rate of the floors, and both candidates."""
+    return (f"{dtype} {res['gflops']:.0f} GFLOP/s, the larger of the vector units' "
+            f"multiply-add peak, {res['peak_gflops']:.0f} GFLOP/s ({res['peak']}), and a BLAS "
+            f"matrix product, {res['gemm_gflops']:.0f} GFLOP/s ({res['gemm']})")
+
+
 def _bounds(section: Dict[str, Any], results: Dict[str, Any]) -> List[str]:
-    rates = ", ".join(f"{dtype} {res['gflops']:.0f} GFLOP/s ({res['gemm']})"
-                      for dtype, res in section["by_dtype"].items())
+    rates = ", ".join(_rate(dtype, res) for dtype, res in section["by_dtype"].items())
     rows = []
     for dtype, res in section["by_dtype"].items():
         for case in _bound_cases(dtype, results):
@@ -272,10 +278,9 @@ def _bounds(section: Dict[str, Any], results: Dict[str, Any]) -> List[str]:
                          f"{ref[0]}: {fmt_time(ref[1])}", fmt_ratio(measured),
                          f"**{fmt_ratio(best)}**", case["target"]])
     lines = [f"### {section['title']}", "",
-             f"Matrix-product rate: {rates}: the best arithmetic rate this machine's BLAS "
-             "reaches (the FMA units' peak is somewhat higher).  A workload's floor is the "
-             "larger of the fastest measured read of its X and its arithmetic at that rate: "
-             "code as fast as that product could not run it faster.  \"at the floor\" is the "
+             f"Arithmetic rate: {rates}.  A workload's floor is the larger of the fastest "
+             "measured read of its X and its arithmetic at that rate: code keeping every "
+             "multiply-add unit busy could not run it faster.  \"at the floor\" is the "
              "ratio such code would show: peer time / floor for a speed-up over a peer, "
              "floor / read-X for loss_grad's cost.", ""]
     if rows:

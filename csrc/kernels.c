@@ -313,6 +313,16 @@ const char *sx_isa_name(void)
     return isa()->name;
 }
 
+double sx_fma_probe_f32(sx_size rounds, int n_threads, double *sink)
+{
+    return isa()->fma_probe_f32(rounds, n_threads, sink);
+}
+
+double sx_fma_probe_f64(sx_size rounds, int n_threads, double *sink)
+{
+    return isa()->fma_probe_f64(rounds, n_threads, sink);
+}
+
 int sx_loss_grad_parallel_f32(const sx_data *d, const sx_params *p, const sx_size *rows,
                               sx_size begin, sx_size count, sx_size parts, int n_threads,
                               sx_accum *acc)

@@ -82,6 +82,13 @@ int sx_select_isa(const char *name);
 const char *sx_isa_name(void);         /* the instruction set in use */
 int sx_isa_supported(const char *name); /* 1 when compiled in and the CPU runs it */
 
+/* The multiply-add peak of the instruction set in use, for the benchmarks:
+ * runs `rounds` rounds of independent vector multiply-adds on n_threads
+ * threads and returns the floating-point operations done; the caller times
+ * the call.  *sink receives a sum of the results. */
+double sx_fma_probe_f32(sx_size rounds, int n_threads, double *sink);
+double sx_fma_probe_f64(sx_size rounds, int n_threads, double *sink);
+
 typedef enum { SX_LINK_SOFTMAX = 0, SX_LINK_SIGMOID = 1 } sx_link;
 typedef enum { SX_LOSS_LOG = 0, SX_LOSS_MSE = 1 } sx_loss;
 typedef enum {

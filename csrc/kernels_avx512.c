@@ -37,5 +37,6 @@
 #pragma clang attribute pop
 #endif
 #else
-const sx_isa_kernels sx_kernels_avx512 = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+const sx_isa_kernels sx_kernels_avx512 = {NULL, NULL, NULL, NULL, NULL, NULL,
+                                        NULL, NULL, NULL, NULL, NULL};
 #endif

@@ -76,6 +76,8 @@ typedef uint64_t UVEC __attribute__((vector_size(SX_VECTOR_BYTES)));
 #endif
 /* float32 gradient sums are kept in float over at most this many rows. */
 #define SX_FLUSH_ROWS 256
+/* Independent multiply-add chains of fma_probe: all but a few registers. */
+#define SX_PROBE_CHAINS (SX_VECTOR_REGS >= 32 ? 24 : 12)
 #endif
 
 static SX_INLINE VEC SX_NAME(vload)(const SX_T *p)
@@ -1571,6 +1573,47 @@ done:
     free(rows);
     free(w_raw);
     return status;
+}
+
+/*
+ * The vector units' multiply-add peak, for the benchmarks' bounds: on each of
+ * n_threads threads, `rounds` rounds of SX_PROBE_CHAINS independent updates
+ * a = a * m + c of whole vectors (one fused multiply-add each where the set
+ * has them; -ffp-contract=fast), enough independent chains to cover the
+ * units' latency.  The values start at 1, 2, ... (none at the fixed point,
+ * which the compiler would fold away) and converge to 1/2: never overflowing,
+ * never subnormal.  Returns the floating-point operations done (2 per lane and
+ * update, over the threads that ran); *sink receives a sum of the results, so
+ * that the compiler keeps the work.
+ */
+static double SX_NAME(fma_probe)(sx_size rounds, int n_threads, double *sink)
+{
+    double total = 0.0, flops = 0.0;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(n_threads > 1 ? n_threads : 1) reduction(+ : total, flops)
+#else
+    (void)n_threads;
+#endif
+    {
+        const VEC mul = SX_NAME(vsplat)((SX_T)0.5), add = SX_NAME(vsplat)((SX_T)0.25);
+        VEC a[SX_PROBE_CHAINS];
+        _Pragma("GCC unroll 32") for (int i = 0; i < SX_PROBE_CHAINS; i++) {
+            a[i] = SX_NAME(vsplat)((SX_T)(1 + i));
+        }
+        for (sx_size r = 0; r < rounds; r++) {
+            _Pragma("GCC unroll 32") for (int i = 0; i < SX_PROBE_CHAINS; i++) {
+                a[i] = a[i] * mul + add;
+            }
+        }
+        for (int i = 0; i < SX_PROBE_CHAINS; i++) {
+            for (sx_size l = 0; l < VLEN; l++) {
+                total += (double)a[i][l];
+            }
+        }
+        flops += 2.0 * (double)rounds * SX_PROBE_CHAINS * (double)VLEN;  /* this thread's */
+    }
+    *sink = total;
+    return flops;
 }
 
 #undef SX_VLEN

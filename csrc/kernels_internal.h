@@ -25,6 +25,8 @@ typedef struct {
                          int, int, uint64_t, double *);
     int (*sgd_epoch_f64)(const sx_data *, char *, char *, sx_size, double, double, sx_size, int,
                          int, int, uint64_t, double *);
+    double (*fma_probe_f32)(sx_size, int, double *);
+    double (*fma_probe_f64)(sx_size, int, double *);
 } sx_isa_kernels;
 
 /* Each is defined in its kernels_<isa>.c; NULL-named when not compiled in. */

@@ -46,4 +46,5 @@ const sx_isa_kernels SX_CAT3(sx_kernels, _, SX_ISA) = {
     SX_KERNEL(forward_parallel, _f32_), SX_KERNEL(forward_parallel, _f64_),
     SX_KERNEL(activate, _f32_), SX_KERNEL(activate, _f64_),
     SX_KERNEL(sgd_epoch, _f32_), SX_KERNEL(sgd_epoch, _f64_),
+    SX_KERNEL(fma_probe, _f32_), SX_KERNEL(fma_probe, _f64_),
 };

@@ -963,6 +963,37 @@ core_has_openmp(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(args))
 #endif
 }
 
+PyDoc_STRVAR(fma_probe_doc,
+"fma_probe(double, rounds, n_threads)\n--\n\n"
+"Run rounds rounds of independent vector multiply-adds (float64 when double is\n"
+"true, else float32) on n_threads threads with the instruction set in use;\n"
+"return the floating-point operations done.  Timed by the caller, it gives\n"
+"the vector units' peak rate (benchmarks/: the bounds).");
+
+static PyObject *
+core_fma_probe(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    int is_double, n_threads;
+    Py_ssize_t rounds;
+    double flops, sink;
+    if (!PyArg_ParseTuple(args, "pni", &is_double, &rounds, &n_threads)) {
+        return NULL;
+    }
+    if (rounds < 0 || n_threads < 1) {
+        PyErr_SetString(PyExc_ValueError, "rounds must be >= 0 and n_threads >= 1");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    flops = is_double ? sx_fma_probe_f64((sx_size)rounds, n_threads, &sink)
+                      : sx_fma_probe_f32((sx_size)rounds, n_threads, &sink);
+    Py_END_ALLOW_THREADS
+    if (!isfinite(sink)) {  /* cannot happen: the values converge to 1/2 */
+        PyErr_SetString(PyExc_RuntimeError, "the multiply-add probe gave a non-finite sum");
+        return NULL;
+    }
+    return PyFloat_FromDouble(flops);
+}
+
 PyDoc_STRVAR(isa_doc,
 "isa()\n--\n\n"
 "The instruction set of the kernels in use: \"avx512\", \"avx2\" or \"baseline\".");
@@ -1015,6 +1046,7 @@ core_supported_isas(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(args))
 
 static PyMethodDef core_methods[] = {
     {"isa", core_isa, METH_NOARGS, isa_doc},
+    {"fma_probe", core_fma_probe, METH_VARARGS, fma_probe_doc},
     {"select_isa", core_select_isa, METH_O, select_isa_doc},
     {"supported_isas", core_supported_isas, METH_NOARGS,
      "The instruction sets whose kernels are built in and run on this CPU, best first."},

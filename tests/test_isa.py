@@ -184,6 +184,26 @@ def test_every_set_takes_logs_within_a_few_ulps(isa):
     assert _ulps(out, np.where(zl > 0, -np.log1p(np.exp(-zl)), zl - np.log1p(np.exp(zl)))) <= 4.0
 
 
+# the multiply-add probe's chains x lanes of float64 per round: all but a few of
+# the set's vector registers (32 with AVX-512, 16 otherwise), times their lanes
+PROBE_LANES_F64 = {"avx512": 24 * 8, "avx2": 12 * 4, "baseline": 12 * 2}
+
+
+@pytest.mark.parametrize("isa", ISAS, indirect=True)
+def test_every_sets_multiply_add_probe_counts_what_it_ran(isa):
+    rounds = 1000
+    f64 = _core.fma_probe(True, rounds, 1)
+    assert f64 == 2 * rounds * PROBE_LANES_F64[isa]
+    assert _core.fma_probe(False, rounds, 1) == 2 * f64  # twice the lanes
+    assert _core.fma_probe(True, 3 * rounds, 1) == 3 * f64
+    threads = 2 if _core.has_openmp() else 1
+    assert _core.fma_probe(True, rounds, 2) == threads * f64
+    assert _core.fma_probe(True, 0, 1) == 0.0
+    for bad in ((True, -1, 1), (True, 10, 0)):
+        with pytest.raises(ValueError, match="rounds must be >= 0 and n_threads >= 1"):
+            _core.fma_probe(*bad)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("batch", [256, 700])
 def test_threads_never_change_sgd_or_predictions(dtype, batch):
