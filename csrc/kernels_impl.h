@@ -1606,9 +1606,7 @@ static double SX_NAME(fma_probe)(sx_size rounds, int n_threads, double *sink)
             }
         }
         for (int i = 0; i < SX_PROBE_CHAINS; i++) {
-            for (sx_size l = 0; l < VLEN; l++) {
-                total += (double)a[i][l];
-            }
+            total += SX_NAME(vsum)(a[i]);
         }
         flops += 2.0 * (double)rounds * SX_PROBE_CHAINS * (double)VLEN;  /* this thread's */
     }
