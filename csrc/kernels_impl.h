@@ -66,9 +66,14 @@ typedef uint64_t UVEC __attribute__((vector_size(SX_VECTOR_BYTES)));
 #ifndef SX_CHUNK_BYTES
 #define SX_CHUNK_BYTES 4096
 #endif
-/* Bytes of a logits tile's rows between two calls of prefetch_some. */
+/* Bytes of a logits tile's rows between two calls of prefetch_some, in a pass
+ * with a gradient pass after its logits, and in one without (forward only:
+ * the logits alone then spread the next block's prefetches). */
 #ifndef SX_SEGMENT_BYTES
 #define SX_SEGMENT_BYTES 1024
+#endif
+#ifndef SX_FORWARD_SEGMENT_BYTES
+#define SX_FORWARD_SEGMENT_BYTES 128
 #endif
 /* Values per block of activate (its double scratch: three times this). */
 #ifndef SX_ACTIVATE_VALUES
@@ -438,12 +443,15 @@ static void SX_NAME(block_lognorms)(sx_link link, const double *E, const double 
 
 /*
  * The next block's rows, prefetched a few cache lines at a time: a call of
- * prefetch_some after each segment of a logits tile (SX_SEGMENT_BYTES of its
+ * prefetch_some after each segment of a logits tile (segment_bytes of its
  * rows) and after each gradient tile issues `quota` prefetches, so that the
  * lines arrive spread over the block's passes.  (A burst of prefetches would
  * fill the core's queue of outstanding misses and stall the tiles' own
  * loads; a prefetch in every iteration of a tile's loop slows the loop
- * down.)
+ * down.)  A pass without a gradient has only its logits to spread them over,
+ * and takes shorter segments: 128 bytes rather than 1024 made predict_proba
+ * 5-16% faster on an AVX-512 EPYC, where they made the passes with a
+ * gradient slower.
  */
 typedef struct {
     const char *const *rows;  /* the next block's row pointers */
@@ -451,6 +459,7 @@ typedef struct {
     sx_size row;              /* the row being prefetched */
     const char *line, *end;   /* its next line; its end */
     sx_size quota;            /* lines per call of prefetch_some */
+    sx_size segment_bytes;    /* a logits tile calls it after each this many bytes of a row */
 } SX_NAME(prefetcher);
 
 static SX_INLINE void SX_NAME(prefetch_some)(SX_NAME(prefetcher) *pf)
@@ -500,21 +509,22 @@ static sx_size SX_NAME(logits_chunk)(sx_size m)
     return SX_NAME(equal_pieces)(m - m % VLEN, SX_CHUNK_BYTES);
 }
 
-/* The columns of a segment of a logits tile over len columns (a chunk). */
-static sx_size SX_NAME(logits_segment)(sx_size len)
+/* The columns of a segment of a logits tile over len columns (a chunk), of at
+ * most segment_bytes. */
+static sx_size SX_NAME(logits_segment)(sx_size len, sx_size segment_bytes)
 {
-    return SX_NAME(equal_pieces)(len, SX_SEGMENT_BYTES);
+    return SX_NAME(equal_pieces)(len, segment_bytes);
 }
 
 /* Segments per row of the logits (over all its chunks): the prefetch calls of
  * one R x C tile position. */
-static sx_size SX_NAME(logits_segments)(sx_size m)
+static sx_size SX_NAME(logits_segments)(sx_size m, sx_size segment_bytes)
 {
     const sx_size mv = m - m % VLEN, chunk = SX_NAME(logits_chunk)(m);
     sx_size count = 0;
     for (sx_size j0 = 0; j0 < mv; j0 += chunk) {
         const sx_size len = mv - j0 < chunk ? mv - j0 : chunk;
-        const sx_size seg = SX_NAME(logits_segment)(len);
+        const sx_size seg = SX_NAME(logits_segment)(len, segment_bytes);
         count += (len + seg - 1) / seg;
     }
     return count;
@@ -596,8 +606,9 @@ static SX_NAME(prefetcher) SX_NAME(block_prefetcher)(const char *const *next, sx
                                                     sx_size xs, sx_size nrows, sx_size k,
                                                     sx_size m, int want_grad)
 {
-    SX_NAME(prefetcher) pf = {next, 0, 0, 0, NULL, NULL, 0};
-    sx_size calls = SX_NAME(logits_segments)(m) * (nrows / SX_LR + nrows % SX_LR) *
+    const sx_size segment_bytes = want_grad ? SX_SEGMENT_BYTES : SX_FORWARD_SEGMENT_BYTES;
+    SX_NAME(prefetcher) pf = {next, 0, 0, 0, NULL, NULL, 0, segment_bytes};
+    sx_size calls = SX_NAME(logits_segments)(m, segment_bytes) * (nrows / SX_LR + nrows % SX_LR) *
                     ((k + SX_LC - 1) / SX_LC);
     if (want_grad) {
         const sx_size span = (sx_size)SX_GJ * VLEN;
@@ -643,7 +654,7 @@ static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nro
         }
         for (sx_size j0 = 0; j0 < mv; j0 += chunk) {
             const sx_size j1 = mv - j0 < chunk ? mv : j0 + chunk;
-            const sx_size seg = SX_NAME(logits_segment)(j1 - j0);
+            const sx_size seg = SX_NAME(logits_segment)(j1 - j0, pf->segment_bytes);
             for (sx_size c = 0; c < k; c += SX_LC) {
                 const int C = k - c >= SX_LC ? SX_LC : (int)(k - c);
                 for (sx_size r = 0; r < nrows;) {
