@@ -450,7 +450,7 @@ static void SX_NAME(block_lognorms)(sx_link link, const double *E, const double 
  * loads; a prefetch in every iteration of a tile's loop slows the loop
  * down.)  A pass without a gradient has only its logits to spread them over,
  * and takes shorter segments: 128 bytes rather than 1024 made predict_proba
- * 5-16% faster on an AVX-512 EPYC, where they made the passes with a
+ * 2-16% faster on an AVX-512 EPYC, where they made the passes with a
  * gradient slower.
  */
 typedef struct {
