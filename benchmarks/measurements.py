@@ -611,12 +611,13 @@ def peak_tasks(double: bool, threads: Sequence[int], rounds: int
     """Tasks that run sigmax's multiply-add probe (``_core.fma_probe``: only
     independent vector multiply-adds, in the instruction set sigmax uses) on
     each thread count, and the floating-point operations of each: timed, they
-    give the vector units' peak rate."""
+    give the vector units' peak rate.  The operations scale with the rounds,
+    so a one-round call counts them without running the probe untimed."""
     tasks, flops = [], {}
     for t in threads:
         name = f"multiply-add peak ({_core.isa()}, {t} thr)"
         tasks.append(Task(name, lambda t=t: _core.fma_probe(double, rounds, t)))
-        flops[name] = _core.fma_probe(double, rounds, t)
+        flops[name] = _core.fma_probe(double, 1, t) * rounds
     return tasks, flops
 
 
