@@ -308,6 +308,27 @@ def _fit_for_prediction(X: np.ndarray, y: np.ndarray):
     return ours, theirs
 
 
+def predict_proba_tasks(ours, theirs, X: np.ndarray, threads: Sequence[int]
+                        ) -> Tuple[List[Task], List[str], List[str]]:
+    """The predict_proba contenders on X: sigmax at each n_jobs and
+    scikit-learn at each BLAS thread count, with the thread setting of both
+    made in the untimed set-up, so that each timed call is predict_proba
+    alone.  Returns the tasks and the names of sigmax's and scikit-learn's."""
+    tasks, our_names, sk_names = [], [], []
+    for t in threads:
+        name = f"sigmax (n_jobs={t})"
+        tasks.append(Task(name, lambda X=X: ours.predict_proba(X),
+                          setup=lambda t=t: ours.set_params(n_jobs=t)))
+        our_names.append(name)
+    for t in threads:
+        limit = BlasLimit(t)
+        name = f"sklearn LogisticRegression (BLAS {t} thr)"
+        tasks.append(Task(name, lambda X=X: theirs.predict_proba(X),
+                          setup=limit.enter, teardown=limit.exit))
+        sk_names.append(name)
+    return tasks, our_names, sk_names
+
+
 def predict_proba(data: Data, cfg: Config) -> Dict[str, Any]:
     out: Dict[str, Any] = {"title": "predict_proba throughput", "by_dtype": {}, "ratios": [],
                            "notes": [f"both models fitted briefly (30 L-BFGS iterations) on the "
@@ -321,17 +342,7 @@ def predict_proba(data: Data, cfg: Config) -> Dict[str, Any]:
         ours, theirs = _fit_for_prediction(data.train(dtype)[:rows], data.y[:rows])
         result: Dict[str, Any] = {}
         for split, X in (("test", data.test(dtype)), ("train", data.train(dtype))):
-            tasks, our_names, sk_names = [], [], []
-            for t in cfg.threads:
-                name = f"sigmax (n_jobs={t})"
-                tasks.append(Task(name, lambda X=X, t=t: ours.set_params(n_jobs=t).predict_proba(X)))
-                our_names.append(name)
-            for t in cfg.threads:
-                limit = BlasLimit(t)
-                name = f"sklearn LogisticRegression (BLAS {t} thr)"
-                tasks.append(Task(name, lambda X=X: theirs.predict_proba(X),
-                                  setup=limit.enter, teardown=limit.exit))
-                sk_names.append(name)
+            tasks, our_names, sk_names = predict_proba_tasks(ours, theirs, X, cfg.threads)
             timings = race(tasks, cfg.fast_repeats, seed=cfg.seed)
             best_sk, best_ours = best_of(timings, sk_names), best_of(timings, our_names)
             out["ratios"].append(ratio_row(f"predict_proba {dn}, {split} ({X.shape[0]} rows)",

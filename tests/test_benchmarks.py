@@ -232,6 +232,43 @@ def test_race_runs_each_round_in_a_fresh_recorded_order():
     assert harness.race(tasks, repeats=6, min_sample_s=0.0, seed=3).orders == result.orders
 
 
+def test_predict_proba_timed_calls_are_predict_proba_alone():
+    """Each contender's thread setting is made in the untimed set-up: the
+    timed call of sigmax is its predict_proba, not set_params as well."""
+    measurements = benchmark_module("measurements")
+    events = []
+
+    class Model:
+        def __init__(self, who):
+            self.who, self.n_jobs = who, None
+
+        def set_params(self, n_jobs):
+            events.append((self.who, "set_params", n_jobs))
+            self.n_jobs = n_jobs
+            return self
+
+        def predict_proba(self, X):
+            events.append((self.who, "predict_proba", self.n_jobs))
+            return X
+
+    ours, theirs = Model("sigmax"), Model("sklearn")
+    tasks, our_names, sk_names = measurements.predict_proba_tasks(ours, theirs, np.ones((3, 2)),
+                                                                  (1, 2))
+    assert our_names == ["sigmax (n_jobs=1)", "sigmax (n_jobs=2)"]
+    assert len(sk_names) == 2 and [task.name for task in tasks] == our_names + sk_names
+    for task in tasks:
+        if task.setup is not None:
+            task.setup()
+        events.clear()
+        task.run()
+        if task.teardown is not None:
+            task.teardown()
+        if task.name in our_names:
+            assert events == [("sigmax", "predict_proba", int(task.name[-2]))]
+        else:
+            assert events == [("sklearn", "predict_proba", None)]
+
+
 def test_numpy_lecture_loop_takes_the_minibatch_steps():
     peers = benchmark_module("peers")
     rng = np.random.default_rng(1)
