@@ -380,7 +380,7 @@ class _LinearClassifier(_ParamsMixin):
         small = P < np.finfo(P.dtype).tiny
         # the rows holding one: from the flat indices (rising, so each row's run
         # is contiguous), not small.any(axis=1), a slow reduction over short rows
-        hit_rows = np.flatnonzero(small) // max(P.shape[1], 1)
+        hit_rows = np.flatnonzero(small) // P.shape[1]
         rows = hit_rows[np.flatnonzero(np.diff(hit_rows, prepend=-1))]
         for start in range(0, rows.shape[0], _LOG_ROWS_CHUNK):
             r = rows[start:start + _LOG_ROWS_CHUNK]
