@@ -313,22 +313,24 @@ build_problem(PyObject *Xo, PyObject *yo, PyObject *Yo, PyObject *swo,
 #ifdef SX_FORK_GUARD
 /*
  * OpenMP's (libgomp's) worker threads do not survive fork(): in a child forked
- * after this process ran a team of threads, the next team would wait for them
- * forever.  Such a child runs the kernels on its own thread instead.
+ * after the process ran a team of threads, the next team would wait for them
+ * forever.  The team may have been another library's on the same runtime
+ * (PyTorch's, say), which sigmax cannot see, so every forked child runs the
+ * kernels on its own thread.
  */
-static volatile int teams_started = 0, teams_lost = 0;
+static volatile int forked = 0;
 
 static void
 forked_child(void)
 {
-    teams_lost = teams_started;
+    forked = 1;
 }
 #endif
 
 /*
  * n_threads as the kernels take it: at least 1 (else an error), and at most
  * the processors, since more threads would only wait (and the results do
- * not depend on the count); 1 in a child forked after threads ran.
+ * not depend on the count); 1 in a forked child.
  */
 static int
 check_threads(int *n_threads)
@@ -344,8 +346,7 @@ check_threads(int *n_threads)
     *n_threads = 1;
 #endif
 #ifdef SX_FORK_GUARD
-    *n_threads = teams_lost ? 1 : *n_threads;
-    teams_started = teams_started || *n_threads > 1;
+    *n_threads = forked ? 1 : *n_threads;
 #endif
     return 0;
 }

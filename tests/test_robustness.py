@@ -1,8 +1,13 @@
 """Bad input gets a clear exception naming the argument; good-but-unusual input
 gets a correct result; a failed fit changes nothing; numerics at the extremes;
 concurrent use from threads."""
+import ctypes
 import multiprocessing
+import os
+import re
+import subprocess
 import sys
+import textwrap
 import threading
 import warnings
 
@@ -500,6 +505,54 @@ def test_a_child_forked_after_threads_ran_does_not_hang():
         got = pool.map_async(_fit_in_forked_child, [(Xf, yf)] * 2).get(timeout=60)
     for g in got:
         assert np.array_equal(g, want)
+
+
+def _openmp_runtime_path():
+    """The OpenMP runtime library sigmax's extension runs on, if one is loaded."""
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            name = line.split()[-1]
+            if re.search(r"/lib(g|i)?omp[^/]*\.so", name):
+                return name
+    return None
+
+
+def _team_of_another_library(path):
+    """A thread team started on the runtime at path directly, as another
+    extension using the same runtime (PyTorch on libgomp, say) would."""
+    runtime = ctypes.CDLL(path)
+    body = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda data: None)
+    runtime.GOMP_parallel(body, None, 2, 0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork with threads: Linux only")
+def test_a_child_forked_after_another_librarys_threads_ran_does_not_hang():
+    """A team that another library started on the same OpenMP runtime is lost in
+    a forked child as well: a child asking for a team waited forever, although
+    sigmax itself had run no threads in the parent."""
+    path = _openmp_runtime_path()
+    if path is None or "gomp" not in path:
+        pytest.skip("sigmax's kernels do not run on libgomp here")
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = textwrap.dedent(f"""
+        import multiprocessing, sys
+        import numpy as np
+        sys.path[:0] = {[here] + sys.path!r}
+        from test_robustness import _fit_in_forked_child, _team_of_another_library
+        if __name__ == "__main__":
+            rng = np.random.default_rng(0)
+            Xf = rng.normal(size=(20000, 20))
+            yf = (Xf[:, 0] > 0).astype(int) + (Xf[:, 1] > 0)
+            _team_of_another_library({path!r})
+            with multiprocessing.get_context("fork").Pool(1) as pool:
+                got = pool.map_async(_fit_in_forked_child, [(Xf, yf)]).get(timeout=30)
+            want = _fit_in_forked_child((Xf, yf))
+            print("same" if np.array_equal(got[0], want) else "different")
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=here)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split()[-1] == "same"
 
 
 @pytest.mark.parametrize("make", ["logits", "decision_function"])
