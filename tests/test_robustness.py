@@ -338,6 +338,23 @@ def test_unusual_but_valid_inputs_give_correct_results():
                                SoftmaxRegression(alpha=0.1).fit(Xb.astype(float), Y3).coef_)
 
 
+@pytest.mark.parametrize("Model", [SoftmaxRegression, LogisticRegression])
+@pytest.mark.parametrize("label_type", ["<i8", "<i4", "u2"])
+def test_fields_of_packed_records_are_valid_input(Model, label_type):
+    """Fields of a packed structured array (binary records, say) are misaligned
+    views: the labels 0..K-1 among them were refused as not aligned, the
+    features and weights were not."""
+    records = np.zeros(X.shape[0], dtype=[("flag", "u1"), ("label", label_type),
+                                          ("x", "<f8", X.shape[1]), ("w", "<f8")])
+    records["label"], records["x"], records["w"] = Y3, X, 1.0 + (Y3 == 1)
+    assert not records["label"].flags.aligned
+    got = Model(alpha=0.1).fit(records["x"], records["label"], sample_weight=records["w"])
+    want = Model(alpha=0.1).fit(X, Y3, sample_weight=1.0 + (Y3 == 1))
+    assert np.array_equal(got.coef_, want.coef_)
+    assert np.array_equal(got.classes_, want.classes_)
+    assert got.score(records["x"], records["label"]) == want.score(X, Y3)
+
+
 def test_memory_mapped_input(tmp_path):
     path = tmp_path / "X.npy"
     np.save(path, X.astype(np.float32))

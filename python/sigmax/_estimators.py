@@ -480,7 +480,9 @@ def _unique_inverse(y: np.ndarray):
         counts = np.bincount(y.astype(np.intp, copy=False))
         classes = np.flatnonzero(counts)
         if classes.shape[0] == counts.shape[0]:  # labels are exactly 0..K-1
-            return classes.astype(y.dtype), y.astype(np.intp, copy=False)
+            # y itself when it is aligned intp, as the kernels read it (a field of
+            # packed records is not)
+            return classes.astype(y.dtype), np.require(y, np.intp, "A")
         table = np.zeros(counts.shape[0], dtype=np.intp)
         table[classes] = np.arange(classes.shape[0])
         return classes.astype(y.dtype), table[y]
