@@ -12,6 +12,7 @@ import pytest
 from sklearn import datasets
 from sklearn.preprocessing import StandardScaler
 
+import sigmax
 from sigmax import LogisticRegression, SoftmaxRegression
 
 
@@ -22,6 +23,26 @@ def test_pickle_round_trip_predicts_the_same():
     again = pickle.loads(pickle.dumps(model))
     assert np.array_equal(again.predict_proba(X), model.predict_proba(X))
     assert np.array_equal(again.predict(X), model.predict(X))
+
+
+def test_errors_and_warnings_pickle_as_both_libraries_classes():
+    """With scikit-learn loaded, sigmax raises subclasses of both libraries'
+    classes; they failed to pickle (a Pool worker's error then became a
+    MaybeEncodingError)."""
+    import sklearn.exceptions
+    import sigmax.exceptions
+
+    with pytest.raises(sigmax.NotFittedError) as raised:
+        SoftmaxRegression().predict(np.zeros((2, 2)))
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    with pytest.warns(sigmax.ConvergenceWarning) as caught:
+        SoftmaxRegression(max_iter=1).fit(X, X[:, 0] > 0)
+    for name, obj in [("NotFittedError", raised.value), ("ConvergenceWarning", caught[0].message)]:
+        again = pickle.loads(pickle.dumps(obj))
+        assert isinstance(again, getattr(sigmax.exceptions, name))
+        assert isinstance(again, getattr(sklearn.exceptions, name))
+        assert type(again) is type(obj)
+        assert again.args == obj.args and str(again) == str(obj)
 
 
 @pytest.mark.parametrize("estimator", [SoftmaxRegression(), LogisticRegression()],

@@ -6,7 +6,7 @@ scikit-learn's class of the same name, so code (and scikit-learn's own
 checks) catching either one works.
 """
 import sys
-from typing import Dict, Tuple, Type
+from typing import Dict, Optional, Tuple, Type
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -34,9 +34,21 @@ def compatible(cls: Type) -> Type:
         return cls
     key = (cls, base)
     if key not in _combined:
+        def __reduce__(self):  # the class is no module attribute: pickle the sigmax one's name
+            return _rebuild, (cls, self.args, self.__dict__ or None)
+
         _combined[key] = type(cls.__name__, (cls, base), {"__module__": cls.__module__,
-                                                          "__doc__": cls.__doc__})
+                                                          "__doc__": cls.__doc__,
+                                                          "__reduce__": __reduce__})
     return _combined[key]
+
+
+def _rebuild(cls: Type, args: tuple, state: Optional[dict]) -> BaseException:
+    """An unpickled error or warning: compatible(cls) of the receiving process."""
+    obj = compatible(cls)(*args)
+    if state:
+        obj.__dict__.update(state)
+    return obj
 
 
 __all__ = ["NotFittedError", "ConvergenceWarning", "DataConversionWarning"]
