@@ -95,6 +95,16 @@ def _check_positive(value, name, kind=numbers.Real):
     return value
 
 
+def _random_generator(random_state) -> np.random.Generator:
+    """The generator random_state stands for (None, an int, a SeedSequence or a
+    numpy Generator), else a ValueError."""
+    try:
+        return np.random.default_rng(random_state)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"random_state must be None, an int or a numpy Generator, "
+                         f"got {random_state!r}: {err}") from None
+
+
 def _check_bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
@@ -153,6 +163,8 @@ class _LinearClassifier(_ParamsMixin):
                 or (isinstance(self.class_weight, str) and self.class_weight == "balanced")):
             raise ValueError("class_weight must be None, 'balanced' or a dict {label: weight}, "
                              f"got {self.class_weight!r}")
+        _threads(self.n_jobs)
+        _random_generator(self.random_state)
 
     def fit(self: _Self, X: ArrayLike, y: ArrayLike,
             sample_weight: Optional[ArrayLike] = None) -> _Self:
@@ -229,11 +241,7 @@ class _LinearClassifier(_ParamsMixin):
             n_iter, curve = gd(problem, W, b, learning_rate=float(self.learning_rate),
                                max_iter=max_iter, fit_intercept=fit_intercept, on_epoch=on_epoch)
         else:
-            try:
-                rng = np.random.default_rng(self.random_state)
-            except (TypeError, ValueError) as err:
-                raise ValueError(f"random_state must be None, an int or a numpy Generator, "
-                                 f"got {self.random_state!r}: {err}") from None
+            rng = _random_generator(self.random_state)
             n_iter, curve = sgd(problem, W, b, learning_rate=float(self.learning_rate),
                                 max_iter=max_iter,
                                 batch_size=min(int(self.batch_size), problem.X.shape[0]),
