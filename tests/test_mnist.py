@@ -58,3 +58,33 @@ def test_main_job_runs(capsys, monkeypatch):
     assert main(["--epochs", "1"]) == 0
     out = capsys.readouterr().out
     assert "test accuracy" in out and "per epoch" in out
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--epochs", "0", "max_iter must be a positive integer"),
+    ("--batch-size", "0", "batch_size must be a positive integer"),
+    ("--learning-rate", "nan", "learning_rate must be a positive finite number"),
+    ("--seed", "-1", "random_state must be"),
+    ("--n-jobs", "0", "n_jobs must be a non-zero integer"),
+])
+def test_main_job_rejects_bad_options_before_loading_data(option, value, message, capsys,
+                                                          monkeypatch, tmp_path):
+    """A bad option is a usage error naming the option (exit status 2), not a
+    traceback after MNIST was loaded: the data directory here is empty."""
+    from sigmax.__main__ import main
+
+    monkeypatch.setenv("SIGMAX_DATA", str(tmp_path))
+    with pytest.raises(SystemExit) as exited:
+        main([option, value])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: {message}" in err and "Traceback" not in err
+
+
+def test_main_job_reports_missing_data_as_an_error(capsys, tmp_path):
+    from sigmax.__main__ import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--data-dir", str(tmp_path / "nowhere")])
+    assert exited.value.code == 1
+    assert "python -m sigmax: error: MNIST file(s)" in capsys.readouterr().err
