@@ -651,3 +651,16 @@ def test_property_two_epochs_match_the_reference(problem, solver, alpha):
     P = model.predict_proba(Xd)
     assert P.shape == (len(y), k)
     assert np.abs(P.sum(axis=1) - 1).max() < (1e-6 if single else 1e-12)
+
+
+def test_an_overflowing_preconditioner_block_is_dropped_without_numpy_warnings():
+    """float32 features near 1e20: the preconditioner's second moments overflow
+    and the solver falls back to the diagonal; NumPy's overflow warning from
+    that product leaked out of fit."""
+    Xn = np.random.default_rng(0).normal(size=(2000, 3))
+    Xl = (Xn * 1e20).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sigmax.ConvergenceWarning)
+        warnings.simplefilter("error", RuntimeWarning)
+        model = SoftmaxRegression(max_iter=20).fit(Xl, (Xn[:, 0] > 0) + (Xn[:, 1] > 0))
+    assert np.all(np.isfinite(model.coef_))

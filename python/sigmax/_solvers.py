@@ -224,16 +224,17 @@ def block_h0(problem: Problem, k: int, fit_intercept: bool,
         return None
     sub = X[::step]
     A = np.empty((q, q))
-    if X.dtype == np.float64:
-        np.matmul(sub.T, sub, out=A[:m, :m])
-    else:  # in panels of columns: no second q x q array for the float32 product
-        for j in range(0, m, BLOCK_PANEL):
-            panel = slice(j, min(j + BLOCK_PANEL, m))
-            A[:m, panel] = sub.T @ sub[:, panel]
-    if q > m:
-        A[m, :m] = A[:m, m] = sub.sum(axis=0, dtype=np.float64)
-        A[m, m] = rows
-    A /= rows
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is checked below
+        if X.dtype == np.float64:
+            np.matmul(sub.T, sub, out=A[:m, :m])
+        else:  # in panels of columns: no second q x q array for the float32 product
+            for j in range(0, m, BLOCK_PANEL):
+                panel = slice(j, min(j + BLOCK_PANEL, m))
+                A[:m, panel] = sub.T @ sub[:, panel]
+        if q > m:
+            A[m, :m] = A[:m, m] = sub.sum(axis=0, dtype=np.float64)
+            A[m, m] = rows
+        A /= rows
     if not np.all(np.isfinite(A)):
         return None
     # correlations from the subsample, second moments from all the rows
