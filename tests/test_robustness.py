@@ -100,6 +100,13 @@ BAD_CALLS = {
                               ValueError, "random_state"),
     "class_weight label": (lambda: SoftmaxRegression(class_weight={7: 1.0}).fit(X, Y3), ValueError, "class_weight"),
     "predict before fit": (lambda: SoftmaxRegression().predict(X), NotFittedError, "not fitted"),
+    "score on no rows": (lambda: SoftmaxRegression().fit(X, Y3).score(X[:0], Y3[:0]), ValueError,
+                         "at least one row"),
+    "score, string y for number classes": (lambda: SoftmaxRegression().fit(X, Y3).score(X, Y3.astype(str)),
+                                           ValueError, "same type"),
+    "score, number y for string classes": (
+        lambda: SoftmaxRegression().fit(X, Y3.astype(str)).score(X, Y3), ValueError, "same type"),
+    "score, y None": (lambda: SoftmaxRegression().fit(X, Y3).score(X, None), ValueError, "requires y"),
     "predict feature count": (lambda: SoftmaxRegression().fit(X, Y3).predict(X[:, :2]), ValueError, "features"),
     "out dtype": (lambda: sigmax.loss_grad(X, Y3, W3, B3, out=(np.zeros((3, 3), np.float32), np.zeros(3))), TypeError, "dtype"),
     "out shape": (lambda: sigmax.loss_grad(X, Y3, W3, B3, out=(np.zeros((3, 2)), np.zeros(3))), ValueError, "shape"),

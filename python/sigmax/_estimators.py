@@ -413,12 +413,18 @@ class _LinearClassifier(_ParamsMixin):
               sample_weight: Optional[ArrayLike] = None) -> float:
         """Mean accuracy of predict(X) against y (weighted with sample_weight);
         for multi-label y, the share of rows with every label right."""
+        y = _targets(y)
         pred = self.predict(X)
-        y = as_array(y, "y")
+        if pred.shape[0] == 0:
+            raise ValueError("score needs at least one row: X has 0 rows")
         if pred.ndim == 1:
             y = _column_to_1d(y, stacklevel=3)
         if y.shape != pred.shape:
             raise ValueError(f"y must have shape {pred.shape}, got {y.shape}")
+        y_kind, class_kind = _label_kind(y), _label_kind(pred)
+        if y_kind and class_kind and y_kind != class_kind:  # no label could ever match
+            raise ValueError(f"y holds {y_kind}, but the model's classes_ are {class_kind} "
+                             f"({self.classes_[:5]!r}): the labels must be of the same type")
         hits = (pred == y) if pred.ndim == 1 else (pred == y).all(axis=1)
         weights = check_sample_weight(sample_weight, len(hits), np.float64)
         return float(np.average(hits, weights=weights))
@@ -434,11 +440,23 @@ def _column_to_1d(y: np.ndarray, stacklevel: int) -> np.ndarray:
     return y
 
 
-def _encode_labels(y, n):
-    """classes_ (sorted unique labels) and the class index of each row."""
+def _targets(y) -> np.ndarray:
+    """y as an array; None (no targets passed) is an error."""
     if y is None:
         raise ValueError("this estimator requires y to be passed, but the target y is None")
-    y = _column_to_1d(as_array(y, "y"), stacklevel=5)
+    return as_array(y, "y")
+
+
+def _label_kind(a: np.ndarray) -> Optional[str]:
+    """"numbers" or "strings" for arrays of either; None for object arrays
+    (which may mix them) and others."""
+    return {"b": "numbers", "i": "numbers", "u": "numbers", "f": "numbers",
+            "U": "strings", "S": "strings"}.get(a.dtype.kind)
+
+
+def _encode_labels(y, n):
+    """classes_ (sorted unique labels) and the class index of each row."""
+    y = _column_to_1d(_targets(y), stacklevel=5)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-dimensional (n,), got shape {y.shape}")
     if y.shape[0] != n:
@@ -611,9 +629,7 @@ class LogisticRegression(_LinearClassifier):
     _multi_label = True
 
     def _encode_targets(self, y, n, dtype):
-        if y is None:
-            raise ValueError("this estimator requires y to be passed, but the target y is None")
-        y_arr = as_array(y, "y")
+        y_arr = _targets(y)
         if y_arr.ndim == 2 and y_arr.shape[1] > 1:
             if y_arr.shape[0] != n:
                 raise ValueError(f"X has {n} rows but y has {y_arr.shape[0]}")
