@@ -41,6 +41,15 @@ def with_value_at(a, row, col, value, dtype=np.float64, order="C"):
 
 
 # (call, exception type, a phrase the message must contain)
+def _set_by_hand(model, rows=3, width=3, intercepts=None):
+    """model with coef_ and intercept_ (and classes_) assigned directly."""
+    model.coef_ = np.ones((rows, width))
+    model.intercept_ = np.zeros(rows if intercepts is None else intercepts)
+    if not hasattr(model, "classes_"):
+        model.classes_ = np.arange(3)
+    return model
+
+
 BAD_CALLS = {
     "nan in X (fit)": (lambda: SoftmaxRegression().fit(with_nan(X), Y3), ValueError,
                        "X contains NaN or infinity (the first at row 0, column 0)"),
@@ -100,6 +109,15 @@ BAD_CALLS = {
                               ValueError, "random_state"),
     "class_weight label": (lambda: SoftmaxRegression(class_weight={7: 1.0}).fit(X, Y3), ValueError, "class_weight"),
     "predict before fit": (lambda: SoftmaxRegression().predict(X), NotFittedError, "not fitted"),
+    "coef_ set by hand, never fitted": (lambda: _set_by_hand(SoftmaxRegression()).predict(X),
+                                        NotFittedError, "not fitted"),
+    "coef_ of the wrong width": (lambda: _set_by_hand(SoftmaxRegression().fit(X, Y3), width=4).predict(X),
+                                 ValueError, "coef_ has shape (3, 4), but this SoftmaxRegression needs (3, 3)"),
+    "coef_ of too few rows": (lambda: _set_by_hand(LogisticRegression().fit(X, Y3), rows=2).predict(X),
+                              ValueError, "coef_ has shape (2, 3), but this LogisticRegression needs (3, 3)"),
+    "intercept_ of the wrong length": (
+        lambda: _set_by_hand(LogisticRegression().fit(X, Y3 % 2), rows=1, intercepts=2).predict_proba(X),
+        ValueError, "intercept_ has shape (2,), but this LogisticRegression needs (1,)"),
     "score on no rows": (lambda: SoftmaxRegression().fit(X, Y3).score(X[:0], Y3[:0]), ValueError,
                          "at least one row"),
     "score, string y for number classes": (lambda: SoftmaxRegression().fit(X, Y3).score(X, Y3.astype(str)),

@@ -316,7 +316,9 @@ class _LinearClassifier(_ParamsMixin):
 
     # -- prediction --------------------------------------------------------
     def __sklearn_is_fitted__(self) -> bool:
-        return getattr(self, "coef_", None) is not None
+        # fit sets the link and the label layout along with coef_: coefficients
+        # set by hand on a model never fitted leave it unfitted
+        return getattr(self, "coef_", None) is not None and hasattr(self, "_mode")
 
     def _check_fitted_X(self, X):
         if not self.__sklearn_is_fitted__():
@@ -330,6 +332,12 @@ class _LinearClassifier(_ParamsMixin):
         # so that coef_ and intercept_ set by hand as lists or Fortran arrays work too
         W = np.ascontiguousarray(self.coef_, dtype=X.dtype)
         b = np.ascontiguousarray(self.intercept_, dtype=X.dtype)
+        k = 1 if self._mode == "binary" else len(self.classes_)
+        for name, value, shape in (("coef_", W, (k, self.n_features_in_)), ("intercept_", b, (k,))):
+            if value.shape != shape:
+                raise ValueError(f"{name} has shape {value.shape}, but this {type(self).__name__} "
+                                 f"needs {shape} ({len(self.classes_)} classes, "
+                                 f"{self.n_features_in_} features)")
         return X, W, b
 
     def _forward(self, X, what, link=None):
