@@ -133,6 +133,9 @@ BAD_CALLS = {
     "X None": (lambda: SoftmaxRegression().fit(None, Y3), ValueError, "X"),
     "mixed label types": (lambda: SoftmaxRegression().fit(X, np.array(["a", 1] * 15, dtype=object)), TypeError, "labels"),
     "continuous y": (lambda: SoftmaxRegression().fit(X, X[:, 0]), ValueError, "continuous"),
+    "continuous y in an object array": (
+        lambda: SoftmaxRegression().fit(X, np.array([0.5, 1.5, 2.5] * 10, dtype=object)),
+        ValueError, "continuous"),
     "multi-label not 0/1": (lambda: LogisticRegression().fit(X, RNG.random((30, 3))), ValueError, "0/1"),
     "sparse X": (lambda: SoftmaxRegression().fit(__import__("scipy.sparse").sparse.csr_matrix(X), Y3), TypeError, "sparse"),
     "logits overflow": (lambda: sigmax.logits(np.full((2, 3), 1e300), np.full((3, 3), 1e300), B3),

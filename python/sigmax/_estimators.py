@@ -475,15 +475,32 @@ def _encode_labels(y, n):
         if not np.isfinite(y).all():
             raise ValueError("y contains NaN or infinity")
         if (y != np.round(y)).any():
-            raise ValueError("Unknown label type: continuous. Classifiers need discrete "
-                             "labels (integers, strings, bools, or floats with integral values)")
-    if y.dtype.kind == "O" and any(_missing_label(v) for v in y):
-        raise ValueError("y contains None, NaN or infinite labels")
+            raise ValueError(_CONTINUOUS_LABELS)
+    if y.dtype.kind == "O":
+        if any(_missing_label(v) for v in y):
+            raise ValueError("y contains None, NaN or infinite labels")
+        if any(_fractional(v) for v in y):  # as for a float array of the same values
+            raise ValueError(_CONTINUOUS_LABELS)
     classes, y_index = _unique_inverse(y)
     if classes.shape[0] < 2:
         raise ValueError(f"y needs at least 2 classes, got {classes.shape[0]} class "
                          f"({classes!r})")
     return classes, y_index
+
+
+_CONTINUOUS_LABELS = ("Unknown label type: continuous. Classifiers need discrete labels "
+                      "(integers, strings, bools, or floats with integral values)")
+
+
+def _fractional(v: Any) -> bool:
+    """Whether v is a finite real number (Python, NumPy, Decimal, Fraction) that
+    is not an integer."""
+    if isinstance(v, numbers.Number) and not isinstance(v, numbers.Integral):
+        try:
+            return v != int(v)
+        except (TypeError, ValueError, ArithmeticError):  # complex, say: not a real number
+            return False
+    return False
 
 
 def _missing_label(v: Any) -> bool:
