@@ -1,6 +1,7 @@
 """The lecture's MNIST run: zero init, 25 epochs of minibatch SGD (batch 256,
 lr 0.1) reaches the lecture's accuracy (92.16%)."""
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,26 @@ def test_lecture_run_reaches_92_percent(mnist):
     assert model.loss_curve_[-1] < model.loss_curve_[0]
     accuracy = model.score(X_test, y_test)
     assert accuracy >= 0.92, accuracy
+
+
+def test_float32_lbfgs_stops_quietly_at_the_rounding_limit(mnist):
+    """On float32 MNIST the line search stalls at the dtype's rounding limit
+    (after about 140 iterations with alpha=1e-4); that stop stays quiet: the
+    objective's estimated further decrease is about 1e-9, far below the
+    warning's 1e-6 of it, and the fit matches float64's objective."""
+    X_train, y_train, _, _ = mnist
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sigmax.ConvergenceWarning)
+        model = sigmax.SoftmaxRegression(alpha=1e-4, n_jobs=-1).fit(X_train, y_train)
+    X64 = X_train.astype(np.float64)
+    exact = sigmax.SoftmaxRegression(alpha=1e-4, n_jobs=-1).fit(X64, y_train)
+
+    def objective(m):
+        return sigmax.loss(X64, y_train, m.coef_.astype(np.float64),
+                           m.intercept_.astype(np.float64), alpha=1e-4)
+
+    assert model.n_iter_ < 1000
+    assert abs(objective(model) - objective(exact)) < 1e-6 * objective(exact)
 
 
 def test_float32_loss_matches_float64_on_mnist_sized_sums(mnist):

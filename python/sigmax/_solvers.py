@@ -118,6 +118,9 @@ class LbfgsOutcome:
     objective: float
     grad_norm: float
     initial_grad_norm: float
+    # at a "no_progress" stop: about how much lower the objective could still go
+    # (remaining_decrease); None when not estimated
+    remaining: Optional[float] = None
 
 
 LBFGS_STOPS = {0: "converged", 1: "max_iter", 2: "no_progress"}
@@ -172,6 +175,26 @@ def _second_moments(problem: Problem) -> Optional[np.ndarray]:
         s = np.asarray(s, dtype=np.float64)
         msq = np.einsum("i,ij,ij->j", s, X, X, dtype=np.float64) / s.sum()
     return msq if np.all(np.isfinite(msq)) else None
+
+
+def remaining_decrease(problem: Problem, W: np.ndarray, b: np.ndarray, fit_intercept: bool,
+                       msq: np.ndarray) -> float:
+    """About how much lower the objective could go from (W, b): g' D^{-1} g / 2,
+    the decrease of a Newton step on D, the Hessian's diagonal at zero (see
+    jacobi_h0), one pass over X.  Unlike the gradient's norm it does not depend
+    on the features' units: a column of scale 1e-3 beside one of 1e6 counts as
+    much as it would standardized."""
+    gW = np.empty_like(W)
+    gb = np.empty_like(b)
+    problem.loss_grad(W, b, gW, gb)
+    c = _curvature(problem, W.shape[0])
+    diag = c * msq + problem.alpha
+    # a column of zeros without a penalty has a zero gradient: it adds nothing
+    total = float(np.sum(np.divide(np.square(gW, dtype=np.float64), diag,
+                                   out=np.zeros(gW.shape), where=diag > 0)))
+    if fit_intercept:
+        total += float(np.sum(np.square(gb, dtype=np.float64))) / c
+    return 0.5 * total
 
 
 def jacobi_h0(problem: Problem, k: int, msq: np.ndarray) -> np.ndarray:
@@ -291,4 +314,7 @@ def lbfgs(problem: Problem, W: np.ndarray, b: np.ndarray, *, tol: float, max_ite
         problem.X, problem.y_index, problem.Y, problem.sample_weight, W, b, problem.link,
         problem.loss, problem.alpha, fit_intercept, tol, max_iter, memory, problem.n_threads,
         record, h0)
-    return n_iter, curve, LbfgsOutcome(LBFGS_STOPS[stop], value, gnorm, gnorm0)
+    outcome = LbfgsOutcome(LBFGS_STOPS[stop], value, gnorm, gnorm0)
+    if outcome.stop == "no_progress" and msq is not None:
+        outcome.remaining = remaining_decrease(problem, W, b, fit_intercept, msq)
+    return n_iter, curve, outcome
