@@ -327,6 +327,18 @@ forked_child(void)
 }
 #endif
 
+/* n_threads, or 1 in a forked child (see forked_child): every OpenMP team
+ * sigmax starts takes its size from here. */
+static int
+fork_safe_threads(int n_threads)
+{
+#ifdef SX_FORK_GUARD
+    return forked ? 1 : n_threads;
+#else
+    return n_threads;
+#endif
+}
+
 /*
  * n_threads as the kernels take it: at least 1 (else an error), and at most
  * the processors, since more threads would only wait (and the results do
@@ -345,9 +357,7 @@ check_threads(int *n_threads)
 #else
     *n_threads = 1;
 #endif
-#ifdef SX_FORK_GUARD
-    *n_threads = forked ? 1 : *n_threads;
-#endif
+    *n_threads = fork_safe_threads(*n_threads);
     return 0;
 }
 
@@ -984,6 +994,7 @@ core_fma_probe(PyObject *Py_UNUSED(self), PyObject *args)
         PyErr_SetString(PyExc_ValueError, "rounds must be >= 0 and n_threads >= 1");
         return NULL;
     }
+    n_threads = fork_safe_threads(n_threads);
     Py_BEGIN_ALLOW_THREADS
     flops = is_double ? sx_fma_probe_f64((sx_size)rounds, n_threads, &sink)
                       : sx_fma_probe_f32((sx_size)rounds, n_threads, &sink);
