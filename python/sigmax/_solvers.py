@@ -177,18 +177,27 @@ def _second_moments(problem: Problem) -> Optional[np.ndarray]:
     return msq if np.all(np.isfinite(msq)) else None
 
 
+def _hessian_diagonal_at_zero(problem: Problem, k: int,
+                              msq: np.ndarray) -> Tuple[np.ndarray, float]:
+    """The objective's Hessian diagonal at W = 0, b = 0: with z = 0 every
+    output's activation derivative is a constant c, so the entry of w_kj is
+    c * mean_i(s_i x_ij^2) + alpha (the same for every k; returned per column)
+    and that of b_k is c (returned as c).  msq: _second_moments(problem)."""
+    c = _curvature(problem, k)
+    return c * msq + problem.alpha, c
+
+
 def remaining_decrease(problem: Problem, W: np.ndarray, b: np.ndarray, fit_intercept: bool,
                        msq: np.ndarray) -> float:
     """About how much lower the objective could go from (W, b): g' D^{-1} g / 2,
-    the decrease of a Newton step on D, the Hessian's diagonal at zero (see
-    jacobi_h0), one pass over X.  Unlike the gradient's norm it does not depend
-    on the features' units: a column of scale 1e-3 beside one of 1e6 counts as
-    much as it would standardized."""
+    the decrease of a Newton step on D, the Hessian's diagonal at zero
+    (_hessian_diagonal_at_zero), one pass over X.  Unlike the gradient's norm
+    it does not depend on the features' units: a column of scale 1e-3 beside
+    one of 1e6 counts as much as it would standardized."""
     gW = np.empty_like(W)
     gb = np.empty_like(b)
     problem.loss_grad(W, b, gW, gb)
-    c = _curvature(problem, W.shape[0])
-    diag = c * msq + problem.alpha
+    diag, c = _hessian_diagonal_at_zero(problem, W.shape[0], msq)
     # a column of zeros without a penalty has a zero gradient: it adds nothing
     total = float(np.sum(np.divide(np.square(gW, dtype=np.float64), diag,
                                    out=np.zeros(gW.shape), where=diag > 0)))
@@ -201,15 +210,14 @@ def jacobi_h0(problem: Problem, k: int, msq: np.ndarray) -> np.ndarray:
     """1 / the diagonal of the objective's Hessian at W = 0, b = 0, ordered as
     L-BFGS's x = [W.ravel(), b]: L-BFGS's initial inverse Hessian, up to scale.
 
-    With z = 0 every output's activation derivative is a constant c, so the
-    entry of w_kj is c * mean_i(s_i x_ij^2) + alpha and that of b_k is c.  On
-    raw features of very unequal scale (pixels that are almost always 0 and
-    pixels that rarely are) this brings the curvatures to one scale; on
-    standardized features it is a multiple of the identity, the
-    unpreconditioned method.  msq: _second_moments(problem).
+    The diagonal is _hessian_diagonal_at_zero's.  On raw features of very
+    unequal scale (pixels that are almost always 0 and pixels that rarely
+    are) this brings the curvatures to one scale; on standardized features it
+    is a multiple of the identity, the unpreconditioned method.
+    msq: _second_moments(problem).
     """
-    c = _curvature(problem, k)
-    diag = np.concatenate([np.tile(c * msq + problem.alpha, k), np.full(k, c)])
+    weights, c = _hessian_diagonal_at_zero(problem, k, msq)
+    diag = np.concatenate([np.tile(weights, k), np.full(k, c)])
     # a column of zeros without a penalty has a zero gradient: any entry will do
     floor = 1e-12 * diag.max() if diag.max() > 0 else 1.0
     return 1.0 / np.maximum(diag, floor)
