@@ -477,8 +477,7 @@ def test_spd_inverse_in_place():
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_remaining_decrease_does_not_depend_on_the_features_units(fit_intercept):
     """g' D^{-1} g / 2 with D the Hessian's diagonal at zero: the same for X and
-    for X with its columns rescaled (the weights rescaled inversely), and, near
-    a quadratic's minimum, the decrease a step to the optimum brings."""
+    for X with its columns rescaled (the weights rescaled inversely)."""
     from sigmax._solvers import Problem, _second_moments, remaining_decrease
 
     rng = np.random.default_rng(5)

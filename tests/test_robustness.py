@@ -538,6 +538,12 @@ def test_y_written_during_a_fit_is_an_error_not_a_crash():
                     50, 10, 1, callback, None)
 
 
+def _fork_test_data(rng):
+    """Rows enough for the fits below to run on a team of threads."""
+    Xf = rng.normal(size=(20000, 20))
+    return Xf, (Xf[:, 0] > 0).astype(int) + (Xf[:, 1] > 0)
+
+
 def _fit_in_forked_child(data):
     Xf, yf = data
     return SoftmaxRegression(solver="gd", max_iter=3, n_jobs=2).fit(Xf, yf).predict_proba(Xf)
@@ -547,8 +553,7 @@ def _fit_in_forked_child(data):
 def test_a_child_forked_after_threads_ran_does_not_hang():
     """OpenMP's worker threads do not survive fork(): a forked child that asked for
     a team again waited forever.  It now runs single-threaded, to the same result."""
-    Xf = RNG.normal(size=(20000, 20))
-    yf = (Xf[:, 0] > 0).astype(int) + (Xf[:, 1] > 0)
+    Xf, yf = _fork_test_data(RNG)
     want = _fit_in_forked_child((Xf, yf))  # starts the parent's thread team
     with multiprocessing.get_context("fork").Pool(2) as pool:
         got = pool.map_async(_fit_in_forked_child, [(Xf, yf)] * 2).get(timeout=60)
@@ -587,11 +592,10 @@ def test_a_child_forked_after_another_librarys_threads_ran_does_not_hang():
         import multiprocessing, sys
         import numpy as np
         sys.path[:0] = {[here] + sys.path!r}
-        from test_robustness import _fit_in_forked_child, _team_of_another_library
+        from test_robustness import (_fit_in_forked_child, _fork_test_data,
+                                     _team_of_another_library)
         if __name__ == "__main__":
-            rng = np.random.default_rng(0)
-            Xf = rng.normal(size=(20000, 20))
-            yf = (Xf[:, 0] > 0).astype(int) + (Xf[:, 1] > 0)
+            Xf, yf = _fork_test_data(np.random.default_rng(0))
             _team_of_another_library({path!r})
             with multiprocessing.get_context("fork").Pool(1) as pool:
                 got = pool.map_async(_fit_in_forked_child, [(Xf, yf)]).get(timeout=30)
