@@ -82,7 +82,7 @@ def _link_real_files(src: Path, dst: Path, names) -> None:
 
 
 def _copy_fetch(mnist_dir: Path, calls: list):
-    def fetch(url: str, dest) -> None:
+    def fetch(url: str, dest, max_bytes: int) -> None:
         calls.append(url)
         src = _source_file(mnist_dir, url.rsplit("/", 1)[-1][: -len(".gz")])
         if src.suffix == ".gz":
@@ -282,7 +282,7 @@ def test_mnist_sizes_match_the_real_files(mnist_dir):
 def test_missing_file_in_data_dir(tmp_path, mnist_dir, monkeypatch):
     _link_real_files(mnist_dir, tmp_path, ds.MNIST_FILES[:3])
 
-    def fetch(url, dest):
+    def fetch(url, dest, max_bytes):
         raise AssertionError("must not download into an explicit data_dir")
 
     monkeypatch.setattr(ds, "_fetch", fetch)
@@ -296,14 +296,14 @@ def test_missing_file_in_data_dir(tmp_path, mnist_dir, monkeypatch):
 
 def test_missing_file_in_sigmax_data(tmp_path, monkeypatch):
     monkeypatch.setenv("SIGMAX_DATA", str(tmp_path / "empty"))
-    monkeypatch.setattr(ds, "_fetch", lambda url, dest: pytest.fail("download attempted"))
+    monkeypatch.setattr(ds, "_fetch", lambda url, dest, max_bytes: pytest.fail("download attempted"))
     with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte"):
         load_mnist(cache_dir=tmp_path / "cache")
     assert not (tmp_path / "empty").exists()
 
 
 def test_cache_without_download(clean_env, monkeypatch):
-    monkeypatch.setattr(ds, "_fetch", lambda url, dest: pytest.fail("download attempted"))
+    monkeypatch.setattr(ds, "_fetch", lambda url, dest, max_bytes: pytest.fail("download attempted"))
     with pytest.raises(FileNotFoundError, match="download=True"):
         load_mnist(download=False)
 
@@ -351,14 +351,14 @@ def test_download_mirror_fallback(tmp_path, monkeypatch, mnist_dir, mnist):
         calls.clear()
         (cache / (name + ".gz")).unlink(missing_ok=True)
 
-        def fetch(url, dest, failure=failure):
+        def fetch(url, dest, max_bytes, failure=failure):
             if url.startswith(ds.MNIST_MIRRORS[0]):
                 calls.append(url)
                 if failure == "network":
                     raise urllib.error.URLError("no route to host")
                 Path(dest).write_bytes(gzip.compress(b"garbage"))
                 return
-            good(url, dest)
+            good(url, dest, max_bytes)
 
         monkeypatch.setattr(ds, "_fetch", fetch)
         _, _, _, y_test = load_mnist(cache_dir=cache)
@@ -379,14 +379,81 @@ def test_fetch_local_file_url(tmp_path, monkeypatch):
     src = tmp_path / "src.bin"
     src.write_bytes(bytes(range(256)) * 1000)
     dest = tmp_path / "dest.bin"
-    ds._fetch(src.as_uri(), dest)
+    ds._fetch(src.as_uri(), dest, src.stat().st_size)
     assert dest.read_bytes() == src.read_bytes()
+
+
+class _EndlessResponse:
+    """A response that never ends and announces no length (a broken mirror or proxy)."""
+
+    headers: dict = {}
+
+    def __init__(self):
+        self.sent = 0
+
+    def read(self, size: int = -1) -> bytes:
+        size = 1 << 16 if size < 0 else size
+        self.sent += size
+        return b"<" * size
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_fetch_stops_past_max_bytes(tmp_path, monkeypatch):
+    """A response longer than the file can be is cut off, not written to disk in full."""
+    response = _EndlessResponse()
+    monkeypatch.setattr(urllib.request, "urlopen", lambda request, *a, **kw: response)
+    dest = tmp_path / "dest.gz"
+    with pytest.raises(ValueError, match="more than the file can take"):
+        ds._fetch("https://mirror.invalid/x.gz", dest, 3 << 20)
+    assert dest.stat().st_size <= 3 << 20
+    assert response.sent <= (3 << 20) + ds._CHUNK
+
+
+def test_fetch_refuses_announced_oversize(tmp_path, monkeypatch):
+    """A Content-Length above the limit is refused before any byte is read."""
+
+    def local_only(request, *args, **kwargs):
+        assert request.full_url.startswith("file:")
+        return _REAL_URLOPEN(request, *args, **kwargs)
+
+    monkeypatch.setattr(urllib.request, "urlopen", local_only)
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"x" * 5000)
+    with pytest.raises(ValueError, match="5000 bytes long"):
+        ds._fetch(src.as_uri(), tmp_path / "dest.bin", 4999)
+
+
+def test_download_of_endless_response_moves_on(clean_env, monkeypatch):
+    """Every mirror sending junk without end: an OSError, and nothing left in the cache."""
+    monkeypatch.setattr(urllib.request, "urlopen", lambda request, *a, **kw: _EndlessResponse())
+    with pytest.raises(OSError, match="could not download") as info:
+        ds._download("train-labels-idx1-ubyte", clean_env)
+    assert "more than the file can take" in str(info.value)
+    assert list(clean_env.iterdir()) == []
+
+
+def test_downloaded_files_follow_the_umask(clean_env, monkeypatch, mnist_dir):
+    """Cached files get the mode of any new file (0644 under umask 022), so a
+    shared cache is readable by the others it is shared with, not private."""
+    monkeypatch.setattr(ds, "_fetch", _copy_fetch(mnist_dir, []))
+    old = os.umask(0o022)
+    try:
+        load_mnist()
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in clean_env.iterdir()}
+    assert modes == {n + ".gz": 0o644 for n in ds.MNIST_FILES}
 
 
 def test_download_all_mirrors_fail(clean_env, monkeypatch):
     calls: list = []
 
-    def fetch(url, dest):
+    def fetch(url, dest, max_bytes):
         calls.append(url)
         Path(dest).write_bytes(b"partial")
         raise urllib.error.URLError("offline")

@@ -25,8 +25,7 @@ import gzip
 import hashlib
 import http.client
 import os
-import shutil
-import tempfile
+import secrets
 import urllib.request
 import zlib
 from pathlib import Path
@@ -275,12 +274,49 @@ def _check_sha256(data: bytes, name: str, path: Union[str, Path]) -> None:
         )
 
 
-def _fetch(url: str, dest: Path) -> None:
-    """Download ``url`` to the file ``dest`` (overwriting it) with urllib."""
+def _max_download_bytes(name: str) -> int:
+    """The most bytes ``<name>.gz`` may take: its uncompressed size plus 1 MiB.
+
+    gzip never grows data by more than a few bytes per 32 KiB (stored blocks),
+    so a longer response is not the file; it is cut off rather than written
+    to disk in full.
+    """
+    return MNIST_BYTES[name] + (1 << 20)
+
+
+def _fetch(url: str, dest: Path, max_bytes: int) -> None:
+    """Download ``url`` to the file ``dest`` (overwriting it) with urllib.
+
+    Raises ``ValueError`` as soon as the response passes ``max_bytes``.
+    """
     request = urllib.request.Request(url, headers={"User-Agent": "sigmax"})
     with urllib.request.urlopen(request, timeout=_DOWNLOAD_TIMEOUT) as response:
+        announced = response.headers.get("Content-Length", "")
+        if announced.isdigit() and int(announced) > max_bytes:
+            raise ValueError(f"the response is {int(announced)} bytes long, more than "
+                             f"the {max_bytes} bytes the file can take")
+        written = 0
         with open(dest, "wb") as out:
-            shutil.copyfileobj(response, out, _CHUNK)
+            while True:
+                chunk = response.read(_CHUNK)
+                if not chunk:
+                    break
+                written += len(chunk)
+                if written > max_bytes:
+                    raise ValueError(f"the response passed {max_bytes} bytes, more "
+                                     f"than the file can take")
+                out.write(chunk)
+
+
+def _new_part_file(directory: Path, name: str) -> Path:
+    """Create an empty, uniquely named ``.<name>.<random>.gz.part`` in ``directory``.
+
+    Its mode is what any new file gets under the umask (0644 under umask 022),
+    as the cache file it becomes should be, not ``tempfile.mkstemp``'s 0600.
+    """
+    path = directory / f".{name}.{secrets.token_hex(8)}.gz.part"
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    return path
 
 
 def _download(name: str, directory: Path) -> bytes:
@@ -300,11 +336,9 @@ def _download(name: str, directory: Path) -> bytes:
     errors: List[str] = []
     for mirror in MNIST_MIRRORS:
         url = mirror + name + ".gz"
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".gz.part", dir=directory)
-        os.close(fd)
-        tmp = Path(tmp_name)
+        tmp = _new_part_file(directory, name)
         try:
-            _fetch(url, tmp)
+            _fetch(url, tmp, _max_download_bytes(name))
             data = _read_bytes(tmp, gz=True, limit=MNIST_BYTES[name])
             _check_sha256(data, name, url)
             os.replace(tmp, final)
