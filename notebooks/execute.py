@@ -13,8 +13,9 @@ is dropped, so re-running an unchanged notebook changes only what its cells
 print (timings) and draw.
 
 MNIST is read from ``$SIGMAX_DATA``, by default ``../shared/data/mnist``
-beside the repository; the lectures' toy file from ``$SIGMAX_LECTURE_DATA``,
-by default ``../shared/data/lectures``.
+beside the repository when it exists (else from ``load_mnist``'s cache); the
+lectures' toy file from ``$SIGMAX_LECTURE_DATA``, by default
+``../shared/data/lectures`` when it exists.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Mapping
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -33,12 +35,24 @@ KERNEL = "python3"
 CELL_TIMEOUT = 900  # seconds, per cell
 
 
-def default_environment() -> None:
-    """Point the kernels at the shared data beside the repository unless told otherwise."""
+def data_environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """``SIGMAX_DATA`` and ``SIGMAX_LECTURE_DATA`` for the kernels.
+
+    A variable that is set is made absolute: the kernels run in this directory,
+    so a path relative to the caller's directory would be looked up here.  One
+    that is unset (or empty) points at the shared data beside the repository
+    when that directory exists; otherwise it stays unset, and ``load_mnist``
+    uses (and fills) its cache.
+    """
     shared = REPO.parent / "shared" / "data"
-    os.environ.setdefault("SIGMAX_DATA", str(shared / "mnist"))
-    if (shared / "lectures").is_dir():
-        os.environ.setdefault("SIGMAX_LECTURE_DATA", str(shared / "lectures"))
+    env = {}
+    for var, default in (("SIGMAX_DATA", shared / "mnist"),
+                         ("SIGMAX_LECTURE_DATA", shared / "lectures")):
+        if environ.get(var):
+            env[var] = str(Path(environ[var]).expanduser().resolve())
+        elif default.is_dir():
+            env[var] = str(default)
+    return env
 
 
 def normalize(nb: nbformat.NotebookNode) -> None:
@@ -72,7 +86,7 @@ def execute(path: Path) -> float:
 
 
 def main(argv: list[str]) -> int:
-    default_environment()
+    os.environ.update(data_environment())
     paths = [HERE / name for name in argv] if argv else sorted(HERE.glob("*.ipynb"))
     for path in paths:
         elapsed = execute(path.resolve())

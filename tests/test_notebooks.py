@@ -15,15 +15,16 @@ and stay small.
 
 MNIST is read from ``$SIGMAX_DATA``, by default ``../shared/data/mnist`` beside
 the repository; the lectures' toy file from ``$SIGMAX_LECTURE_DATA``, by default
-``../shared/data/lectures`` when it exists.
+``../shared/data/lectures`` when it exists.  Relative paths are taken from the
+directory pytest runs in.
 """
+import importlib.util
 import os
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
 import sigmax
@@ -31,6 +32,17 @@ import sigmax
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 SHARED = REPO.parent / "shared" / "data"
+
+
+def _load_execute():
+    """notebooks/execute.py, the script that stores the notebooks, as a module."""
+    spec = importlib.util.spec_from_file_location("notebooks_execute", NOTEBOOKS / "execute.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+execute = _load_execute()
 
 EXPECTED = [
     "01_logistic_regression.ipynb",
@@ -56,17 +68,10 @@ def mnist_dir() -> Path:
 
 @pytest.fixture
 def kernel_environment(monkeypatch):
-    """The kernel inherits this process's environment: point it at the shared data."""
-    monkeypatch.setenv("SIGMAX_DATA", str(mnist_dir()))
-    if not os.environ.get("SIGMAX_LECTURE_DATA") and (SHARED / "lectures").is_dir():
-        monkeypatch.setenv("SIGMAX_LECTURE_DATA", str(SHARED / "lectures"))
-
-
-def kernel_manager() -> AsyncKernelManager:
-    """The ``python3`` kernel, launched with this interpreter whatever kernel spec is installed."""
-    km = AsyncKernelManager(kernel_name="python3")
-    km.kernel_spec.argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    return km
+    """The kernel inherits this process's environment: the data directories,
+    as absolute paths, as ``notebooks/execute.py`` gives them."""
+    for var, value in execute.data_environment().items():
+        monkeypatch.setenv(var, value)
 
 
 def test_all_notebooks_are_tested():
@@ -79,7 +84,7 @@ def test_notebook_runs(path, kernel_environment, tmp_path):
         pytest.fail(f"MNIST not found in {mnist_dir()}: set SIGMAX_DATA to the directory of the IDX files")
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(REPORT_CELL))
-    client = NotebookClient(nb, km=kernel_manager(), timeout=CELL_TIMEOUT,
+    client = NotebookClient(nb, km=execute.kernel_manager(), timeout=CELL_TIMEOUT,
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
     try:
         # raises CellExecutionError (naming the failing cell) if a cell fails; cleanup_kc
@@ -108,3 +113,22 @@ def test_notebook_is_committed_executed(path):
     assert nb.metadata["kernelspec"]["name"] == "python3"
     assert "version" not in nb.metadata.get("language_info", {})
     assert not any("execution" in cell.metadata for cell in nb.cells)
+
+
+def test_data_environment_makes_paths_absolute(tmp_path, monkeypatch):
+    """The kernels run in notebooks/: a relative path must reach them as the
+    directory it names where it was given."""
+    monkeypatch.chdir(tmp_path)
+    env = execute.data_environment({"SIGMAX_DATA": "data/mnist", "SIGMAX_LECTURE_DATA": "lect"})
+    assert env == {"SIGMAX_DATA": str(tmp_path / "data" / "mnist"),
+                   "SIGMAX_LECTURE_DATA": str(tmp_path / "lect")}
+
+
+def test_data_environment_defaults_only_to_existing_directories(tmp_path, monkeypatch):
+    """Without the shared data beside the repository, nothing is forced: an unset
+    SIGMAX_DATA lets load_mnist use its cache (and download into it)."""
+    repo = tmp_path / "repo"
+    monkeypatch.setattr(execute, "REPO", repo)
+    assert execute.data_environment({"SIGMAX_DATA": ""}) == {}
+    (tmp_path / "shared" / "data" / "mnist").mkdir(parents=True)
+    assert execute.data_environment({}) == {"SIGMAX_DATA": str(tmp_path / "shared" / "data" / "mnist")}
