@@ -302,6 +302,14 @@ def test_missing_file_in_sigmax_data(tmp_path, monkeypatch):
     assert not (tmp_path / "empty").exists()
 
 
+def test_empty_data_dir_is_refused(tmp_path, monkeypatch, mnist_dir):
+    """An empty data_dir is not read as the current directory, even one holding MNIST."""
+    _link_real_files(mnist_dir, tmp_path, ds.MNIST_FILES)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="data_dir is an empty path"):
+        load_mnist("")
+
+
 def test_cache_without_download(clean_env, monkeypatch):
     monkeypatch.setattr(ds, "_fetch", lambda url, dest, max_bytes: pytest.fail("download attempted"))
     with pytest.raises(FileNotFoundError, match="download=True"):

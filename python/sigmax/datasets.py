@@ -245,6 +245,10 @@ def _resolve_dir(
 ) -> Tuple[Path, bool]:
     """Return ``(directory, explicit)``; ``explicit`` forbids downloading."""
     if data_dir is not None:
+        if os.fspath(data_dir) == "":
+            # Path("") is the current directory: never what an empty value meant
+            raise ValueError("data_dir is an empty path; pass a directory, or leave it out "
+                             f"to use {DATA_ENV_VAR} or the cache")
         return Path(data_dir).expanduser(), True
     env = os.environ.get(DATA_ENV_VAR)
     if env:
@@ -353,7 +357,7 @@ def _download(name: str, directory: Path) -> bytes:
     raise OSError(
         f"could not download MNIST file {name}.gz into {directory} from any mirror:\n"
         + "\n".join(errors)
-        + f"\nSet the environment variable {DATA_ENV_VAR} (or pass data_dir=) to a "
+        + f"\nSet the environment variable {DATA_ENV_VAR} (or pass data_dir=, or --data-dir to python -m sigmax) to a "
         f"directory holding the four MNIST files ({', '.join(MNIST_FILES)}; "
         f"gzipped with a .gz suffix or uncompressed)."
     )
@@ -422,7 +426,7 @@ def load_mnist(
     missing = [name for name, path in found.items() if path is None]
     if missing and (explicit or not download):
         if explicit:
-            how = (f"the directory is given explicitly (data_dir or {DATA_ENV_VAR}), "
+            how = (f"the directory is given explicitly (data_dir, --data-dir or {DATA_ENV_VAR}), "
                    f"so nothing is downloaded into it")
         else:
             how = f"pass download=True to fetch them, or set {DATA_ENV_VAR}"
