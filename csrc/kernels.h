@@ -172,7 +172,10 @@ int sx_activate_f64(const sx_view *Z, sx_link link, int log_output,
  * C-contiguous W (k x m) and b (k):
  *     W <- W - lr * (g_W(batch) + alpha W),  b <- b - lr * g_b(batch)
  * (b stays as it is unless fit_intercept)
- * where g is the weighted mean gradient over the batch.  Rows are visited in
+ * where g is the batch's weighted gradient sum divided by its row count times
+ * the mean weight of all n rows: an unbiased estimate of the objective's
+ * weighted mean gradient (the batch's mean gradient without weights; a row's
+ * weight counts at any batch size).  Rows are visited in
  * a pseudo-random order drawn from seed (a bijection on [0, n), no n-sized
  * index array) when shuffle is set, else in order.  *mean_loss receives the
  * mean over batches of each batch's objective before its step.

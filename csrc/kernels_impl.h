@@ -1383,6 +1383,19 @@ static const sx_size *SX_NAME(batch_part)(const sx_permutation *perm, int shuffl
     return out + lo;
 }
 
+/* The mean of the n sample weights (1 without weights), summed in row order. */
+static double SX_NAME(mean_weight)(const sx_data *d)
+{
+    if (d->sw == NULL || d->X.rows == 0) {
+        return 1.0;
+    }
+    double sum = 0.0;
+    for (sx_size i = 0; i < d->X.rows; i++) {
+        sum += SX_LOAD(d->sw + i * d->sw_stride);
+    }
+    return sum / (double)d->X.rows;
+}
+
 /*
  * One SGD step's gradient: the batch's rows in `used` fixed parts, part q on
  * thread q % threads into grads[q] (its own sums), then the step itself split
@@ -1406,7 +1419,7 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
     const sx_size chunks = SX_SGD_MAX_PARTS;
     const size_t gsize = (size_t)(km + k);
     double *grads = sx_calloc2((size_t)parts, gsize, sizeof(double));
-    double *sums = calloc((size_t)(2 * parts + chunks), sizeof(double)); /* loss, weight; |W|^2 */
+    double *sums = calloc((size_t)(parts + chunks), sizeof(double)); /* loss per part; |W|^2 */
     int *codes = calloc((size_t)parts, sizeof(int));
     /* the batch's row indices, and the next batch's (filled in ahead): by batch parity,
      * `span` apart; one batch (full-batch descent) needs no second half */
@@ -1439,7 +1452,7 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
     for (sx_size j = 0; j < km && alpha > 0.0; j++) {
         wnorm2 += (double)w[j] * (double)w[j];
     }
-    double *wsq = sums + 2 * parts;
+    double *wsq = sums + parts;
     const int team = n_threads > 1 && parts > 1 ? n_threads : 1;
     (void)team;
     /* One team for the whole epoch: per batch, a barrier after the parts and one
@@ -1448,6 +1461,11 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
      * the loop together when a part fails. */
     sx_barrier barrier = {0, 0};
     const double solo_ratio = sx_sgd_solo_ratio();
+    /* A batch's step divides its weighted sums by its row count times the mean
+     * weight of all rows: an unbiased estimate of the weighted mean over all
+     * rows that the objective takes.  (Its own weight sum would cancel a row's
+     * weight in a batch of one, and bias small batches toward the light rows.) */
+    const double mean_weight = SX_NAME(mean_weight)(d);
     int solo = 0;  /* set by the first thread before a batch's first barrier */
 #ifdef _OPENMP
 #pragma omp parallel num_threads(team) if (team > 1)
@@ -1504,8 +1522,7 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
                 sx_accum acc = {0.0, 0.0, grads + q * gsize, grads + q * gsize + km};
                 codes[q] = SX_NAME(loss_grad_rows)(&work[q], d, &p, mine, 0, nmine, ready, nready,
                                                    &acc);
-                sums[2 * q] = acc.loss;
-                sums[2 * q + 1] = acc.weight;
+                sums[q] = acc.loss;
             }
             if (tid == 0 && team_now > 1) {
                 busy += SX_NOW() - t_batch;
@@ -1519,16 +1536,15 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
                 team_now = 1;
                 sx_count_sgd_solo_epoch();
             }
-            double loss = 0.0, weight = 0.0;
+            double loss = 0.0;
             for (sx_size q = 0; q < used; q++) {
                 failed = failed == SX_OK ? codes[q] : failed;
-                loss += sums[2 * q];
-                weight += sums[2 * q + 1];
+                loss += sums[q];
             }
             if (failed != SX_OK) {
                 break;
             }
-            const double inv = weight > 0.0 ? 1.0 / weight : 0.0;
+            const double inv = mean_weight > 0.0 ? 1.0 / ((double)count * mean_weight) : 0.0;
 #ifdef _OPENMP
 #pragma omp master
 #endif

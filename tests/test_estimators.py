@@ -30,10 +30,13 @@ def manual_sgd(X, y, k, lr, epochs, batch, link="softmax", alpha=0.0, sample_wei
                fit_intercept=True):
     """The lectures' minibatch rule with numpy, rows in order.
 
-    With sample weights s_i each step follows the gradient of the batch's
-    weighted mean loss, sum_i s_i l_i / sum_i s_i, plus alpha W; a batch whose
-    weights are all zero has no mean loss, and its step is the penalty's alone
-    (W <- W - lr alpha W, b unchanged).  Without an intercept b stays 0."""
+    With sample weights s_i a batch of B rows steps along
+    sum_i s_i grad l_i / (B mean(s)), mean(s) over all rows (an unbiased
+    estimate of the gradient of the weighted mean loss), plus alpha W: the
+    gradient of the batch's weighted mean loss times the batch's share of the
+    weight over its share of the rows.  A batch whose weights are all zero
+    steps by the penalty alone (W <- W - lr alpha W, b unchanged).  Without an
+    intercept b stays 0."""
     from reference import loss_grad as ref_loss_grad
 
     s = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
@@ -42,11 +45,13 @@ def manual_sgd(X, y, k, lr, epochs, batch, link="softmax", alpha=0.0, sample_wei
     for _ in range(epochs):
         for start in range(0, X.shape[0], batch):
             sl = slice(start, start + batch)
+            gW, gb = np.zeros_like(W), np.zeros(k)
             if s[sl].sum() > 0:
                 _, gW, gb = ref_loss_grad(X[sl], y[sl], W, b, link=link, loss="log",
-                                          sample_weight=s[sl], alpha=alpha)
-            else:
-                gW, gb = alpha * W, np.zeros(k)
+                                          sample_weight=s[sl])
+                share = s[sl].sum() / (len(s[sl]) * s.mean())
+                gW, gb = share * gW, share * gb
+            gW = gW + alpha * W
             W = W - lr * gW
             if fit_intercept:
                 b = b - lr * gb
@@ -108,14 +113,36 @@ def test_a_batch_of_zero_weight_steps_by_the_penalty_alone():
     W, b = manual_sgd(X, y, 3, lr, 2, 5, alpha=alpha, sample_weight=w)
     np.testing.assert_allclose(model.coef_, W, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(model.intercept_, b, rtol=1e-10, atol=1e-12)
-    # directly: a last batch of zero weight shrinks W by (1 - lr alpha) and leaves b
+    # directly: a last batch of zero weight shrinks W by (1 - lr alpha) and leaves b.
+    # The 5 rows of zero weight lower the mean weight by 15/20, so the data part
+    # of the 3 batches before is 20/15 as large: the head's at learning rate
+    # lr * 20/15 and penalty alpha * 15/20 (the same penalty step lr * alpha).
     w[15:] = 0.0
-    head = SoftmaxRegression(solver="sgd", learning_rate=lr, max_iter=1, batch_size=5,
-                             shuffle=False, alpha=alpha).fit(X[:15], y[:15], sample_weight=w[:15])
+    head = SoftmaxRegression(solver="sgd", learning_rate=lr * 20 / 15, max_iter=1, batch_size=5,
+                             shuffle=False, alpha=alpha * 15 / 20).fit(X[:15], y[:15],
+                                                                       sample_weight=w[:15])
     full = SoftmaxRegression(solver="sgd", learning_rate=lr, max_iter=1, batch_size=5,
                              shuffle=False, alpha=alpha).fit(X, y, sample_weight=w)
-    np.testing.assert_allclose(full.coef_, (1 - lr * alpha) * head.coef_, rtol=1e-13, atol=1e-15)
-    np.testing.assert_array_equal(full.intercept_, head.intercept_)
+    np.testing.assert_allclose(full.coef_, (1 - lr * alpha) * head.coef_, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(full.intercept_, head.intercept_, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("batch", [1, 8])
+def test_weighted_sgd_reaches_the_weighted_optimum(batch):
+    """Each step is an unbiased estimate of the weighted mean's gradient, so
+    small batches too head for the weighted optimum (a batch normalized by its
+    own weight would ignore the weights at batch_size 1)."""
+    rng = np.random.default_rng(15)
+    X = rng.normal(size=(200, 2))
+    y = (X[:, 0] + rng.normal(size=200) > 1.0).astype(int)  # about 20% positives
+    w = np.where(y == 1, 10.0, 1.0)
+    exact = LogisticRegression(alpha=1e-3).fit(X, y, sample_weight=w)
+    plain = LogisticRegression(alpha=1e-3).fit(X, y)
+    sgd = LogisticRegression(solver="sgd", batch_size=batch, learning_rate=0.02 * batch ** 0.5,
+                             max_iter=200, random_state=0, alpha=1e-3).fit(X, y, sample_weight=w)
+    gap = abs(plain.intercept_[0] - exact.intercept_[0])  # about 2.3
+    assert abs(sgd.intercept_[0] - exact.intercept_[0]) < 0.05 * gap
+    np.testing.assert_allclose(sgd.coef_, exact.coef_, atol=0.05 * gap)
 
 
 @STOPS_EARLY  # lbfgs after 4 iterations

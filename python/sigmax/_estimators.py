@@ -579,7 +579,10 @@ class SoftmaxRegression(_LinearClassifier):
         regularized optimum (within ``tol``).
         "gd": the lectures' full-batch gradient descent, one step per epoch.
         "sgd": the lectures' minibatch stochastic gradient descent
-        (``batch_size=1`` is the per-sample learning rule).
+        (``batch_size=1`` is the per-sample learning rule); with weights,
+        a batch steps along its weighted gradient sum over its row count
+        times the mean weight of all rows (an unbiased estimate of the
+        weighted mean's gradient, so weights count at any batch size).
     alpha : float, default 0
         L2 penalty (bias not penalized).  scikit-learn's ``C`` corresponds to
         ``alpha = 1 / (C * s)``, s the sum of the rows' weights
