@@ -193,6 +193,36 @@ def test_class_weight_matches_scikit_learn():
         np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=5e-4)
 
 
+def test_balanced_class_weight_with_sample_weight_matches_scikit_learn():
+    """"balanced" counts each class's weight, not its rows, as scikit-learn does."""
+    X, y = standardized(datasets.load_wine)
+    sw = np.random.default_rng(3).uniform(0.2, 5.0, size=len(y)) * np.array([1.0, 4.0, 0.5])[y]
+    ref = sklearn_fit(X, y, sample_weight=sw, C=1.0, tol=1e-12, max_iter=100000,
+                      class_weight="balanced")
+    s_c = np.bincount(y, weights=sw)
+    alpha = 1.0 / (sw * (sw.sum() / (3 * s_c))[y]).sum()
+    ours = SoftmaxRegression(alpha=alpha, tol=1e-10, class_weight="balanced").fit(X, y,
+                                                                                 sample_weight=sw)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=5e-4)
+
+
+def test_balanced_row_of_weight_three_is_that_row_three_times():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] + rng.normal(size=40) > 0.8).astype(int)
+    w = np.where(y == 1, 3.0, 1.0)
+    tripled = np.r_[np.arange(40), np.flatnonzero(y == 1), np.flatnonzero(y == 1)]
+    weighted = LogisticRegression(alpha=0.01, class_weight="balanced").fit(X, y, sample_weight=w)
+    repeated = LogisticRegression(alpha=0.01, class_weight="balanced").fit(X[tripled], y[tripled])
+    np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X), atol=1e-7)
+    # a class whose rows all weigh 0 takes no part, and the other classes are balanced alone
+    y3 = np.r_[y, 2, 2]
+    X3 = np.vstack([X, rng.normal(size=(2, 2))])
+    w3 = np.r_[w, 0.0, 0.0]
+    with_empty = SoftmaxRegression(alpha=0.01, class_weight="balanced").fit(X3, y3, sample_weight=w3)
+    assert np.isfinite(with_empty.coef_).all()
+
+
 def test_warm_start_from_the_optimum_stays():
     X, y = standardized(datasets.load_iris)
     model = SoftmaxRegression(alpha=1e-2, tol=1e-8, warm_start=True).fit(X, y)

@@ -29,6 +29,8 @@ from ._validation import (
     check_alpha,
     check_finite,
     check_sample_weight,
+    kernel_weights,
+    valid_sample_weight,
 )
 from .exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError, compatible
 
@@ -203,8 +205,8 @@ class _LinearClassifier(_ParamsMixin):
             raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum "
                              "of 1 is required: X must have at least one feature")
         classes, y_index, Y, k, link, mode = self._encode_targets(y, n, X.dtype)
-        sw = check_sample_weight(sample_weight, n, X.dtype,
-                                 factors=self._class_factors(classes, y_index, n))
+        sw = valid_sample_weight(sample_weight, n)
+        sw = kernel_weights(sw, X.dtype, factors=self._class_factors(classes, y_index, sw))
         alpha = check_alpha(self.alpha)
         problem = Problem(X, y_index, Y, sw, LINKS[link], LOSSES[self.loss], alpha,
                           _threads(self.n_jobs))
@@ -256,17 +258,23 @@ class _LinearClassifier(_ParamsMixin):
                                 fit_intercept=fit_intercept, on_epoch=on_epoch)
         return n_iter, curve
 
-    def _class_factors(self, classes, y_index, n) -> Optional[np.ndarray]:
-        """Each row's class weight (float64), or None without class_weight
-        (scikit-learn's definition: "balanced" gives class c the weight
-        n / (K * count_c))."""
+    def _class_factors(self, classes, y_index, sample_weight) -> Optional[np.ndarray]:
+        """Each row's class weight (float64), or None without class_weight.
+
+        "balanced" is scikit-learn's definition: class c gets the weight
+        s / (K * s_c), s_c the sum of its rows' sample weights and s that of
+        all rows (n / (K * count_c) without sample_weight), so that a row of
+        weight 2 counts as that row twice.  A class whose rows all weigh 0
+        gets 0.
+        """
         if self.class_weight is None:
             return None
         if y_index is None:
             raise ValueError("class_weight is not supported for multi-label targets")
         if self.class_weight == "balanced":
-            counts = np.bincount(y_index, minlength=classes.shape[0])
-            per_class = n / (classes.shape[0] * counts)
+            counts = np.bincount(y_index, weights=sample_weight, minlength=classes.shape[0])
+            per_class = np.zeros(classes.shape[0])
+            np.divide(counts.sum(), classes.shape[0] * counts, out=per_class, where=counts > 0)
         else:
             per_class = np.ones(classes.shape[0])
             for label, weight in self.class_weight.items():
@@ -615,7 +623,9 @@ class SoftmaxRegression(_LinearClassifier):
         Learn b (else b stays 0).
     class_weight : dict, "balanced" or None, default None
         Multiplies each row's weight by its class's weight; "balanced" uses
-        n / (K * count of the class).
+        s / (K * s_c), s_c the sum of the class's sample weights and s that
+        of all rows (n / (K * count of the class) without ``sample_weight``),
+        as scikit-learn does.
     shuffle : bool, default True
         Visit rows in a new random order each epoch ("sgd").
     random_state : int, numpy Generator or None, default None

@@ -115,31 +115,43 @@ def check_alpha(alpha: Any) -> float:
     return value
 
 
-def check_sample_weight(sample_weight: Any, n: int, dtype: np.dtype,
-                        factors: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
-    """The (n,) row weights in ``dtype``, or None for equal weights.
+def check_sample_weight(sample_weight: Any, n: int, dtype: np.dtype) -> Optional[np.ndarray]:
+    """The (n,) row weights in ``dtype`` for the kernels, or None for equal
+    weights: :func:`valid_sample_weight`, then :func:`kernel_weights`."""
+    return kernel_weights(valid_sample_weight(sample_weight, n), dtype)
 
-    sample_weight (ones when None) must be finite and non-negative; times the
-    per-row ``factors`` (class weights, float64), when given, the weights must
-    not all be zero.  They are then scaled by a power of two that brings the
-    largest into [0.5, 1): the objective, a weighted mean, is bit for bit the
-    same, and neither the sums (in float64) nor float32 weights can overflow
-    or vanish, whatever the weights' scale.
-    """
-    if sample_weight is None and factors is None:
+
+def valid_sample_weight(sample_weight: Any, n: int) -> Optional[np.ndarray]:
+    """sample_weight as (n,) float64 weights, finite, non-negative and not all
+    zero (a scalar is every row's weight), or None when it is None."""
+    if sample_weight is None:
         return None
-    sw = None
-    if sample_weight is not None:
-        sw = as_float_array(sample_weight, "sample_weight", dtype=np.float64)
-        if sw.ndim == 0:
-            sw = np.full(n, sw, dtype=np.float64)
-        if sw.ndim != 1 or sw.shape[0] != n:
-            raise ValueError(f"sample_weight must have shape ({n},), got {sw.shape}")
-        check_finite(sw, "sample_weight")
-        if (sw < 0).any():
-            raise ValueError("sample_weight must be non-negative")
-        if not sw.any():
-            raise ValueError("sample_weight must not be all zero")
+    sw = as_float_array(sample_weight, "sample_weight", dtype=np.float64)
+    if sw.ndim == 0:
+        sw = np.full(n, sw, dtype=np.float64)
+    if sw.ndim != 1 or sw.shape[0] != n:
+        raise ValueError(f"sample_weight must have shape ({n},), got {sw.shape}")
+    check_finite(sw, "sample_weight")
+    if (sw < 0).any():
+        raise ValueError("sample_weight must be non-negative")
+    if not sw.any():
+        raise ValueError("sample_weight must not be all zero")
+    return sw
+
+
+def kernel_weights(sw: Optional[np.ndarray], dtype: np.dtype,
+                   factors: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
+    """The row weights in ``dtype``: the valid weights ``sw`` (None: ones)
+    times the per-row ``factors`` (class weights, float64) when given, which
+    must not make them all zero; None when both are None.
+
+    They are scaled by a power of two that brings the largest into [0.5, 1):
+    the objective, a weighted mean, is bit for bit the same, and neither the
+    sums (in float64) nor float32 weights can overflow or vanish, whatever
+    the weights' scale.
+    """
+    if sw is None and factors is None:
+        return None
     if factors is not None:  # scaled first: no overflow in the product
         sw = factors if sw is None else _unit_scaled(sw) * _unit_scaled(factors)
         if not sw.any():
