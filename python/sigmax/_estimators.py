@@ -162,7 +162,14 @@ class _LinearClassifier(_ParamsMixin):
             _check_positive(self.max_iter, "max_iter", numbers.Integral)
         _check_positive(self.batch_size, "batch_size", numbers.Integral)
         _check_positive(self.tol, "tol")
-        check_alpha(self.alpha)
+        alpha = check_alpha(self.alpha)
+        if self.solver in ("gd", "sgd") and float(self.learning_rate) * alpha > 2:
+            # W <- (1 - learning_rate * alpha) W - learning_rate * (bounded data gradient)
+            raise ValueError(
+                f"learning_rate * alpha must be at most 2 with solver={self.solver!r}, got "
+                f"learning_rate={self.learning_rate!r} and alpha={self.alpha!r}: the "
+                f"penalty's part of each step multiplies W by 1 - learning_rate * alpha, "
+                f"{1 - float(self.learning_rate) * alpha:.3g}, and would grow it without bound")
         for flag in ("fit_intercept", "shuffle", "warm_start"):
             _check_bool(getattr(self, flag), flag)
         if not (isinstance(self.verbose, (numbers.Integral, np.bool_)) and self.verbose >= 0):
@@ -227,7 +234,7 @@ class _LinearClassifier(_ParamsMixin):
         finally:
             on_epoch.close()
         if not (np.isfinite(W).all() and np.isfinite(b).all()):
-            raise diverged(float(self.learning_rate), "the weights overflowed", alpha)
+            raise diverged(float(self.learning_rate), "the weights overflowed")
         self.classes_ = classes
         self.coef_ = W
         self.intercept_ = b
@@ -612,7 +619,9 @@ class SoftmaxRegression(_LinearClassifier):
         Step size eta ("gd", "sgd").  Too large a step makes the weights or
         the objective overflow: ``fit`` then raises ValueError ("training
         diverged ...") and leaves a fitted model as it was.  With a penalty,
-        gd diverges whenever ``learning_rate * alpha > 2``.
+        ``learning_rate * alpha`` must be at most 2: above, the penalty's
+        part of each step grows the weights geometrically, and ``fit``
+        refuses it before training.
     batch_size : int, default 256
         Minibatch size ("sgd"); a batch larger than the data is the whole data.
     loss : {"log", "mse"}, default "log"

@@ -39,17 +39,12 @@ class Problem:
 EpochCallback = Callable[[int, float], None]
 
 
-def diverged(learning_rate: float, what: str, alpha: float) -> ValueError:
-    """The error of a fit whose steps made the model overflow; it names the
-    penalty too when learning_rate * alpha > 2, where the penalty's own part
-    of each step (W <- (1 - learning_rate * alpha) W) grows W without bound."""
-    message = f"training diverged ({what}): learning_rate={learning_rate!r} is too large"
-    if alpha > 0 and learning_rate * alpha > 2:
-        message += (f" for alpha={alpha!r}: the penalty alone grows the weights when "
-                    "learning_rate * alpha > 2")
-    else:
-        message += " for this data"
-    return ValueError(message)
+def diverged(learning_rate: float, what: str) -> ValueError:
+    """The error of a fit whose steps made the model overflow.  (A penalty
+    with learning_rate * alpha > 2, whose own part of each step grows W
+    geometrically, is refused before training.)"""
+    return ValueError(f"training diverged ({what}): learning_rate={learning_rate!r} is too "
+                      "large for this data")
 
 
 def gd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
@@ -59,8 +54,7 @@ def gd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
     loss_curve[t] is the objective at the iterate before step t (it comes with
     the gradient at no extra cost).  Stops early, after the step that made W
     or b overflow (the caller reports the divergence); raises ``diverged``'s
-    error when the steps made the objective or its gradient overflow first
-    (a large learning_rate * alpha grows W geometrically).
+    error when the steps made the objective or its gradient overflow first.
     """
     gW = np.empty_like(W)
     gb = np.empty_like(b)
@@ -72,8 +66,7 @@ def gd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
             if epoch == 0:  # the starting point's fault, not the steps'
                 raise
             steps = f"{epoch} step" + ("s" if epoch != 1 else "")
-            raise diverged(learning_rate, f"the objective overflowed after {steps}",
-                           problem.alpha) from err
+            raise diverged(learning_rate, f"the objective overflowed after {steps}") from err
         with np.errstate(over="ignore", invalid="ignore"):
             W -= learning_rate * gW
             if fit_intercept:
@@ -102,8 +95,7 @@ def sgd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
                                 problem.alpha, batch_size, shuffle, fit_intercept,
                                 problem.n_threads, seed)
         if not math.isfinite(value):  # finite weights, but |W|^2 or the loss sum overflowed
-            raise diverged(learning_rate, f"the objective overflowed in epoch {epoch + 1}",
-                           problem.alpha)
+            raise diverged(learning_rate, f"the objective overflowed in epoch {epoch + 1}")
         curve.append(value)
         on_epoch(epoch, value)
     return max_iter, curve
