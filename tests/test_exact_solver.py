@@ -150,6 +150,22 @@ def test_separable_without_penalty_terminates_and_warns():
         LogisticRegression(alpha=1e-3).fit(X, y)
 
 
+def test_separable_multilabel_without_penalty_warns():
+    """Multi-label targets are 0/1, each label a binary cross-entropy: the same
+    bound tells a separable fit, as for one label."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    Y = np.c_[X[:, 0] + X[:, 1] > 0, X[:, 2] > 0].astype(int)
+    with pytest.warns(ConvergenceWarning, match="separable"):
+        model = LogisticRegression(alpha=0.0).fit(X, Y)
+    assert (model.predict(X) == Y).all()
+    # one label not separable: an optimum exists, no warning
+    Y[:10, 1] = 1 - Y[:10, 1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        LogisticRegression(alpha=0.0).fit(X, Y)
+
+
 def test_a_step_that_cannot_move_the_weights_stops_the_solver():
     # separable, unpenalized, and a tol no double can reach: the steps shrink
     # until x + a d rounds to x; the solver stops there instead of taking that

@@ -229,8 +229,7 @@ class _LinearClassifier(_ParamsMixin):
         max_iter = int(self.max_iter if self.max_iter is not None else DEFAULT_MAX_ITER[self.solver])
         on_epoch = self._progress(max_iter)
         try:
-            n_iter, curve = self._run_solver(problem, W, b, max_iter, on_epoch, alpha, sw,
-                                             multilabel=y_index is None and Y is not None)
+            n_iter, curve = self._run_solver(problem, W, b, max_iter, on_epoch, alpha, sw)
         finally:
             on_epoch.close()
         if not (np.isfinite(W).all() and np.isfinite(b).all()):
@@ -246,13 +245,13 @@ class _LinearClassifier(_ParamsMixin):
         return self
 
     def _run_solver(self, problem: Problem, W: np.ndarray, b: np.ndarray, max_iter: int,
-                    on_epoch: EpochProgress, alpha: float, sw, multilabel: bool):
+                    on_epoch: EpochProgress, alpha: float, sw):
         """Train W and b in place with self.solver; (n_iter, loss curve)."""
         fit_intercept = bool(self.fit_intercept)
         if self.solver == "lbfgs":
             n_iter, curve, outcome = lbfgs(problem, W, b, tol=float(self.tol), max_iter=max_iter,
                                            fit_intercept=fit_intercept, on_epoch=on_epoch)
-            self._warn_lbfgs(outcome, alpha, sw, problem.X.shape[0], multilabel)
+            self._warn_lbfgs(outcome, alpha, sw, problem.X.shape[0])
         elif self.solver == "gd":
             n_iter, curve = gd(problem, W, b, learning_rate=float(self.learning_rate),
                                max_iter=max_iter, fit_intercept=fit_intercept, on_epoch=on_epoch)
@@ -296,7 +295,7 @@ class _LinearClassifier(_ParamsMixin):
                 per_class[matches[0]] = value
         return per_class[y_index]
 
-    def _warn_lbfgs(self, outcome, alpha, sw, n, soft_targets):
+    def _warn_lbfgs(self, outcome, alpha, sw, n):
         name = type(self).__name__
         if outcome.stop == "max_iter":
             warnings.warn(f"{name}: L-BFGS reached max_iter before the gradient norm fell to "
@@ -313,10 +312,11 @@ class _LinearClassifier(_ParamsMixin):
                           f"({outcome.objective:.6g}) could still fall by about "
                           f"{outcome.remaining:.2g}: features of very unequal scale? Scale them",
                           compatible(ConvergenceWarning), stacklevel=4)
-        if alpha == 0 and self.loss == "log" and not soft_targets:
-            # Every row whose true class has probability <= 1/2 costs >= log 2, so an
-            # objective below log 2 * min_i s_i / sum_i s_i means every row is classified
-            # right: the data are separable and the unpenalized optimum lies at infinity.
+        if alpha == 0 and self.loss == "log":
+            # Every row whose true class (or, multi-label, one of whose 0/1 labels) has
+            # probability <= 1/2 costs >= log 2, so an objective below
+            # log 2 * min_i s_i / sum_i s_i means every row is classified right: the data
+            # are separable and the unpenalized optimum lies at infinity.
             share = 1.0 / n if sw is None else float(sw[sw > 0].min() / sw.sum(dtype=np.float64))
             if outcome.objective < np.log(2) * share:
                 warnings.warn(f"{name}: the classes are linearly separable and alpha=0, so the "
