@@ -701,3 +701,15 @@ def test_an_overflowing_preconditioner_block_is_dropped_without_numpy_warnings()
         warnings.simplefilter("error", RuntimeWarning)
         model = SoftmaxRegression(max_iter=20).fit(Xl, (Xn[:, 0] > 0) + (Xn[:, 1] > 0))
     assert np.all(np.isfinite(model.coef_))
+
+
+def test_no_rows_give_no_rows_where_nothing_is_averaged():
+    """logits, like predict_proba, softmax and sigmoid, maps rows to rows: no rows
+    in, none out.  loss, a mean over the rows, has none to take."""
+    model = SoftmaxRegression().fit(X, Y3)
+    for dtype in (np.float32, np.float64):
+        X0 = X[:0].astype(dtype)
+        for Z in (sigmax.logits(X0, W3, B3), model.predict_proba(X0), sigmax.softmax(X0)):
+            assert Z.shape == (0, 3) and Z.dtype == dtype
+    with pytest.raises(ValueError, match="at least one row"):
+        sigmax.loss(X[:0], Y3[:0], W3, B3)

@@ -111,12 +111,13 @@ def logits(X: ArrayLike, W: ArrayLike, b: ArrayLike) -> np.ndarray:
     """Net inputs ``Z = X W^T + b``: shape (n, K) for X (n, M), W (K, M), b (K,).
 
     Z has X's float type (float32 for float32 X, else float64); W and b are
-    converted to it.
+    converted to it.  X with no rows gives Z with no rows, as for predict.
     """
-    X = _check_X(X)
+    X = as_float_array(X, "X", ndim=2)
     W, b = _check_params(W, b, X.shape[1], X.dtype)
     out = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
-    _core.forward(X, W, b, LINKS["softmax"], 0, out, 1)
+    if X.shape[0]:
+        _core.forward(X, W, b, LINKS["softmax"], 0, out, 1)
     return out
 
 
