@@ -150,6 +150,20 @@ def test_separable_without_penalty_terminates_and_warns():
         LogisticRegression(alpha=1e-3).fit(X, y)
 
 
+@pytest.mark.parametrize("weights", [(1e308, 1e308), (1e300, 1e-20), (1.0, 1e-310)])
+def test_balanced_class_weight_does_not_see_the_weights_scale(weights):
+    """Weights equal within each class, at any scale, leave a balanced fit as it is."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] + rng.normal(size=40) > 0.8).astype(int)
+    ref = LogisticRegression(alpha=0.01, class_weight="balanced").fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow on the way either
+        model = LogisticRegression(alpha=0.01, class_weight="balanced").fit(
+            X, y, sample_weight=np.where(y == 0, *weights))
+    np.testing.assert_allclose(model.predict_proba(X), ref.predict_proba(X), atol=1e-9)
+
+
 def test_separable_multilabel_without_penalty_warns():
     """Multi-label targets are 0/1, each label a binary cross-entropy: the same
     bound tells a separable fit, as for one label."""

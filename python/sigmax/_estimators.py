@@ -30,6 +30,7 @@ from ._validation import (
     check_finite,
     check_sample_weight,
     kernel_weights,
+    unit_scaled,
     valid_sample_weight,
 )
 from .exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError, compatible
@@ -213,7 +214,7 @@ class _LinearClassifier(_ParamsMixin):
                              "of 1 is required: X must have at least one feature")
         classes, y_index, Y, k, link, mode = self._encode_targets(y, n, X.dtype)
         sw = valid_sample_weight(sample_weight, n)
-        sw = kernel_weights(sw, X.dtype, factors=self._class_factors(classes, y_index, sw))
+        sw = kernel_weights(self._row_weights(classes, y_index, sw), X.dtype)
         alpha = check_alpha(self.alpha)
         problem = Problem(X, y_index, Y, sw, LINKS[link], LOSSES[self.loss], alpha,
                           _threads(self.n_jobs))
@@ -264,36 +265,46 @@ class _LinearClassifier(_ParamsMixin):
                                 fit_intercept=fit_intercept, on_epoch=on_epoch)
         return n_iter, curve
 
-    def _class_factors(self, classes, y_index, sample_weight) -> Optional[np.ndarray]:
-        """Each row's class weight (float64), or None without class_weight.
+    def _row_weights(self, classes, y_index, sample_weight) -> Optional[np.ndarray]:
+        """Each row's weight (float64): its sample weight times its class's
+        weight, up to a common factor (the objective, a weighted mean, does
+        not see it); None when all rows weigh the same.
 
-        "balanced" is scikit-learn's definition: class c gets the weight
-        s / (K * s_c), s_c the sum of its rows' sample weights and s that of
-        all rows (n / (K * count_c) without sample_weight), so that a row of
-        weight 2 counts as that row twice.  A class whose rows all weigh 0
-        gets 0.
+        "balanced" is scikit-learn's rule: class c's weight is s / (K * s_c),
+        s_c the sum of its rows' sample weights and s that of all rows
+        (n / (K * count_c) without sample_weight), so a row of weight 2 counts
+        as that row twice.  The rows get s_i / s_c (the common s / K left
+        out), which neither overflows nor depends on the weights' scale; a
+        class whose rows all weigh 0 stays at 0.
         """
         if self.class_weight is None:
-            return None
+            return sample_weight
         if y_index is None:
             raise ValueError("class_weight is not supported for multi-label targets")
+        k = classes.shape[0]
+        base = np.ones(y_index.shape[0]) if sample_weight is None else sample_weight
         if self.class_weight == "balanced":
-            counts = np.bincount(y_index, weights=sample_weight, minlength=classes.shape[0])
-            per_class = np.zeros(classes.shape[0])
-            np.divide(counts.sum(), classes.shape[0] * counts, out=per_class, where=counts > 0)
-        else:
-            per_class = np.ones(classes.shape[0])
-            for label, weight in self.class_weight.items():
-                # compared one by one: a tuple label would broadcast against the array
-                matches = [i for i, c in enumerate(classes.tolist()) if c == label]
-                if len(matches) != 1:
-                    raise ValueError(f"class_weight names the label {label!r}, which is not in y")
-                value = as_real(weight, f"class_weight[{label!r}]")
-                if not (np.isfinite(value) and value >= 0):
-                    raise ValueError(f"class_weight values must be finite non-negative numbers, "
-                                     f"got {weight!r} for label {label!r}")
-                per_class[matches[0]] = value
-        return per_class[y_index]
+            # s_i / s_c from the weights relative to their class's largest: in (0, 1]
+            # and summing to >= 1 per class, so no overflow and no subnormal sums
+            largest = np.zeros(k)
+            np.maximum.at(largest, y_index, base)
+            rel = np.divide(base, largest[y_index], out=np.zeros_like(base),
+                            where=largest[y_index] > 0)
+            s_c = np.bincount(y_index, weights=rel, minlength=k)
+            return np.divide(rel, s_c[y_index], out=np.zeros_like(base), where=rel > 0)
+        per_class = np.ones(k)
+        for label, weight in self.class_weight.items():
+            # compared one by one: a tuple label would broadcast against the array
+            matches = [i for i, c in enumerate(classes.tolist()) if c == label]
+            if len(matches) != 1:
+                raise ValueError(f"class_weight names the label {label!r}, which is not in y")
+            value = as_real(weight, f"class_weight[{label!r}]")
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"class_weight values must be finite non-negative numbers, "
+                                 f"got {weight!r} for label {label!r}")
+            per_class[matches[0]] = value
+        # each scaled first: no overflow in the product
+        return unit_scaled(base) * unit_scaled(per_class)[y_index]
 
     def _warn_lbfgs(self, outcome, alpha, sw, n):
         name = type(self).__name__

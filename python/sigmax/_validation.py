@@ -139,28 +139,24 @@ def valid_sample_weight(sample_weight: Any, n: int) -> Optional[np.ndarray]:
     return sw
 
 
-def kernel_weights(sw: Optional[np.ndarray], dtype: np.dtype,
-                   factors: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
-    """The row weights in ``dtype``: the valid weights ``sw`` (None: ones)
-    times the per-row ``factors`` (class weights, float64) when given, which
-    must not make them all zero; None when both are None.
+def kernel_weights(w: Optional[np.ndarray], dtype: np.dtype) -> Optional[np.ndarray]:
+    """Row weights ``w`` (float64, finite, >= 0; None for equal weights) in
+    ``dtype`` for the kernels.
 
-    They are scaled by a power of two that brings the largest into [0.5, 1):
-    the objective, a weighted mean, is bit for bit the same, and neither the
-    sums (in float64) nor float32 weights can overflow or vanish, whatever
-    the weights' scale.
+    They must not all be zero.  They are scaled by a power of two that brings
+    the largest into [0.5, 1): the objective, a weighted mean, is bit for bit
+    the same, and neither the sums (in float64) nor float32 weights can
+    overflow or vanish, whatever the weights' scale.
     """
-    if sw is None and factors is None:
+    if w is None:
         return None
-    if factors is not None:  # scaled first: no overflow in the product
-        sw = factors if sw is None else _unit_scaled(sw) * _unit_scaled(factors)
-        if not sw.any():
-            raise ValueError("the sample weights times the class weights are all zero (or "
-                             "below float64's range)")
-    return _unit_scaled(sw).astype(dtype)
+    if not w.any():
+        raise ValueError("the sample weights times the class weights are all zero (or "
+                         "below float64's range)")
+    return unit_scaled(w).astype(dtype)
 
 
-def _unit_scaled(v: np.ndarray) -> np.ndarray:
+def unit_scaled(v: np.ndarray) -> np.ndarray:
     """v (finite, >= 0, not all zero) times the power of two that brings its
     largest value into [0.5, 1): exact, unless a value underflows."""
     return np.ldexp(v, -int(np.frexp(v.max())[1]))
