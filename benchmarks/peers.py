@@ -81,7 +81,7 @@ class SigmaxKernelSGD:
     def epoch(self) -> None:
         seed = int(self.rng.integers(0, 2**63))
         _core.sgd_epoch(self.X, self.y, None, None, self.W, self.b, LINK_SOFTMAX, LOSS_LOG,
-                        self.lr, 0.0, self.batch_size, True, True, self.n_jobs, seed)
+                        self.lr, 0.0, 1.0, self.batch_size, True, True, self.n_jobs, seed)
 
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         return argmax_accuracy(X @ self.W.T + self.b, y)

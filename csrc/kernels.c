@@ -362,17 +362,17 @@ int sx_activate_f64(const sx_view *Z, sx_link link, int log_output, char *out, s
 }
 
 int sx_sgd_epoch_f32(const sx_data *d, char *W, char *b, sx_size k, double lr, double alpha,
-                     sx_size batch_size, int shuffle, int fit_intercept, int n_threads,
-                     uint64_t seed, double *mean_loss)
+                     double mean_weight, sx_size batch_size, int shuffle, int fit_intercept,
+                     int n_threads, uint64_t seed, double *mean_loss)
 {
-    return isa()->sgd_epoch_f32(d, W, b, k, lr, alpha, batch_size, shuffle, fit_intercept,
-                                n_threads, seed, mean_loss);
+    return isa()->sgd_epoch_f32(d, W, b, k, lr, alpha, mean_weight, batch_size, shuffle,
+                                fit_intercept, n_threads, seed, mean_loss);
 }
 
 int sx_sgd_epoch_f64(const sx_data *d, char *W, char *b, sx_size k, double lr, double alpha,
-                     sx_size batch_size, int shuffle, int fit_intercept, int n_threads,
-                     uint64_t seed, double *mean_loss)
+                     double mean_weight, sx_size batch_size, int shuffle, int fit_intercept,
+                     int n_threads, uint64_t seed, double *mean_loss)
 {
-    return isa()->sgd_epoch_f64(d, W, b, k, lr, alpha, batch_size, shuffle, fit_intercept,
-                                n_threads, seed, mean_loss);
+    return isa()->sgd_epoch_f64(d, W, b, k, lr, alpha, mean_weight, batch_size, shuffle,
+                                fit_intercept, n_threads, seed, mean_loss);
 }

@@ -173,19 +173,23 @@ int sx_activate_f64(const sx_view *Z, sx_link link, int log_output,
  *     W <- W - lr * (g_W(batch) + alpha W),  b <- b - lr * g_b(batch)
  * (b stays as it is unless fit_intercept)
  * where g is the batch's weighted gradient sum divided by its row count times
- * the mean weight of all n rows: an unbiased estimate of the objective's
- * weighted mean gradient (the batch's mean gradient without weights; a row's
- * weight counts at any batch size).  Rows are visited in
+ * mean_weight, the mean sample weight of the whole data (1 without weights;
+ * of all chunks when d is one chunk of it): an unbiased estimate of the
+ * objective's weighted mean gradient (the batch's mean gradient without
+ * weights; a row's weight counts at any batch size).  Rows are visited in
  * a pseudo-random order drawn from seed (a bijection on [0, n), no n-sized
  * index array) when shuffle is set, else in order.  *mean_loss receives the
- * mean over batches of each batch's objective before its step.
+ * mean over batches of each batch's estimate of the objective before its
+ * step (its weighted loss sum over the same divisor, plus the penalty).
  */
 int sx_sgd_epoch_f32(const sx_data *d, char *W, char *b, sx_size k,
-                     double lr, double alpha, sx_size batch_size, int shuffle,
-                     int fit_intercept, int n_threads, uint64_t seed, double *mean_loss);
+                     double lr, double alpha, double mean_weight, sx_size batch_size,
+                     int shuffle, int fit_intercept, int n_threads, uint64_t seed,
+                     double *mean_loss);
 int sx_sgd_epoch_f64(const sx_data *d, char *W, char *b, sx_size k,
-                     double lr, double alpha, sx_size batch_size, int shuffle,
-                     int fit_intercept, int n_threads, uint64_t seed, double *mean_loss);
+                     double lr, double alpha, double mean_weight, sx_size batch_size,
+                     int shuffle, int fit_intercept, int n_threads, uint64_t seed,
+                     double *mean_loss);
 
 /* Row permutation used by the SGD epoch: position -> row, a bijection on [0, n). */
 typedef struct {

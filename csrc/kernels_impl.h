@@ -1383,19 +1383,6 @@ static const sx_size *SX_NAME(batch_part)(const sx_permutation *perm, int shuffl
     return out + lo;
 }
 
-/* The mean of the n sample weights (1 without weights), summed in row order. */
-static double SX_NAME(mean_weight)(const sx_data *d)
-{
-    if (d->sw == NULL || d->X.rows == 0) {
-        return 1.0;
-    }
-    double sum = 0.0;
-    for (sx_size i = 0; i < d->X.rows; i++) {
-        sum += SX_LOAD(d->sw + i * d->sw_stride);
-    }
-    return sum / (double)d->X.rows;
-}
-
 /*
  * One SGD step's gradient: the batch's rows in `used` fixed parts, part q on
  * thread q % threads into grads[q] (its own sums), then the step itself split
@@ -1405,8 +1392,8 @@ static double SX_NAME(mean_weight)(const sx_data *d)
  * indices ahead and prefetches its first rows while finishing the one before.
  */
 static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, double lr,
-                              double alpha, sx_size batch_size, int shuffle, int fit_intercept,
-                              int n_threads, uint64_t seed, double *mean_loss)
+                              double alpha, double mean_weight, sx_size batch_size, int shuffle,
+                              int fit_intercept, int n_threads, uint64_t seed, double *mean_loss)
 {
     int status = SX_OK;
     const sx_size n = d->X.rows, m = d->X.cols, km = k * m;
@@ -1461,11 +1448,6 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
      * the loop together when a part fails. */
     sx_barrier barrier = {0, 0};
     const double solo_ratio = sx_sgd_solo_ratio();
-    /* A batch's step divides its weighted sums by its row count times the mean
-     * weight of all rows: an unbiased estimate of the weighted mean over all
-     * rows that the objective takes.  (Its own weight sum would cancel a row's
-     * weight in a batch of one, and bias small batches toward the light rows.) */
-    const double mean_weight = SX_NAME(mean_weight)(d);
     int solo = 0;  /* set by the first thread before a batch's first barrier */
 #ifdef _OPENMP
 #pragma omp parallel num_threads(team) if (team > 1)
@@ -1544,7 +1526,11 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
             if (failed != SX_OK) {
                 break;
             }
-            const double inv = mean_weight > 0.0 ? 1.0 / ((double)count * mean_weight) : 0.0;
+            /* the weighted sums over count times the data's mean weight: an unbiased
+             * estimate of the weighted mean over all rows that the objective takes
+             * (the batch's own weight sum would cancel a row's weight in a batch of
+             * one, and bias small batches toward the light rows) */
+            const double inv = 1.0 / ((double)count * mean_weight);
 #ifdef _OPENMP
 #pragma omp master
 #endif

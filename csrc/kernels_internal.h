@@ -21,10 +21,10 @@ typedef struct {
                        sx_size, int);
     int (*activate_f32)(const sx_view *, sx_link, int, char *, sx_size, sx_size);
     int (*activate_f64)(const sx_view *, sx_link, int, char *, sx_size, sx_size);
-    int (*sgd_epoch_f32)(const sx_data *, char *, char *, sx_size, double, double, sx_size, int,
-                         int, int, uint64_t, double *);
-    int (*sgd_epoch_f64)(const sx_data *, char *, char *, sx_size, double, double, sx_size, int,
-                         int, int, uint64_t, double *);
+    int (*sgd_epoch_f32)(const sx_data *, char *, char *, sx_size, double, double, double,
+                         sx_size, int, int, int, uint64_t, double *);
+    int (*sgd_epoch_f64)(const sx_data *, char *, char *, sx_size, double, double, double,
+                         sx_size, int, int, int, uint64_t, double *);
     double (*fma_probe_f32)(sx_size, int, double *);
     double (*fma_probe_f64)(sx_size, int, double *);
 } sx_isa_kernels;

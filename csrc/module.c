@@ -568,24 +568,27 @@ core_activate(PyObject *Py_UNUSED(self), PyObject *args)
 }
 
 PyDoc_STRVAR(sgd_epoch_doc,
-"sgd_epoch(X, y, Y, sample_weight, W, b, link, loss, learning_rate, alpha, batch_size,\n"
-"          shuffle, fit_intercept, n_threads, seed)\n--\n\n"
+"sgd_epoch(X, y, Y, sample_weight, W, b, link, loss, learning_rate, alpha, mean_weight,\n"
+"          batch_size, shuffle, fit_intercept, n_threads, seed)\n--\n\n"
 "One epoch of minibatch SGD, updating the C-contiguous W and b in place.\n"
-"Returns the mean over minibatches of the minibatch objective.");
+"mean_weight is the mean sample weight of the whole data (1 without weights):\n"
+"each batch divides its weighted sums by its row count times it.  Returns the\n"
+"mean over minibatches of each one's estimate of the objective (its mean loss\n"
+"plus the penalty, without weights).");
 
 static PyObject *
 core_sgd_epoch(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *Xo, *yo, *Yo, *swo, *Wo, *bo;
     int link, loss, shuffle, fit_intercept, n_threads, typenum, status;
-    double lr, alpha, mean_loss = 0.0;
+    double lr, alpha, mean_weight, mean_loss = 0.0;
     Py_ssize_t batch_size;
     unsigned long long seed;
     sx_data d;
     sx_params p;
 
-    if (!PyArg_ParseTuple(args, "OOOOOOiiddnppiK:sgd_epoch", &Xo, &yo, &Yo, &swo, &Wo, &bo,
-                          &link, &loss, &lr, &alpha, &batch_size, &shuffle,
+    if (!PyArg_ParseTuple(args, "OOOOOOiidddnppiK:sgd_epoch", &Xo, &yo, &Yo, &swo, &Wo, &bo,
+                          &link, &loss, &lr, &alpha, &mean_weight, &batch_size, &shuffle,
                           &fit_intercept, &n_threads, &seed) ||
         build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &d, &p, &typenum) < 0 ||
         check_threads(&n_threads) < 0) {
@@ -598,8 +601,10 @@ core_sgd_epoch(PyObject *Py_UNUSED(self), PyObject *args)
     if (batch_size > d.X.rows) {
         batch_size = d.X.rows;  /* a batch is at most the whole data */
     }
-    if (batch_size < 1 || !isfinite(lr) || !isfinite(alpha)) {
-        PyErr_SetString(PyExc_ValueError, "batch_size must be >= 1; learning_rate and alpha finite");
+    if (batch_size < 1 || !isfinite(lr) || !isfinite(alpha) || !isfinite(mean_weight) ||
+        !(mean_weight > 0.0)) {
+        PyErr_SetString(PyExc_ValueError, "batch_size must be >= 1; learning_rate and alpha "
+                                          "finite; mean_weight finite and > 0");
         return NULL;
     }
     char *Wd = PyArray_BYTES(W), *bd = PyArray_BYTES(b);
@@ -607,9 +612,9 @@ core_sgd_epoch(PyObject *Py_UNUSED(self), PyObject *args)
 
     Py_BEGIN_ALLOW_THREADS
     status = typenum == NPY_FLOAT32
-                 ? sx_sgd_epoch_f32(&d, Wd, bd, k, lr, alpha, batch_size, shuffle,
+                 ? sx_sgd_epoch_f32(&d, Wd, bd, k, lr, alpha, mean_weight, batch_size, shuffle,
                                     fit_intercept, n_threads, seed, &mean_loss)
-                 : sx_sgd_epoch_f64(&d, Wd, bd, k, lr, alpha, batch_size, shuffle,
+                 : sx_sgd_epoch_f64(&d, Wd, bd, k, lr, alpha, mean_weight, batch_size, shuffle,
                                     fit_intercept, n_threads, seed, &mean_loss);
     Py_END_ALLOW_THREADS
 

@@ -127,6 +127,30 @@ def test_a_batch_of_zero_weight_steps_by_the_penalty_alone():
     np.testing.assert_allclose(full.intercept_, head.intercept_, rtol=1e-12, atol=1e-15)
 
 
+def test_an_sgd_epoch_runs_on_chunks_of_the_data():
+    """Given the whole data's mean weight, an epoch over two chunks (in order,
+    batches not straddling them) is the epoch over all rows, to the bit."""
+    from sigmax import _core
+
+    X, y = blobs(n=40)
+    w = np.r_[np.ones(20), np.full(20, 0.125)]
+    mean_weight = float(w.mean())
+
+    def epoch(rows, W, b):
+        return _core.sgd_epoch(X[rows], y[rows], None, w[rows], W, b, 0, 0, 0.1, 0.01,
+                               mean_weight, 5, False, True, 1, 0)
+
+    W1, b1 = np.zeros((3, X.shape[1])), np.zeros(3)
+    epoch(slice(0, 40), W1, b1)
+    W2, b2 = np.zeros((3, X.shape[1])), np.zeros(3)
+    epoch(slice(0, 20), W2, b2)
+    epoch(slice(20, 40), W2, b2)
+    assert np.array_equal(W1, W2) and np.array_equal(b1, b2)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="mean_weight finite and > 0"):
+            _core.sgd_epoch(X, y, None, w, W1, b1, 0, 0, 0.1, 0.0, bad, 5, False, True, 1, 0)
+
+
 @pytest.mark.parametrize("batch", [1, 8])
 def test_weighted_sgd_reaches_the_weighted_optimum(batch):
     """Each step is an unbiased estimate of the weighted mean's gradient, so

@@ -230,7 +230,7 @@ def test_private_core_checks_its_own_arguments():
     assert _core.loss_grad(big, yb, None, None, np.zeros((2, 2)), np.zeros(2), 0, 0, 0.0, None,
                            None, 2**31 - 1) == pytest.approx(np.log(2))
     assert _core.sgd_epoch(big, yb, None, None, np.zeros((2, 2)), np.zeros(2), 0, 0, 0.1, 0.0,
-                           256, True, True, 100000, 1) == pytest.approx(np.log(2), rel=1e-3)
+                           1.0, 256, True, True, 100000, 1) == pytest.approx(np.log(2), rel=1e-3)
     for threads in (0, -5):
         with pytest.raises(ValueError, match="n_threads must be at least 1"):
             loss_grad(threads=threads)
@@ -285,7 +285,7 @@ def test_private_core_scratch_sizes_that_overflow_are_out_of_memory():
     Yn = np.broadcast_to(np.zeros((1, 1), np.float32), (n, 1))
     with pytest.raises(MemoryError):
         _core.sgd_epoch(Xn, None, Yn, None, np.zeros((1, 1), np.float32),
-                        np.zeros(1, np.float32), 1, 0, 0.1, 0.0, batch, False, True, 1, 0)
+                        np.zeros(1, np.float32), 1, 0, 0.1, 0.0, 1.0, batch, False, True, 1, 0)
     # with a k that fits, no features is a valid problem: the logits are b
     k = 5
     Wk, bk = np.empty((k, 0)), np.arange(k, dtype=np.float64)

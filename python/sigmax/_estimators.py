@@ -672,7 +672,9 @@ class SoftmaxRegression(_LinearClassifier):
         The objective (mean loss plus penalty) per iteration: for "gd" at the
         weights before each step (``loss_curve_[0]`` is that of the initial
         weights), for "sgd" the mean over the epoch's
-        minibatches of their objective before each step, for "lbfgs" at the
+        minibatches of their objective before each step (with weights, of
+        each batch's estimate of the weighted objective: its weighted loss
+        sum over its row count times the mean weight), for "lbfgs" at the
         weights after each iteration.
     """
 

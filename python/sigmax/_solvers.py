@@ -84,15 +84,20 @@ def sgd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
     """Minibatch SGD, one C call per epoch; batch_size=1 is the per-sample rule.
 
     loss_curve[e] is the mean over epoch e's minibatches of the minibatch
-    objective before each step (as PyTorch training loops usually report it).
+    objective before each step (as PyTorch training loops usually report it;
+    with weights, each batch's estimate of the weighted objective, its
+    weighted loss sum over its row count times the data's mean weight).
     Raises ``diverged``'s error when that mean overflows.
     """
+    sw = problem.sample_weight
+    # the divisor of every batch's weighted sums, with its row count (see sx_sgd_epoch)
+    mean_weight = 1.0 if sw is None else float(np.mean(sw, dtype=np.float64))
     curve: List[float] = []
     for epoch in range(max_iter):
         seed = int(rng.integers(0, 2**63))
         value = _core.sgd_epoch(problem.X, problem.y_index, problem.Y, problem.sample_weight,
                                 W, b, problem.link, problem.loss, learning_rate,
-                                problem.alpha, batch_size, shuffle, fit_intercept,
+                                problem.alpha, mean_weight, batch_size, shuffle, fit_intercept,
                                 problem.n_threads, seed)
         if not math.isfinite(value):  # finite weights, but |W|^2 or the loss sum overflowed
             raise diverged(learning_rate, f"the objective overflowed in epoch {epoch + 1}")
