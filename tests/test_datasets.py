@@ -303,11 +303,15 @@ def test_missing_file_in_sigmax_data(tmp_path, monkeypatch):
 
 
 def test_empty_data_dir_is_refused(tmp_path, monkeypatch, mnist_dir):
-    """An empty data_dir is not read as the current directory, even one holding MNIST."""
+    """An empty data_dir or cache_dir is not read as the current directory, even
+    one holding MNIST."""
     _link_real_files(mnist_dir, tmp_path, ds.MNIST_FILES)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ValueError, match="data_dir is an empty path"):
+    with pytest.raises(ValueError, match=r"data_dir \(--data-dir\) is an empty path"):
         load_mnist("")
+    monkeypatch.delenv("SIGMAX_DATA", raising=False)
+    with pytest.raises(ValueError, match="cache_dir is an empty path"):
+        load_mnist(cache_dir="", download=False)
 
 
 def test_cache_without_download(clean_env, monkeypatch):

@@ -245,17 +245,23 @@ def _resolve_dir(
 ) -> Tuple[Path, bool]:
     """Return ``(directory, explicit)``; ``explicit`` forbids downloading."""
     if data_dir is not None:
-        if os.fspath(data_dir) == "":
-            # Path("") is the current directory: never what an empty value meant
-            raise ValueError("data_dir is an empty path; pass a directory, or leave it out "
-                             f"to use {DATA_ENV_VAR} or the cache")
-        return Path(data_dir).expanduser(), True
+        return _given_dir(data_dir, "data_dir (--data-dir)",
+                          f"{DATA_ENV_VAR} or the cache"), True
     env = os.environ.get(DATA_ENV_VAR)
     if env:
         return Path(env).expanduser(), True
     if cache_dir is not None:
-        return Path(cache_dir).expanduser(), False
+        return _given_dir(cache_dir, "cache_dir", "the default cache"), False
     return _default_cache_dir(), False
+
+
+def _given_dir(value: PathLike, name: str, otherwise: str) -> Path:
+    """The directory a caller passed, refusing an empty path: ``Path("")`` is
+    the current directory, never what an empty value meant."""
+    if os.fspath(value) == "":
+        raise ValueError(f"{name} is an empty path; pass a directory, or leave it out "
+                         f"to use {otherwise}")
+    return Path(value).expanduser()
 
 
 def _find(directory: Path, name: str) -> Optional[Path]:
@@ -408,7 +414,8 @@ def load_mnist(
         or ``SIGMAX_DATA``), or from the cache with ``download=False``.
     ValueError
         If a file is malformed or its SHA-256 (of the uncompressed bytes) does
-        not match :data:`MNIST_SHA256`, or if ``dtype`` is not floating.
+        not match :data:`MNIST_SHA256`, if ``dtype`` is not floating, or if
+        ``data_dir`` or ``cache_dir`` is an empty path.
     OSError
         If a download is needed and every mirror fails.
 
