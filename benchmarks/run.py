@@ -30,7 +30,7 @@ except ImportError:  # a source checkout with the extension built in place
 import numpy as np
 
 from harness import all_threads, load_average, machine_info
-from measurements import SECTIONS, Config, Data, cpu_threads, sections
+from measurements import SECTIONS, Config, Data, cpu_threads, pool_reads, sections
 from report import markdown, plot_scaling, text_table
 
 
@@ -157,6 +157,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             results["sections"][name] = SECTIONS[name](data, cfg)
             results["sections"][name]["section_s"] = time.perf_counter() - t0
             log(f"[{name}] done in {time.perf_counter() - t0:.1f} s")
+    pool_reads(results)
     results["total_s"] = time.perf_counter() - start
     results["load_average_at_end"] = load_average()
     report = markdown(results)
