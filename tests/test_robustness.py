@@ -713,3 +713,75 @@ def test_no_rows_give_no_rows_where_nothing_is_averaged():
             assert Z.shape == (0, 3) and Z.dtype == dtype
     with pytest.raises(ValueError, match="at least one row"):
         sigmax.loss(X[:0], Y3[:0], W3, B3)
+
+
+def _refit_during_the_kernel(monkeypatch, model, other):
+    """Make the first forward kernel call of a prediction end with ``model``
+    refitted as ``other`` (as another thread's fit would), once."""
+    real = _core.forward
+    done = []
+
+    def forward_then_refit(*args):
+        real(*args)
+        if not done:
+            done.append(True)
+            model.__dict__.update({k: v for k, v in vars(other).items() if k.endswith("_")
+                                   or k in ("_mode", "_fitted_link")})
+
+    monkeypatch.setattr(_core, "forward", forward_then_refit)
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "predict_log_proba",
+                                    "decision_function"])
+@pytest.mark.parametrize("cls", [SoftmaxRegression, LogisticRegression])
+def test_a_refit_during_a_prediction_is_not_mixed_into_it(monkeypatch, cls, method):
+    """A prediction reads the fitted model once: a refit (here to other classes)
+    finishing meanwhile gives the old model's answer, never parts of both."""
+    X10 = np.random.default_rng(3).normal(size=(60, 3))
+    y10 = np.arange(60) % 10 + 100
+    model = cls(alpha=0.1).fit(X, Y3 % 2 if cls is LogisticRegression else Y3)
+    other = cls(alpha=0.1).fit(X10, y10)
+    expected = getattr(model, method)(X)
+    _refit_during_the_kernel(monkeypatch, model, other)
+    got = getattr(model, method)(X)
+    np.testing.assert_array_equal(got, expected)
+    assert model.classes_[0] == 100  # the refit did land
+
+
+class _InterruptedCurve(list):
+    def __iter__(self):
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_as_fit_stores_its_result_leaves_the_old_model(monkeypatch):
+    """fit replaces its attributes in one step: an interrupt while it builds
+    them leaves the previous fit whole."""
+    model = SoftmaxRegression(alpha=0.1).fit(X, Y3)
+    before = fitted_state(model)
+    real = SoftmaxRegression._run_solver
+
+    def solver_whose_curve_is_interrupted(self, *args, **kwargs):
+        n_iter, curve = real(self, *args, **kwargs)
+        return n_iter, _InterruptedCurve(curve)
+
+    monkeypatch.setattr(SoftmaxRegression, "_run_solver", solver_whose_curve_is_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X * 2, (Y3 + 1) % 3)
+    assert_same_state(before, model)
+
+
+def test_fit_reads_a_private_copy_of_y(monkeypatch):
+    """The kernels (and NumPy's index checks before them) see fit's own copy of
+    the labels, not the caller's y, which another thread could be writing: labels
+    changed between NumPy's check and its use had corrupted memory."""
+    y = (np.arange(len(X)) % 3).astype(np.intp)  # 0..K-1 as intp: the case with no copy before
+    seen = []
+    real = _core.loss_grad
+
+    def recording(X_, y_, *args):
+        seen.append(y_)
+        return real(X_, y_, *args)
+
+    monkeypatch.setattr(_core, "loss_grad", recording)
+    SoftmaxRegression(solver="gd", max_iter=2).fit(X, y)
+    assert seen and not any(np.shares_memory(y, other) for other in seen if other is not None)

@@ -11,7 +11,7 @@ import inspect
 import math
 import numbers
 import warnings
-from typing import Any, Dict, Optional, TypeVar, Union
+from typing import Any, Dict, NamedTuple, Optional, TypeVar, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -235,14 +235,12 @@ class _LinearClassifier(_ParamsMixin):
             on_epoch.close()
         if not (np.isfinite(W).all() and np.isfinite(b).all()):
             raise diverged(float(self.learning_rate), "the weights overflowed")
-        self.classes_ = classes
-        self.coef_ = W
-        self.intercept_ = b
-        self._fitted_link = link
-        self._mode = mode
-        self.n_features_in_ = m
-        self.n_iter_ = n_iter
-        self.loss_curve_ = list(curve)
+        fitted = {"classes_": classes, "coef_": W, "intercept_": b, "_fitted_link": link,
+                  "_mode": mode, "n_features_in_": m, "n_iter_": n_iter,
+                  "loss_curve_": list(curve)}
+        # in one step: a signal handler, or another thread predicting meanwhile,
+        # sees the previous fit or this one, never parts of both
+        self.__dict__.update(fitted)
         return self
 
     def _run_solver(self, problem: Problem, W: np.ndarray, b: np.ndarray, max_iter: int,
@@ -360,70 +358,82 @@ class _LinearClassifier(_ParamsMixin):
         # set by hand on a model never fitted leave it unfitted
         return getattr(self, "coef_", None) is not None and hasattr(self, "_mode")
 
-    def _check_fitted_X(self, X):
-        if not self.__sklearn_is_fitted__():
-            raise compatible(NotFittedError)(f"This {type(self).__name__} instance is not fitted yet; "
-                                 "call 'fit' first.")
+    def _fitted(self) -> "_Fitted":
+        """The fitted model, taken from one copy of the attributes: a prediction
+        reads it once, and never mixes two fits (another thread may refit)."""
+        state = self.__dict__.copy()
+        if state.get("coef_") is None or not all(name in state for name in _Fitted.ATTRIBUTES):
+            raise compatible(NotFittedError)(f"This {type(self).__name__} instance is not fitted "
+                                             "yet; call 'fit' first.")
+        return _Fitted(*(state[name] for name in _Fitted.ATTRIBUTES))
+
+    def _check_fitted_X(self, X, fitted: "_Fitted"):
         X = as_float_array(X, "X", ndim=2)
-        if X.shape[1] != self.n_features_in_:
+        if X.shape[1] != fitted.n_features:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} "
-                             f"is expecting {self.n_features_in_} features as input")
+                             f"is expecting {fitted.n_features} features as input")
         # in X's dtype and C order (a copy only when they differ: K x M, never X's size),
         # so that coef_ and intercept_ set by hand as lists or Fortran arrays work too
-        W = np.ascontiguousarray(self.coef_, dtype=X.dtype)
-        b = np.ascontiguousarray(self.intercept_, dtype=X.dtype)
-        k = 1 if self._mode == "binary" else len(self.classes_)
-        for name, value, shape in (("coef_", W, (k, self.n_features_in_)), ("intercept_", b, (k,))):
+        W = np.ascontiguousarray(fitted.coef, dtype=X.dtype)
+        b = np.ascontiguousarray(fitted.intercept, dtype=X.dtype)
+        k = 1 if fitted.mode == "binary" else len(fitted.classes)
+        for name, value, shape in (("coef_", W, (k, fitted.n_features)), ("intercept_", b, (k,))):
             if value.shape != shape:
                 raise ValueError(f"{name} has shape {value.shape}, but this {type(self).__name__} "
-                                 f"needs {shape} ({len(self.classes_)} classes, "
-                                 f"{self.n_features_in_} features)")
+                                 f"needs {shape} ({len(fitted.classes)} classes, "
+                                 f"{fitted.n_features} features)")
         return X, W, b
 
-    def _forward(self, X, what, link=None):
-        X, W, b = self._check_fitted_X(X)
+    def _forward(self, X, fitted: "_Fitted", what, link=None):
+        X, W, b = self._check_fitted_X(X, fitted)
         out = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
         if X.shape[0]:
-            _core.forward(X, W, b, LINKS[link or self._fitted_link], what, out,
+            _core.forward(X, W, b, LINKS[link or fitted.link], what, out,
                           _threads(self.n_jobs))
         return out
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Logits X W^T + b, shape (n, K); for two classes the (n,) score of
         classes_[1], positive where it is predicted (z_1 - z_0 for softmax)."""
-        Z = self._forward(X, _OUT_LOGITS)
+        fitted = self._fitted()
+        Z = self._forward(X, fitted, _OUT_LOGITS)
         if Z.shape[1] == 1:
             return Z[:, 0]
-        if self._mode == "softmax" and Z.shape[1] == 2:
+        if fitted.mode == "softmax" and Z.shape[1] == 2:
             return Z[:, 1] - Z[:, 0]
         return Z
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """The most probable class of each row of X (n, M): shape (n,), labels
         from classes_."""
-        Z = self._forward(X, _OUT_LOGITS)
-        if Z.shape[1] == 1:
-            return self.classes_[(Z[:, 0] > 0).astype(np.intp)]
-        return self.classes_[np.argmax(Z, axis=1)]
+        fitted = self._fitted()
+        return self._labels(fitted, self._forward(X, fitted, _OUT_LOGITS))
 
-    def _link_probabilities(self, Z: np.ndarray, log: bool) -> np.ndarray:
+    def _labels(self, fitted: "_Fitted", Z: np.ndarray) -> np.ndarray:
+        """The predicted labels from the logits Z."""
+        if Z.shape[1] == 1:
+            return fitted.classes[(Z[:, 0] > 0).astype(np.intp)]
+        return fitted.classes[np.argmax(Z, axis=1)]
+
+    def _link_probabilities(self, fitted: "_Fitted", Z: np.ndarray, log: bool) -> np.ndarray:
         """Probabilities (or their logs) from logits Z, overwriting Z."""
         return _activate(Z, "softmax", log)
 
-    def _probabilities_link(self) -> Optional[str]:
+    def _probabilities_link(self, fitted: "_Fitted") -> Optional[str]:
         """The link whose row-wise activation of the logits gives the
         probabilities, when there is one (then predict_proba is one fused,
         threaded pass over X)."""
         return "softmax"
 
     def _probabilities(self, X, log: bool) -> np.ndarray:
-        link = self._probabilities_link()
-        X = self._check_fitted_X(X)[0]
+        fitted = self._fitted()
+        link = self._probabilities_link(fitted)
+        X = self._check_fitted_X(X, fitted)[0]
         if link is not None:
-            P = self._forward(X, _OUT_PROBA, link)  # the fused kernel, one pass over X
+            P = self._forward(X, fitted, _OUT_PROBA, link)  # the fused kernel, one pass over X
         else:
-            Z = self._forward(X, _OUT_LOGITS)
-            P = self._link_probabilities(Z.copy() if log else Z, log=False)
+            Z = self._forward(X, fitted, _OUT_LOGITS)
+            P = self._link_probabilities(fitted, Z.copy() if log else Z, log=False)
         if not log:
             return P
         # Wherever P is a normal number, log(P) is as exact as P itself (to
@@ -440,8 +450,8 @@ class _LinearClassifier(_ParamsMixin):
         rows = hit_rows[np.flatnonzero(np.diff(hit_rows, prepend=-1))]
         for start in range(0, rows.shape[0], _LOG_ROWS_CHUNK):
             r = rows[start:start + _LOG_ROWS_CHUNK]
-            from_logits = (self._forward(X[r], _OUT_LOG_PROBA, link) if link is not None
-                           else self._link_probabilities(Z[r], log=True))
+            from_logits = (self._forward(X[r], fitted, _OUT_LOG_PROBA, link) if link is not None
+                           else self._link_probabilities(fitted, Z[r], log=True))
             L[r] = np.where(small[r], from_logits, L[r])
         return L
 
@@ -509,6 +519,10 @@ def _encode_labels(y, n):
         raise ValueError(f"y must be 1-dimensional (n,), got shape {y.shape}")
     if y.shape[0] != n:
         raise ValueError(f"X has {n} rows but y has {y.shape[0]}")
+    # a private copy (n labels, small beside X): another thread writing into the
+    # caller's y could otherwise change labels between NumPy's index checks and
+    # its writes (np.bincount, table[y]), which corrupted memory
+    y = y.copy()
     if y.dtype.kind == "c":
         raise TypeError("y must not be complex")
     if y.dtype.kind == "f":
@@ -571,8 +585,7 @@ def _unique_inverse(y: np.ndarray):
         counts = np.bincount(y.astype(np.intp, copy=False))
         classes = np.flatnonzero(counts)
         if classes.shape[0] == counts.shape[0]:  # labels are exactly 0..K-1
-            # y itself when it is aligned intp, as the kernels read it (a field of
-            # packed records is not)
+            # y itself when it is aligned intp, as the kernels read it
             return classes.astype(y.dtype), np.require(y, np.intp, "A")
         table = np.zeros(counts.shape[0], dtype=np.intp)
         table[classes] = np.arange(classes.shape[0])
@@ -722,21 +735,38 @@ class LogisticRegression(_LinearClassifier):
         """The most probable class of each row of X (n, M), labels from
         classes_: shape (n,); for a multi-label fit, the (n, K) 0/1 indicator
         matrix of the labels whose probability exceeds 1/2."""
-        if self.__sklearn_is_fitted__() and self._mode == "multilabel":
-            return (self._forward(X, _OUT_LOGITS) > 0).astype(np.int64)
         return super().predict(X)
 
-    def _probabilities_link(self) -> Optional[str]:
-        return "sigmoid" if getattr(self, "_mode", None) == "multilabel" else None
+    def _labels(self, fitted: "_Fitted", Z: np.ndarray) -> np.ndarray:
+        if fitted.mode == "multilabel":
+            return (Z > 0).astype(np.int64)
+        return super()._labels(fitted, Z)
 
-    def _link_probabilities(self, Z: np.ndarray, log: bool) -> np.ndarray:
-        if self._mode == "binary":
+    def _probabilities_link(self, fitted: "_Fitted") -> Optional[str]:
+        return "sigmoid" if fitted.mode == "multilabel" else None
+
+    def _link_probabilities(self, fitted: "_Fitted", Z: np.ndarray, log: bool) -> np.ndarray:
+        if fitted.mode == "binary":
             # [sigma(-z), sigma(z)]: 1 - sigma(z) = sigma(-z) keeps full precision
             return _activate(np.hstack([-Z, Z]), "sigmoid", log)
-        if self._mode == "ovr":
+        if fitted.mode == "ovr":
             # one-vs-rest: sigma(z_k) / sum_j sigma(z_j) = softmax(log sigma(z))_k
             return _activate(_activate(Z, "sigmoid", True), "softmax", log)
         return _activate(Z, "sigmoid", log)
+
+
+class _Fitted(NamedTuple):
+    """What a prediction reads of a fitted model, read at once (``_fitted``)."""
+
+    coef: Any
+    intercept: Any
+    classes: np.ndarray
+    mode: str        # "softmax", "binary", "ovr" or "multilabel"
+    link: str        # the link fit trained
+    n_features: int
+
+    # the attributes they come from, in field order
+    ATTRIBUTES = ("coef_", "intercept_", "classes_", "_mode", "_fitted_link", "n_features_in_")
 
 
 def _activate(Z: np.ndarray, link: str, log: bool) -> np.ndarray:
