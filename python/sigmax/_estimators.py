@@ -354,18 +354,16 @@ class _LinearClassifier(_ParamsMixin):
 
     # -- prediction --------------------------------------------------------
     def __sklearn_is_fitted__(self) -> bool:
-        # fit sets the link and the label layout along with coef_: coefficients
-        # set by hand on a model never fitted leave it unfitted
-        return getattr(self, "coef_", None) is not None and hasattr(self, "_mode")
+        return _Fitted.of(self.__dict__) is not None
 
     def _fitted(self) -> "_Fitted":
         """The fitted model, taken from one copy of the attributes: a prediction
         reads it once, and never mixes two fits (another thread may refit)."""
-        state = self.__dict__.copy()
-        if state.get("coef_") is None or not all(name in state for name in _Fitted.ATTRIBUTES):
+        fitted = _Fitted.of(self.__dict__.copy())
+        if fitted is None:
             raise compatible(NotFittedError)(f"This {type(self).__name__} instance is not fitted "
                                              "yet; call 'fit' first.")
-        return _Fitted(*(state[name] for name in _Fitted.ATTRIBUTES))
+        return fitted
 
     def _check_fitted_X(self, X, fitted: "_Fitted"):
         X = as_float_array(X, "X", ndim=2)
@@ -767,6 +765,16 @@ class _Fitted(NamedTuple):
 
     # the attributes they come from, in field order
     ATTRIBUTES = ("coef_", "intercept_", "classes_", "_mode", "_fitted_link", "n_features_in_")
+
+    @classmethod
+    def of(cls, state: Dict[str, Any]) -> Optional["_Fitted"]:
+        """The fitted model in an estimator's attributes ``state``, or None when
+        it is not fitted.  fit sets the link and the label layout along with
+        coef_: coefficients set by hand on a model never fitted leave it
+        unfitted."""
+        if state.get("coef_") is None or not all(name in state for name in cls.ATTRIBUTES):
+            return None
+        return cls(*(state[name] for name in cls.ATTRIBUTES))
 
 
 def _activate(Z: np.ndarray, link: str, log: bool) -> np.ndarray:
