@@ -785,3 +785,20 @@ def test_fit_reads_a_private_copy_of_y(monkeypatch):
     monkeypatch.setattr(_core, "loss_grad", recording)
     SoftmaxRegression(solver="gd", max_iter=2).fit(X, y)
     assert seen and not any(np.shares_memory(y, other) for other in seen if other is not None)
+
+
+@pytest.mark.parametrize("solver", ["gd", "sgd"])
+def test_a_rising_objective_warns(solver):
+    """Too large a step that does not overflow (the log loss's gradient is
+    bounded, so the weights grow only linearly) still says so."""
+    X2 = np.random.default_rng(0).normal(size=(200, 4))
+    y2 = (X2[:, 0] + X2[:, 1] > 0).astype(int)
+    with pytest.warns(sigmax.ConvergenceWarning, match=r"the objective rose from 0\.6931 to .* "
+                                                         r"learning_rate=10000000000\.0"):
+        model = LogisticRegression(solver=solver, learning_rate=1e10, max_iter=20,
+                                   batch_size=200).fit(X2, y2)
+    assert model.loss_curve_[-1] > 1.1 * model.loss_curve_[0]
+    # a learning rate that suits the data: quiet
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LogisticRegression(solver=solver, learning_rate=0.5, max_iter=20).fit(X2, y2)

@@ -37,6 +37,10 @@ from .exceptions import ConvergenceWarning, DataConversionWarning, NotFittedErro
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
+# gd and sgd warn when their objective ends more than this share above its
+# start (sgd's per-epoch means are noisy; a real divergence rises far more)
+RISING_SHARE = 0.1
+
 _OUT_LOGITS = 0
 _OUT_PROBA = 1
 _OUT_LOG_PROBA = 2
@@ -261,7 +265,19 @@ class _LinearClassifier(_ParamsMixin):
                                 batch_size=min(int(self.batch_size), problem.X.shape[0]),
                                 shuffle=bool(self.shuffle), rng=rng,
                                 fit_intercept=fit_intercept, on_epoch=on_epoch)
+        if self.solver != "lbfgs":
+            self._warn_rising(curve)
         return n_iter, curve
+
+    def _warn_rising(self, curve):
+        """Warn when gd's or sgd's objective ended well above where it started:
+        the steps went the wrong way (too large a learning rate) without
+        overflowing, which would have raised."""
+        if len(curve) > 1 and curve[-1] > (1 + RISING_SHARE) * curve[0]:
+            warnings.warn(f"{type(self).__name__}: the objective rose from {curve[0]:.4g} to "
+                          f"{curve[-1]:.4g} over {len(curve)} epochs: learning_rate="
+                          f"{self.learning_rate!r} is likely too large for this data",
+                          compatible(ConvergenceWarning), stacklevel=4)
 
     def _row_weights(self, classes, y_index, sample_weight) -> Optional[np.ndarray]:
         """Each row's weight (float64): its sample weight times its class's
@@ -632,15 +648,19 @@ class SoftmaxRegression(_LinearClassifier):
         gradient to be within 1e-7 of the optimum.  Weaker penalties still
         need a smaller ``tol``.  The solver also stops when its line search
         finds no decrease, with a ConvergenceWarning if the gradient norm
-        is still above 1e-3 of its initial size, else quietly: in float32
-        the gradient's rounding often stops it so, short of ``tol``.
+        is still above 1e-3 of its initial size or the objective could
+        still fall by more than 1e-6 of itself (estimated from the
+        Hessian's diagonal at zero), else quietly: in float32 the
+        gradient's rounding often stops it so, short of ``tol``.
     max_iter : int or None
         Iterations ("lbfgs", default 1000) or epochs ("gd", "sgd", default 100).
         Reaching it before ``tol`` gives a ConvergenceWarning ("lbfgs").
     learning_rate : float, default 0.1
-        Step size eta ("gd", "sgd").  Too large a step makes the weights or
-        the objective overflow: ``fit`` then raises ValueError ("training
-        diverged ...") and leaves a fitted model as it was.  With a penalty,
+        Step size eta ("gd", "sgd").  Too large a step makes the objective
+        rise: ``fit`` warns (ConvergenceWarning) when ``loss_curve_`` ends
+        more than 10% above its start, and raises ValueError ("training
+        diverged ...") when the weights or the objective overflow, leaving a
+        fitted model as it was.  With a penalty,
         ``learning_rate * alpha`` must be at most 2: above, the penalty's
         part of each step grows the weights geometrically, and ``fit``
         refuses it before training.
