@@ -456,8 +456,11 @@ def test_a_penalty_step_that_grows_the_weights_is_refused(solver, learning_rate,
                                          rf"solver='{solver}', got learning_rate={learning_rate}"):
         model.fit(X, Y3)
     assert_same_state(fitted, {key: getattr(model, key) for key in fitted})
-    # at lr * alpha = 2 the penalty's factor is -1: bounded, so accepted
-    model.set_params(learning_rate=2.0 / alpha, max_iter=3).fit(X, Y3)
+    # at lr * alpha = 2 the penalty's factor is -1: bounded, so accepted (at lr 20
+    # the data's steps are too large, and a warning says so)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*the objective rose", sigmax.ConvergenceWarning)
+        model.set_params(learning_rate=2.0 / alpha, max_iter=3).fit(X, Y3)
     assert np.isfinite(model.coef_).all()
     # lbfgs has no learning rate
     SoftmaxRegression(learning_rate=learning_rate, alpha=alpha).fit(X, Y3)
@@ -659,6 +662,8 @@ def problems(draw):
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# features up to 50 make lr 0.05 too large for many draws: their objective rises, and says so
+@pytest.mark.filterwarnings("ignore:.*the objective rose:sigmax.ConvergenceWarning")
 @given(problems(), st.sampled_from(["gd", "sgd"]), st.sampled_from([0.0, 0.1, 1.0]))
 def test_property_two_epochs_match_the_reference(problem, solver, alpha):
     """Two full-batch steps from zero weights: the second starts from W != 0,
