@@ -1,5 +1,6 @@
-"""Solver loops.  They see the problem only through the C kernels in _core:
-each epoch or iteration is one kernel call over X; no per-sample Python.
+"""Solver loops.  Each epoch or iteration is one call of the C kernels in
+_core over X; no per-sample Python.  L-BFGS's preconditioner is built before
+it, with NumPy, from X's second moments and a row subsample.
 
 Every solver updates W and b in place and returns (n_iter, loss_curve).
 """
