@@ -596,14 +596,14 @@ def _unique_inverse(y: np.ndarray):
     training then allocates far less than X.
     """
     if y.dtype.kind in "biu" and y.shape[0] and y.min() >= 0 and y.max() < _MAX_TABLE_LABEL:
-        counts = np.bincount(y.astype(np.intp, copy=False))
+        labels = y.astype(np.intp, copy=False)  # y itself when it is intp (fit's own copy)
+        counts = np.bincount(labels)
         classes = np.flatnonzero(counts)
         if classes.shape[0] == counts.shape[0]:  # labels are exactly 0..K-1
-            # y itself when it is aligned intp, as the kernels read it
-            return classes.astype(y.dtype), np.require(y, np.intp, "A")
+            return classes.astype(y.dtype), labels
         table = np.zeros(counts.shape[0], dtype=np.intp)
         table[classes] = np.arange(classes.shape[0])
-        return classes.astype(y.dtype), table[y]
+        return classes.astype(y.dtype), table[labels]
     try:
         classes, inverse = np.unique(y, return_inverse=True)
     except TypeError as err:
