@@ -7,7 +7,10 @@
  * each block:
  *   1. logits: z_r = W x_r + b.  A register tile of SX_LR rows x SX_LC
  *      classes keeps SX_LR * SX_LC vector accumulators, so each vector load
- *      of x feeds SX_LC multiply-adds and each load of W feeds SX_LR.
+ *      of x feeds SX_LC multiply-adds and each load of W feeds SX_LR.  The
+ *      accumulators are SX_T lanes (float32 X: float32 partial sums); their
+ *      lanes, the columns past the last full vector, and strided rows (one
+ *      product at a time) are summed in double.
  *   2. per row, in double: one vector exp over the whole block (block_exps)
  *      and, for the log loss, one vector log1p (block_lognorms), then the
  *      link, the loss and dl/dz (sx_row_loss in kernels.c).
@@ -1058,7 +1061,7 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
                 t = w->t;
             }
             const double l = sx_row_loss(d->link, d->loss, w->Z + r * k, w->E + r * k,
-                                         w->zmax[r], 1.0 + w->tsum[r],
+                                         w->zmax[r], w->tsum[r],
                                          w->L + r * lognorms_per_row, t, y, k, w->dz);
             if (!isfinite(l)) {
                 return SX_ERR_NONFINITE;

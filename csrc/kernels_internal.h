@@ -84,17 +84,18 @@ static inline sx_size sx_part_start(sx_size count, sx_size q, sx_size parts)
 /*
  * The per-row loss, on double logits z (k) and e (k): e_j = exp(z_j - zmax)
  * with zmax = max z for the softmax link, exp(-|z_j|) for the sigmoid link;
- * s = sum_j e_j (softmax; zmax and s are unused by the sigmoid link); for the
- * log loss, lognorm = the logs of the activations' denominators: log s (one
- * value) for the softmax link, log(1 + e_j) (k values) for the sigmoid link
- * (unused by the mse loss).  The typed kernels compute e, s and lognorm for a
- * whole block at once, by vector code to about one ulp.  Returns the row's
- * loss l and writes dl/dz into dz.  The targets are t (k) when t is not NULL,
- * else the class index y (one-hot; with the sigmoid link and k = 1, the 0/1
- * target y itself).
+ * tsum = s - 1 with s = sum_j e_j, summed without the 1 of a maximum (softmax;
+ * zmax and tsum are unused by the sigmoid link); for the log loss, lognorm =
+ * the logs of the activations' denominators: log s = log1p(tsum) (one value)
+ * for the softmax link, log(1 + e_j) (k values) for the sigmoid link (unused
+ * by the mse loss).  The typed kernels compute e, tsum and lognorm for a whole
+ * block at once, by vector code to about one ulp.  Returns the row's loss l
+ * and writes dl/dz into dz.  The targets are t (k) when t is not NULL, else
+ * the class index y (one-hot; with the sigmoid link and k = 1, the 0/1 target
+ * y itself).
  */
 double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
-                   double zmax, double s, const double *lognorm, const double *t, sx_size y,
+                   double zmax, double tsum, const double *lognorm, const double *t, sx_size y,
                    sx_size k, double *dz);
 
 /* Compiler hints shared by the typed kernels. */

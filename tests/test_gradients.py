@@ -159,3 +159,61 @@ def test_reference_loss_matches_lecture_formulas():
     _, gW, gb = ref.loss_grad(X, y, W, b)
     np.testing.assert_allclose(gW, (A - T).T @ X / 2, rtol=1e-14)  # (1/n) (A - Y)^T X
     np.testing.assert_allclose(gb, (A - T).mean(0), rtol=1e-14, atol=1e-16)
+
+
+# A row classified with margin d: its loss and gradient are near e^{-d}, and
+# keep their relative precision whatever the logits' offset c (lse - z_y
+# computed as (c + log s) - c would lose log s to the rounding of c).
+SURE_OFFSETS = [0.0, 1e3, 1e6]
+SURE_RTOL = {np.float64: 1e-13, np.float32: 1e-6}
+
+
+def _sure_expected(d):
+    """e = e^{-d}: a1 = e / (1 + e), the other class's probability, and
+    a0 = 1 / (1 + e), the true class's, both without cancellation."""
+    e = np.exp(-d)
+    return e / (1.0 + e), 1.0 / (1.0 + e), np.log1p(e)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("c", SURE_OFFSETS)
+@pytest.mark.parametrize("targets", ["index", "onehot"])
+def test_sure_softmax_row_keeps_relative_precision(dtype, c, targets):
+    d = 30.0
+    a1, _, log_s = _sure_expected(d)
+    X = np.ones((1, 1), dtype)
+    W = np.array([[c], [c - d]], dtype)
+    b = np.zeros(2, dtype)
+    y = np.array([0]) if targets == "index" else np.array([[1.0, 0.0]], dtype)
+    value, _, grad_b = sigmax.loss_grad(X, y, W, b)
+    rtol = SURE_RTOL[dtype]
+    np.testing.assert_allclose(sigmax.loss(X, y, W, b), log_s, rtol=rtol)
+    np.testing.assert_allclose(value, log_s, rtol=rtol)
+    np.testing.assert_allclose(grad_b, [-a1, a1], rtol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("z, label", [(40.0, 1), (-40.0, 0)])
+def test_sure_sigmoid_row_keeps_relative_precision(dtype, z, label):
+    a1, _, log_s = _sure_expected(abs(z))
+    X = np.ones((1, 1), dtype)
+    W = np.array([[z]], dtype)
+    value, _, grad_b = sigmax.loss_grad(X, np.array([label]), W, np.zeros(1, dtype),
+                                        link="sigmoid")
+    np.testing.assert_allclose(value, log_s, rtol=SURE_RTOL[dtype])
+    np.testing.assert_allclose(grad_b, [a1 if label == 0 else -a1], rtol=SURE_RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("c", SURE_OFFSETS)
+def test_sure_softmax_mse_row_keeps_relative_precision(dtype, c):
+    """Two classes, target (1, 0): r = (-a1, a1), l = 2 a1^2 and
+    dl/dz = (-4 a0 a1^2, 4 a0 a1^2)."""
+    d = 12.0
+    a1, a0, _ = _sure_expected(d)
+    X = np.ones((1, 1), dtype)
+    W = np.array([[c], [c - d]], dtype)
+    value, _, grad_b = sigmax.loss_grad(X, np.array([0]), W, np.zeros(2, dtype), loss="mse")
+    rtol = SURE_RTOL[dtype]
+    np.testing.assert_allclose(value, 2 * a1**2, rtol=rtol)
+    np.testing.assert_allclose(grad_b, [-4 * a0 * a1**2, 4 * a0 * a1**2], rtol=rtol)

@@ -1,9 +1,10 @@
 """The low-level functions: sigmoid, softmax, logits, loss, loss_grad.
 
 They mirror the lectures' formulas one to one and run on the C kernels.  The
-dtype of X decides the precision: float32 stays float32 (sums are kept in
-float64 inside), float64 stays float64, bool and integer input is converted to
-float64 once.  No copy of X is made for float32/float64 input in any memory
+dtype of X decides the precision: float32 stays float32 (the logits' dot
+products are float32; the activations, the loss and the sums over rows are
+kept in float64 inside), float64 stays float64, bool and integer input is
+converted to float64 once.  No copy of X is made for float32/float64 input in any memory
 layout (C order, Fortran order or a strided view).
 """
 from __future__ import annotations
