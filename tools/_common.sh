@@ -109,6 +109,29 @@ def pytest_sessionstart(session):
 PY
 }
 
+# sx_test_selection DEFAULT... -- ARG...: sets SX_ARGS, the pytest arguments a
+# script was given (ARG), for sx_pytest, which runs pytest in $SX_WORK/run: each
+# ARG naming an existing path from the caller's directory (a file, a directory,
+# or a test id file::name) is made absolute, and when none names a path, the
+# script's default selection DEFAULT comes first (so that "-k loss_grad" picks
+# from the default tests rather than from none).
+sx_test_selection() {
+    local defaults=() has_path=0 arg
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do defaults+=("$1"); shift; done
+    shift
+    SX_ARGS=()
+    for arg in "$@"; do
+        if [ "${arg#-}" = "$arg" ] && [ -e "${arg%%::*}" ]; then
+            case "$arg" in /*) ;; *) arg="$PWD/$arg" ;; esac
+            has_path=1
+        fi
+        SX_ARGS+=("$arg")
+    done
+    if [ $has_path -eq 0 ]; then
+        SX_ARGS=("${defaults[@]}" "${SX_ARGS[@]}")
+    fi
+}
+
 # sx_pytest [PREFIX...] -- [PYTEST ARGS...]: run pytest on the checkout's tests
 # against $SX_WORK/lib.  PREFIX is a command to run python under (e.g. valgrind).
 # Runs in $SX_WORK/run so hypothesis' database and tmp files stay out of the

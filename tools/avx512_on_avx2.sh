@@ -18,7 +18,9 @@
 #
 # Usage:
 #   tools/avx512_on_avx2.sh                 # the selection (about 1-2 minutes)
-#   tools/avx512_on_avx2.sh -k loss_grad    # extra arguments go to pytest
+#   tools/avx512_on_avx2.sh -k loss_grad    # extra arguments go to pytest: options alone
+#                                           # narrow the selection; test files or
+#                                           # directories replace it
 #   tools/avx512_on_avx2.sh --self-test     # plants a bug that only 16-lane vectors
 #                                           # see in a copy of the sources; exits 0 only
 #                                           # if the run on that copy fails
@@ -67,11 +69,10 @@ if [ "$in_use" != avx512 ]; then
     exit 2
 fi
 
-if [ $# -eq 0 ]; then
-    set -- "$SX_REPO/tests" \
-        --ignore "$SX_REPO/tests/test_mnist.py" --ignore "$SX_REPO/tests/test_notebooks.py" \
-        --ignore "$SX_REPO/tests/test_benchmarks.py" -m "not slow"
-fi
+sx_test_selection "$SX_REPO/tests" \
+    --ignore "$SX_REPO/tests/test_mnist.py" --ignore "$SX_REPO/tests/test_notebooks.py" \
+    --ignore "$SX_REPO/tests/test_benchmarks.py" -m "not slow" -- "$@"
+set -- "${SX_ARGS[@]}"
 sx_log "running pytest on the avx512 kernels (compiled for AVX2): $*"
 set +e
 sx_pytest -- -q "$@"

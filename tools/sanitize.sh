@@ -20,7 +20,9 @@
 #
 # Usage:
 #   tools/sanitize.sh                 # the whole selection (2-3 minutes)
-#   tools/sanitize.sh -k loss_grad    # extra arguments go to pytest
+#   tools/sanitize.sh -k loss_grad    # extra arguments go to pytest: options alone
+#                                     # narrow the selection; test files or
+#                                     # directories replace it
 #   tools/sanitize.sh --self-test     # plants a heap overflow, then a signed
 #                                     # overflow, in copies of the sources; exits 0
 #                                     # only if both runs fail with the report
@@ -105,11 +107,10 @@ sx_build "$OPT" "$SAN_FLAGS"
 # (grep -q would close the pipe early: under pipefail, nm's SIGPIPE then failed the check)
 grep -q __asan_report <<<"$(nm -D "$SX_CORE")" || { sx_log "the build is not instrumented"; exit 2; }
 
-if [ $# -eq 0 ]; then
-    set -- "$SX_REPO/tests" \
-        --ignore "$SX_REPO/tests/test_mnist.py" --ignore "$SX_REPO/tests/test_notebooks.py" \
-        --ignore "$SX_REPO/tests/test_benchmarks.py" -m "not slow"
-fi
+sx_test_selection "$SX_REPO/tests" \
+    --ignore "$SX_REPO/tests/test_mnist.py" --ignore "$SX_REPO/tests/test_notebooks.py" \
+    --ignore "$SX_REPO/tests/test_benchmarks.py" -m "not slow" -- "$@"
+set -- "${SX_ARGS[@]}"
 
 # libstdc++ is preloaded too: ASan intercepts __cxa_throw and must find the real
 # one at start-up, or the first C++ exception in a C++ extension loaded later

@@ -22,7 +22,8 @@
 #
 # Usage:
 #   tools/valgrind.sh                    # the selection above
-#   tools/valgrind.sh TESTS... [ARGS]    # any pytest arguments instead
+#   tools/valgrind.sh TESTS... [ARGS]    # test files or directories instead of it
+#   tools/valgrind.sh -k NAME            # options alone go with the selection
 #   tools/valgrind.sh --self-test        # plants a leak and an out-of-bounds read
 #                                        # in a copy of the sources; exits 0 only
 #                                        # if both are reported
@@ -79,12 +80,11 @@ start=$SECONDS
 sx_make_work valgrind
 sx_build -O1 "-g"
 
-if [ $# -eq 0 ]; then
-    set -- "$SX_REPO/tests/test_worked_examples.py" "$SX_REPO/tests/test_reference.py" \
-        "$SX_REPO/tests/test_gradients.py" "$SX_REPO/tests/test_estimators.py" \
-        -k "not property and not (finite_differences and not sample_weight+alpha) \
-and not (single_sigmoid and not sample_weight+alpha)"
-fi
+sx_test_selection "$SX_REPO/tests/test_worked_examples.py" "$SX_REPO/tests/test_reference.py" \
+    "$SX_REPO/tests/test_gradients.py" "$SX_REPO/tests/test_estimators.py" \
+    -k "not property and not (finite_differences and not sample_weight+alpha) \
+and not (single_sigmoid and not sample_weight+alpha)" -- "$@"
+set -- "${SX_ARGS[@]}"
 
 log=$SX_WORK/valgrind.log
 sx_log "running pytest under valgrind (log: $log): $*"
