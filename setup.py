@@ -1,8 +1,11 @@
 """Build the C extension ``sigmax._core`` (metadata lives in pyproject.toml)."""
+import os
 import sys
+import tempfile
 
 import numpy
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 # The kernels are written in GCC/Clang vector extensions: GCC or Clang builds them.
 # Portable by default: no -march=native (kernels_avx512.c and kernels_avx2.c
@@ -12,12 +15,43 @@ from setuptools import Extension, setup
 # functions, which the kernels only do inside inlined code.
 compile_args = ["-O3", "-std=c99", "-Wall", "-Wextra", "-fno-math-errno",
                 "-ffp-contract=fast", "-Wno-psabi"]
-link_args = []
-if sys.platform.startswith("linux"):
-    # Threads over row blocks (n_jobs); the block layout, not the thread
-    # count, fixes the summation order.
-    compile_args.append("-fopenmp")
-    link_args.append("-fopenmp")
+
+OPENMP_CHECK = "#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n"
+
+
+class BuildExt(build_ext):
+    """Threads over row blocks (n_jobs) with OpenMP, on Linux, when the
+    compiler builds and links an OpenMP program (GCC does; Clang needs libomp);
+    otherwise, or with SIGMAX_OPENMP=0, a single-thread build.  The block
+    layout, not the thread count, fixes the summation order, so both give the
+    same results."""
+
+    def build_extensions(self):
+        wanted = sys.platform.startswith("linux") and os.environ.get("SIGMAX_OPENMP") != "0"
+        if wanted and self._openmp_works():
+            for ext in self.extensions:
+                ext.extra_compile_args.append("-fopenmp")
+                ext.extra_link_args.append("-fopenmp")
+        elif wanted:
+            print("sigmax: the compiler cannot build an OpenMP program (for Clang, install "
+                  "libomp); building without threads: n_jobs will use one thread",
+                  file=sys.stderr)
+        super().build_extensions()
+
+    def _openmp_works(self) -> bool:
+        with tempfile.TemporaryDirectory() as tmp:
+            source = os.path.join(tmp, "openmp_check.c")
+            with open(source, "w") as f:
+                f.write(OPENMP_CHECK)
+            try:
+                objects = self.compiler.compile([source], output_dir=tmp,
+                                                extra_postargs=["-fopenmp"])
+                self.compiler.link_executable(objects, "openmp_check", output_dir=tmp,
+                                              extra_postargs=["-fopenmp"])
+            except Exception:  # CompileError, LinkError: no usable OpenMP
+                return False
+        return True
+
 
 core = Extension(
     "sigmax._core",
@@ -29,7 +63,7 @@ core = Extension(
     include_dirs=[numpy.get_include(), "csrc"],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")],
     extra_compile_args=compile_args,
-    extra_link_args=link_args,
+    extra_link_args=[],
 )
 
-setup(ext_modules=[core])
+setup(ext_modules=[core], cmdclass={"build_ext": BuildExt})

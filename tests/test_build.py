@@ -1,0 +1,78 @@
+"""The build without OpenMP: with SIGMAX_OPENMP=0, or with a compiler that
+cannot build an OpenMP program (Clang without libomp), setup.py builds the
+single-thread kernels instead of failing, and n_jobs then runs on one thread
+with the same results.  Each case builds a copy of the sources (a few seconds)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LINUX = sys.platform.startswith("linux")
+
+# a compiler that refuses -fopenmp, as one without OpenMP support does
+NO_OPENMP_CC = """#!/bin/sh
+for arg in "$@"; do
+    if [ "$arg" = -fopenmp ]; then echo "cc: no OpenMP" >&2; exit 1; fi
+done
+exec "${SX_REAL_CC:-cc}" "$@"
+"""
+
+CHECK = """
+import numpy as np
+import sigmax
+from sigmax import _core
+assert not _core.has_openmp()
+rng = np.random.default_rng(0)
+X = rng.standard_normal((3000, 50))
+y = rng.integers(0, 4, size=3000)
+W = 0.1 * rng.standard_normal((4, 50))
+b = np.zeros(4)
+one = sigmax.loss_grad(X, y, W, b, n_jobs=1)
+two = sigmax.loss_grad(X, y, W, b, n_jobs=2)
+assert one[0] == two[0] and (one[1] == two[1]).all() and (one[2] == two[2]).all()
+model = sigmax.SoftmaxRegression(n_jobs=-1, max_iter=5).fit(X, y)
+assert model.predict_proba(X).shape == (3000, 4)
+print("ok")
+"""
+
+
+def _build_copy(tmp_path: Path, env: dict) -> Path:
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("csrc", "python"):
+        shutil.copytree(ROOT / name, src / name,
+                        ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    proc = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
+                          cwd=src, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "building without threads" in proc.stderr or env.get("SIGMAX_OPENMP") == "0", \
+        proc.stderr
+    return src
+
+
+@pytest.mark.skipif(not LINUX, reason="OpenMP is used by Linux builds only")
+@pytest.mark.parametrize("how", ["SIGMAX_OPENMP=0", "compiler without OpenMP"])
+def test_builds_and_runs_without_openmp(tmp_path, how):
+    env = dict(os.environ)
+    if how == "SIGMAX_OPENMP=0":
+        env["SIGMAX_OPENMP"] = "0"
+    else:
+        cc = tmp_path / "cc"
+        cc.write_text(NO_OPENMP_CC)
+        cc.chmod(0o755)
+        real = (sysconfig.get_config_var("CC") or "cc").split()[0]
+        env.update(SX_REAL_CC=real, CC=str(cc), LDSHARED=f"{cc} -shared")
+    src = _build_copy(tmp_path, env)
+    run_env = dict(os.environ, PYTHONPATH=str(src / "python"))
+    proc = subprocess.run([sys.executable, "-c", CHECK], env=run_env, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stdout + proc.stderr
