@@ -73,6 +73,41 @@ def test_pipeline_grid_search_cross_val():
     assert grid.score(X, y) > 0.85
 
 
+@pytest.mark.parametrize("cls", [SoftmaxRegression, LogisticRegression])
+def test_metadata_routing_passes_sample_weight(cls):
+    """With routing on, fit and score take sample_weight once requested (a Pipeline's fit, a
+    grid search's refit and cross-validation's scores then see the weights), the requests
+    survive clone, and an unrequested weight is refused, as scikit-learn's own do."""
+    import sklearn
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    X, y = datasets.load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    w = np.where(y == 1, 8.0, 1.0)
+    weighted = cls(alpha=1e-2).fit(X, y, sample_weight=w)
+    plain = cls(alpha=1e-2).fit(X, y)
+    assert np.abs(weighted.coef_ - plain.coef_).max() > 1e-2  # the weights matter here
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = cls(alpha=1e-2).set_fit_request(sample_weight=True)
+        pipe = make_pipeline(est).fit(X, y, sample_weight=w)
+        np.testing.assert_array_equal(pipe[-1].coef_, weighted.coef_)
+        grid = GridSearchCV(clone(est).set_score_request(sample_weight=False), {"alpha": [1e-2]},
+                            cv=3).fit(X, y, sample_weight=w)
+        np.testing.assert_array_equal(grid.best_estimator_.coef_, weighted.coef_)
+        scored = clone(est).set_score_request(sample_weight=True)
+        assert clone(scored).get_metadata_routing().score.requests == {"sample_weight": True}
+        folds = [(np.arange(150)[np.arange(150) % 3 != i], np.arange(150)[np.arange(150) % 3 == i])
+                 for i in range(3)]
+        scores = cross_val_score(scored, X, y, cv=folds, params={"sample_weight": w})
+        for score, (train, test) in zip(scores, folds):
+            model = cls(alpha=1e-2).fit(X[train], y[train], sample_weight=w[train])
+            assert score == model.score(X[test], y[test], sample_weight=w[test])
+        with pytest.raises(Exception, match="sample_weight"):
+            make_pipeline(cls(alpha=1e-2)).fit(X, y, sample_weight=w)
+
+
 def test_sklearn_is_not_imported_by_sigmax():
     code = ("import sys, numpy as np, sigmax; "
             "m = sigmax.SoftmaxRegression().fit(np.eye(4), [0, 1, 0, 1]); m.predict(np.eye(4)); "

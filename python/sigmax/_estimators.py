@@ -52,6 +52,8 @@ DEFAULT_MAX_ITER = {"lbfgs": 1000, "gd": 100, "sgd": 100}
 
 
 _Self = TypeVar("_Self", bound="_ParamsMixin")
+# set_fit_request / set_score_request: leave a request as it is (scikit-learn's value)
+UNCHANGED = "$UNCHANGED$"
 
 
 class _ParamsMixin:
@@ -77,6 +79,46 @@ class _ParamsMixin:
                                  f"valid parameters are {valid}")
             setattr(self, name, value)
         return self
+
+    # scikit-learn's metadata routing (with set_config(enable_metadata_routing=True),
+    # Pipeline, GridSearchCV, cross_validate ... pass sample_weight on to the
+    # methods that request it): the metadata each method takes.  scikit-learn is
+    # imported only here, by a caller that routes metadata.
+    _METADATA = {"fit": ("sample_weight",), "score": ("sample_weight",)}
+
+    def get_metadata_routing(self):
+        """This estimator's metadata requests (a scikit-learn ``MetadataRequest``):
+        ``sample_weight`` for fit and score, none until requested with
+        ``set_fit_request`` / ``set_score_request``."""
+        from sklearn.utils.metadata_routing import MetadataRequest, get_routing_for_object
+
+        if "_metadata_request" in self.__dict__:  # copied, as scikit-learn's own do
+            return get_routing_for_object(self._metadata_request)
+        request = MetadataRequest(owner=type(self).__name__)
+        for method, params in self._METADATA.items():
+            for param in params:
+                getattr(request, method).add_request(param=param, alias=None)
+        return request
+
+    def _set_request(self: _Self, method: str, **aliases: Any) -> _Self:
+        request = self.get_metadata_routing()
+        for param, alias in aliases.items():
+            if alias != UNCHANGED:
+                getattr(request, method).add_request(param=param, alias=alias)
+        self._metadata_request = request  # kept by sklearn.base.clone
+        return self
+
+    def set_fit_request(self: _Self, *, sample_weight: Union[bool, None, str] = UNCHANGED) -> _Self:
+        """Whether fit takes ``sample_weight`` when metadata routing passes it
+        (True, False, None: an error if passed, or the name it is passed
+        under); returns self."""
+        return self._set_request("fit", sample_weight=sample_weight)
+
+    def set_score_request(self: _Self, *,
+                          sample_weight: Union[bool, None, str] = UNCHANGED) -> _Self:
+        """Whether score takes ``sample_weight`` when metadata routing passes it
+        (as in set_fit_request); returns self."""
+        return self._set_request("score", sample_weight=sample_weight)
 
     def __repr__(self) -> str:
         defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
