@@ -792,18 +792,43 @@ def test_fit_reads_a_private_copy_of_y(monkeypatch):
     assert seen and not any(np.shares_memory(y, other) for other in seen if other is not None)
 
 
-@pytest.mark.parametrize("solver", ["gd", "sgd"])
-def test_a_rising_objective_warns(solver):
+@pytest.mark.parametrize("solver, batch_size, max_iter", [("gd", 200, 20), ("sgd", 200, 20),
+                                                          ("sgd", 8, 20), ("sgd", 8, 1)])
+def test_a_rising_objective_warns(solver, batch_size, max_iter):
     """Too large a step that does not overflow (the log loss's gradient is
-    bounded, so the weights grow only linearly) still says so."""
+    bounded, so the weights grow only linearly) still says so, against the
+    objective at the starting weights (log 2 at zero): with sgd's small batches
+    the objective has risen within the first epoch, whose mean loss_curve_[0] is."""
     X2 = np.random.default_rng(0).normal(size=(200, 4))
     y2 = (X2[:, 0] + X2[:, 1] > 0).astype(int)
     with pytest.warns(sigmax.ConvergenceWarning, match=r"the objective rose from 0\.6931 to .* "
                                                          r"learning_rate=10000000000\.0"):
-        model = LogisticRegression(solver=solver, learning_rate=1e10, max_iter=20,
-                                   batch_size=200).fit(X2, y2)
-    assert model.loss_curve_[-1] > 1.1 * model.loss_curve_[0]
+        model = LogisticRegression(solver=solver, learning_rate=1e10, max_iter=max_iter,
+                                   batch_size=batch_size).fit(X2, y2)
+    assert model.loss_curve_[-1] > 1.1 * np.log(2)
     # a learning rate that suits the data: quiet
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         LogisticRegression(solver=solver, learning_rate=0.5, max_iter=20).fit(X2, y2)
+
+
+def test_a_rising_objective_after_a_warm_start_is_measured_from_its_start():
+    """A warm start's starting objective is that of the previous fit's
+    weights (a pass over X), not zero weights'."""
+    X2 = np.random.default_rng(1).normal(size=(300, 5))
+    y2 = (X2[:, 0] - X2[:, 2] > 0).astype(int)
+    model = LogisticRegression(solver="sgd", warm_start=True, learning_rate=0.5, max_iter=30,
+                               alpha=0.0).fit(X2, y2)
+    start = sigmax.loss(X2, y2, model.coef_, model.intercept_, link="sigmoid")
+    assert start < 0.5  # well below log 2, the objective at zero weights
+    model.set_params(learning_rate=1e10, batch_size=8)
+    with pytest.warns(sigmax.ConvergenceWarning,
+                      match=rf"the objective rose from {start:.4g} to "):
+        model.fit(X2, y2)
+
+
+def test_sgd_divergence_is_reported_as_such():
+    with pytest.raises(ValueError, match=r"training diverged \(the model overflowed in epoch \d+\):"
+                                         r" learning_rate=1e\+300 is too large") as raised:
+        SoftmaxRegression(solver="sgd", learning_rate=1e300, max_iter=3).fit(X * 1e10, Y3)
+    assert "the weights diverged" in str(raised.value.__cause__)  # the kernel's own words

@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from . import _core
 from ._api import _threads
 from ._progress import EpochProgress
-from ._solvers import Problem, diverged, gd, lbfgs, sgd
+from ._solvers import Problem, diverged, gd, lbfgs, objective, sgd
 from ._validation import (
     LINKS,
     LOSSES,
@@ -291,32 +291,39 @@ class _LinearClassifier(_ParamsMixin):
 
     def _run_solver(self, problem: Problem, W: np.ndarray, b: np.ndarray, max_iter: int,
                     on_epoch: EpochProgress, alpha: float, sw):
-        """Train W and b in place with self.solver; (n_iter, loss curve)."""
+        """Train W and b in place with self.solver; (n_iter, loss curve).  The
+        solver's warnings come after the progress line is ended."""
         fit_intercept = bool(self.fit_intercept)
         if self.solver == "lbfgs":
             n_iter, curve, outcome = lbfgs(problem, W, b, tol=float(self.tol), max_iter=max_iter,
                                            fit_intercept=fit_intercept, on_epoch=on_epoch)
+            on_epoch.close()
             self._warn_lbfgs(outcome, alpha, sw, problem.X.shape[0])
-        elif self.solver == "gd":
+            return n_iter, curve
+        if self.solver == "gd":
             n_iter, curve = gd(problem, W, b, learning_rate=float(self.learning_rate),
                                max_iter=max_iter, fit_intercept=fit_intercept, on_epoch=on_epoch)
+            start = curve[0] if curve else None  # gd's curve begins at the starting point
         else:
+            start = objective(problem, W, b)
             rng = _random_generator(self.random_state)
             n_iter, curve = sgd(problem, W, b, learning_rate=float(self.learning_rate),
                                 max_iter=max_iter,
                                 batch_size=min(int(self.batch_size), problem.X.shape[0]),
                                 shuffle=bool(self.shuffle), rng=rng,
                                 fit_intercept=fit_intercept, on_epoch=on_epoch)
-        if self.solver != "lbfgs":
-            self._warn_rising(curve)
+        on_epoch.close()
+        self._warn_rising(start, curve)
         return n_iter, curve
 
-    def _warn_rising(self, curve):
-        """Warn when gd's or sgd's objective ended well above where it started:
-        the steps went the wrong way (too large a learning rate) without
-        overflowing, which would have raised."""
-        if len(curve) > 1 and curve[-1] > (1 + RISING_SHARE) * curve[0]:
-            warnings.warn(f"{type(self).__name__}: the objective rose from {curve[0]:.4g} to "
+    def _warn_rising(self, start: Optional[float], curve):
+        """Warn when gd's or sgd's objective ended well above the objective at
+        the starting weights: the steps went the wrong way (too large a
+        learning rate) without overflowing, which would have raised.  (sgd's
+        curve holds epoch means, which a blow-up within the first epoch
+        already raises: it is compared with the objective at the start.)"""
+        if start is not None and curve and curve[-1] > (1 + RISING_SHARE) * start:
+            warnings.warn(f"{type(self).__name__}: the objective rose from {start:.4g} to "
                           f"{curve[-1]:.4g} over {len(curve)} epochs: learning_rate="
                           f"{self.learning_rate!r} is likely too large for this data",
                           compatible(ConvergenceWarning), stacklevel=4)

@@ -48,6 +48,20 @@ def diverged(learning_rate: float, what: str) -> ValueError:
                       "large for this data")
 
 
+def objective(problem: Problem, W: np.ndarray, b: np.ndarray) -> float:
+    """The objective at (W, b): one pass of the kernels without the gradient.
+    At W = 0 each row's logits are b whatever its x, and the pass reads a
+    zero column (as many rows, stride 0) in X's place: a fresh fit's starting
+    objective costs no pass over X."""
+    X = problem.X
+    if not W.any():
+        X = np.broadcast_to(np.zeros((1, 1), X.dtype), (X.shape[0], 1))
+        W = np.zeros((W.shape[0], 1), W.dtype)
+    return _core.loss_grad(X, problem.y_index, problem.Y, problem.sample_weight, W, b,
+                           problem.link, problem.loss, problem.alpha, None, None,
+                           problem.n_threads)
+
+
 def gd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
        max_iter: int, fit_intercept: bool, on_epoch: EpochCallback) -> Tuple[int, List[float]]:
     """Full-batch gradient descent: W <- W - lr * dL/dW, b <- b - lr * dL/db.
@@ -88,7 +102,8 @@ def sgd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
     objective before each step (as PyTorch training loops usually report it;
     with weights, each batch's estimate of the weighted objective, its
     weighted loss sum over its row count times the data's mean weight).
-    Raises ``diverged``'s error when that mean overflows.
+    Raises ``diverged``'s error when that mean, or the logits, overflow (the
+    caller has checked the starting point, so the steps did it).
     """
     sw = problem.sample_weight
     # the divisor of every batch's weighted sums, with its row count (see sx_sgd_epoch)
@@ -96,10 +111,13 @@ def sgd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
     curve: List[float] = []
     for epoch in range(max_iter):
         seed = int(rng.integers(0, 2**63))
-        value = _core.sgd_epoch(problem.X, problem.y_index, problem.Y, problem.sample_weight,
-                                W, b, problem.link, problem.loss, learning_rate,
-                                problem.alpha, mean_weight, batch_size, shuffle, fit_intercept,
-                                problem.n_threads, seed)
+        try:
+            value = _core.sgd_epoch(problem.X, problem.y_index, problem.Y, problem.sample_weight,
+                                    W, b, problem.link, problem.loss, learning_rate,
+                                    problem.alpha, mean_weight, batch_size, shuffle,
+                                    fit_intercept, problem.n_threads, seed)
+        except ValueError as err:  # the kernel's: the logits or a batch's loss overflowed
+            raise diverged(learning_rate, f"the model overflowed in epoch {epoch + 1}") from err
         if not math.isfinite(value):  # finite weights, but |W|^2 or the loss sum overflowed
             raise diverged(learning_rate, f"the objective overflowed in epoch {epoch + 1}")
         curve.append(value)
