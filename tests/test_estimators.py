@@ -640,3 +640,49 @@ def test_progress_bar_blanks_the_rest_of_a_longer_line():
     progress.close()
     assert re.fullmatch(r"SoftmaxRegression \[#{10}\] 3/3 epochs  objective 1\.23456  "
                         r"\d+\.\d{3} s/epoch", on_screen(stream.getvalue()).rstrip())
+
+
+class _FullDisk(io.TextIOBase):
+    """A stream whose writes fail, as on a full disk or a pipe its reader closed."""
+
+    def __init__(self, terminal: bool, error: BaseException):
+        self.terminal, self.error, self.writes = terminal, error, 0
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        raise self.error
+
+
+def _closed_stream():
+    stream = io.StringIO()
+    stream.close()
+    return stream
+
+
+@STOPS_EARLY
+@pytest.mark.parametrize("solver", ["lbfgs", "sgd"])
+@pytest.mark.parametrize("stream", [
+    lambda: _FullDisk(False, OSError(28, "No space left on device")),
+    lambda: _FullDisk(True, BrokenPipeError(32, "Broken pipe")),
+    _closed_stream,
+], ids=["full-disk", "broken-pipe-terminal", "closed"])
+def test_verbose_fit_outlives_a_stream_it_cannot_write(solver, stream, monkeypatch):
+    """Progress is a diagnostic: a stream that refuses a write ends the display
+    (no further writes), and the fit goes on to the same model as a quiet one."""
+    X, y = blobs()
+    quiet = SoftmaxRegression(solver=solver, max_iter=5, random_state=0).fit(X, y)
+    stderr = stream()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    loud = SoftmaxRegression(solver=solver, max_iter=5, random_state=0, verbose=1).fit(X, y)
+    assert np.array_equal(loud.coef_, quiet.coef_) and loud.n_iter_ == quiet.n_iter_
+    assert getattr(stderr, "writes", 1) == 1
+
+
+def test_keyboard_interrupt_in_a_progress_write_still_stops_the_fit(monkeypatch):
+    X, y = blobs()
+    monkeypatch.setattr(sys, "stderr", _FullDisk(False, KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        SoftmaxRegression(solver="sgd", max_iter=5, verbose=1).fit(X, y)

@@ -29,8 +29,9 @@ def _columns(stream: TextIO) -> int:
 
 class EpochProgress:
     """Call once per finished epoch (or iteration) with its objective value;
-    close() when the fit ends, early or not.  Silent unless enabled, and when
-    there is no stream (sys.stderr is None under pythonw and some services)."""
+    close() when the fit ends, early or not.  Silent unless enabled, when
+    there is no stream (sys.stderr is None under pythonw and some services),
+    and from the first write the stream refuses (OSError or ValueError) on."""
 
     def __init__(self, total: int, label: str, unit: str = "epochs", enabled: bool = True,
                  stream: Optional[TextIO] = None, width: int = 30):
@@ -41,7 +42,10 @@ class EpochProgress:
         self.enabled = enabled and self.stream is not None
         self.width = width  # the bar's width where the terminal has room for it
         self.start = time.perf_counter()
-        self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
+        try:
+            self.interactive = bool(self.stream.isatty())
+        except (AttributeError, OSError, ValueError):  # no isatty, or a closed stream
+            self.interactive = False
         self.line_open = False  # a bar is drawn and its line not yet ended
         self.drawn = 0  # the length of the bar's line on screen
 
@@ -56,12 +60,21 @@ class EpochProgress:
             room = _columns(self.stream) - 1
             line = self._bar_line(done, status, timing, room)
             # blanks over what is left of a longer previous line
-            self.stream.write("\r" + line + " " * (min(self.drawn, room) - len(line)))
+            self._write("\r" + line + " " * (min(self.drawn, room) - len(line)))
             self.drawn = len(line)
-            self.line_open = True
+            self.line_open = self.enabled
         else:
-            self.stream.write(f"{self.label}: {status}{timing}\n")
-        self.stream.flush()
+            self._write(f"{self.label}: {status}{timing}\n")
+
+    def _write(self, text: str) -> None:
+        """Write and flush; a stream that cannot be written (closed, or on a full
+        disk) ends the display, not the fit."""
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            self.enabled = False
+            self.line_open = False
 
     def _bar_line(self, done: int, status: str, timing: str, room: int) -> str:
         """The bar's line in at most room columns (a line as wide as the terminal
@@ -82,6 +95,5 @@ class EpochProgress:
     def close(self) -> None:
         """End the bar's line (a fit may stop before total)."""
         if self.line_open:
-            self.stream.write("\n")
-            self.stream.flush()
+            self._write("\n")
             self.line_open = False
