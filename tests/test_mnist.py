@@ -3,6 +3,8 @@ lr 0.1) reaches about the lecture's accuracy: at least 92% (the lecture reports
 92.16%; the shuffle's seed moves it by about 0.2 points).  The update rule
 itself is checked step by step against NumPy on small data (test_estimators)."""
 import os
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -81,6 +83,22 @@ def test_main_job_runs(capsys, monkeypatch):
     assert main(["--epochs", "1"]) == 0
     out = capsys.readouterr().out
     assert "test accuracy" in out and "per epoch" in out
+
+
+def test_main_job_keeps_its_lines_in_order_in_one_pipe():
+    """stdout and stderr into one pipe (`2>&1 | tee log`): stdout is then
+    block-buffered, and the header must still come before the epochs' lines."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    package_parent = str(Path(sigmax.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+    env["SIGMAX_DATA"] = str(mnist_dir())
+    run = subprocess.run([sys.executable, "-m", "sigmax", "--epochs", "2", "--n-jobs", "1"],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout
+    lines = run.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == \
+        ["MNIST", "SoftmaxRegression", "SoftmaxRegression", "test accuracy", "training"], lines
 
 
 @pytest.mark.parametrize("option, value, message", [

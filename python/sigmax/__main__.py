@@ -56,7 +56,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (OSError, ValueError) as err:  # missing, corrupt or undownloadable files
         parser.exit(1, f"{parser.prog}: error: {err}\n")
     print(f"MNIST: {X_train.shape[0]} training and {X_test.shape[0]} test images, "
-          f"{X_train.shape[1]} features, {args.dtype}")
+          f"{X_train.shape[1]} features, {args.dtype}", flush=True)  # before the fit's stderr lines
     model = SoftmaxRegression(solver="sgd", learning_rate=args.learning_rate,
                               max_iter=args.epochs, batch_size=args.batch_size,
                               random_state=args.seed, n_jobs=args.n_jobs, verbose=1)
@@ -64,8 +64,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     model.fit(X_train, y_train)
     elapsed = time.perf_counter() - start
     accuracy = model.score(X_test, y_test)
-    print(f"test accuracy: {100 * accuracy:.2f}%  (the lecture reports 92.16%)")
-    print(f"training: {elapsed:.2f} s, {1000 * elapsed / args.epochs:.1f} ms per epoch")
+    print(f"test accuracy: {100 * accuracy:.2f}%  (the lecture reports 92.16%)", flush=True)
+    print(f"training: {elapsed:.2f} s, {1000 * elapsed / args.epochs:.1f} ms per epoch",
+          flush=True)
     return 0
 
 
