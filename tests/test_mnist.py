@@ -101,6 +101,42 @@ def test_main_job_keeps_its_lines_in_order_in_one_pipe():
         ["MNIST", "SoftmaxRegression", "SoftmaxRegression", "test accuracy", "training"], lines
 
 
+def test_main_job_reports_a_failed_fit_as_an_error(capsys, monkeypatch):
+    """A learning rate that passes the option check and overflows the weights:
+    exit status 1 and a one-line message, not a traceback."""
+    from sigmax.__main__ import main
+
+    monkeypatch.setenv("SIGMAX_DATA", str(mnist_dir()))
+    with pytest.raises(SystemExit) as exited:
+        main(["--epochs", "1", "--learning-rate", "1e300"])
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    last = err.splitlines()[-1]
+    assert last.startswith("python -m sigmax: error: ") and "the weights diverged" in last
+    assert err.endswith(last + "\n") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("during", ["loading", "training"])
+def test_main_job_interrupted_exits_130_without_a_traceback(during, capsys, monkeypatch):
+    import sigmax.__main__
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv("SIGMAX_DATA", str(mnist_dir()))
+    if during == "loading":
+        monkeypatch.setattr(sigmax.__main__, "load_mnist", interrupt)
+    else:
+        monkeypatch.setattr(sigmax._progress.EpochProgress, "__call__", interrupt)
+    with pytest.raises((SystemExit, KeyboardInterrupt)) as exited:  # the latter: a failure
+        sigmax.__main__.main(["--epochs", "1"])
+    assert exited.type is SystemExit and exited.value.code == 130
+    captured = capsys.readouterr()
+    assert captured.err == "python -m sigmax: interrupted\n"
+    assert captured.out.startswith("MNIST: ") == (during == "training")
+    assert "accuracy" not in captured.out
+
+
 @pytest.mark.parametrize("option, value, message", [
     ("--epochs", "0", "max_iter must be a positive integer"),
     ("--batch-size", "0", "batch_size must be a positive integer"),

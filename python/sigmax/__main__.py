@@ -3,6 +3,8 @@
 Zero initialisation, 25 epochs of minibatch SGD with batch size 256 and
 learning rate 0.1, as in the lecture (which reports 92.16% test accuracy).
 MNIST is read from $SIGMAX_DATA, or downloaded and verified into a cache.
+Exit status: 0, 2 for a bad option, 1 when the data cannot be read or the
+training fails, 130 when interrupted (Ctrl-C).
 """
 from __future__ import annotations
 
@@ -44,6 +46,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--data-dir", default=None,
                         help="directory with the four MNIST IDX files (default: $SIGMAX_DATA or a cache)")
     args = parser.parse_args(argv)
+    try:
+        return _run(parser, args)
+    except KeyboardInterrupt:  # Ctrl-C while the data load or the model trains
+        parser.exit(130, f"{parser.prog}: interrupted\n")
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     for option, (flag, parameter) in _PARAMETERS.items():
         try:  # before the data are loaded (or downloaded)
             SoftmaxRegression(solver="sgd", **{parameter: getattr(args, option)}) \
@@ -60,10 +69,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     model = SoftmaxRegression(solver="sgd", learning_rate=args.learning_rate,
                               max_iter=args.epochs, batch_size=args.batch_size,
                               random_state=args.seed, n_jobs=args.n_jobs, verbose=1)
-    start = time.perf_counter()
-    model.fit(X_train, y_train)
-    elapsed = time.perf_counter() - start
-    accuracy = model.score(X_test, y_test)
+    try:
+        start = time.perf_counter()
+        model.fit(X_train, y_train)
+        elapsed = time.perf_counter() - start
+        accuracy = model.score(X_test, y_test)
+    except ValueError as err:  # e.g. weights that overflow at too large a learning rate
+        parser.exit(1, f"{parser.prog}: error: {' '.join(str(err).splitlines())}\n")
     print(f"test accuracy: {100 * accuracy:.2f}%  (the lecture reports 92.16%)", flush=True)
     print(f"training: {elapsed:.2f} s, {1000 * elapsed / args.epochs:.1f} ms per epoch",
           flush=True)
