@@ -113,6 +113,7 @@ def test_main_job_reports_a_failed_fit_as_an_error(capsys, monkeypatch):
     err = capsys.readouterr().err
     last = err.splitlines()[-1]
     assert last.startswith("python -m sigmax: error: ") and "the weights diverged" in last
+    assert "a smaller --learning-rate may help" in last  # the option, not learning_rate
     assert err.endswith(last + "\n") and "Traceback" not in err
 
 
@@ -138,16 +139,17 @@ def test_main_job_interrupted_exits_130_without_a_traceback(during, capsys, monk
 
 
 @pytest.mark.parametrize("option, value, message", [
-    ("--epochs", "0", "max_iter must be a positive integer"),
-    ("--batch-size", "0", "batch_size must be a positive integer"),
-    ("--learning-rate", "nan", "learning_rate must be a positive finite number"),
-    ("--seed", "-1", "random_state must be"),
-    ("--n-jobs", "0", "n_jobs must be a non-zero integer"),
+    ("--epochs", "0", "must be a positive integer, got 0"),
+    ("--batch-size", "0", "must be a positive integer, got 0"),
+    ("--learning-rate", "nan", "must be a positive finite number, got nan"),
+    ("--seed", "-1", "must be >= 0, got -1"),
+    ("--n-jobs", "0", "must be a non-zero integer, got 0"),
 ])
 def test_main_job_rejects_bad_options_before_loading_data(option, value, message, capsys,
                                                           monkeypatch, tmp_path):
     """A bad option is a usage error naming the option (exit status 2), not a
-    traceback after MNIST was loaded: the data directory here is empty."""
+    traceback after MNIST was loaded: the data directory here is empty.  The
+    message speaks of the option, not of the estimator parameter it sets."""
     from sigmax.__main__ import main
 
     monkeypatch.setenv("SIGMAX_DATA", str(tmp_path))
@@ -155,7 +157,9 @@ def test_main_job_rejects_bad_options_before_loading_data(option, value, message
         main([option, value])
     assert exited.value.code == 2
     err = capsys.readouterr().err
-    assert f"argument {option}: {message}" in err and "Traceback" not in err
+    assert err.endswith(f"error: argument {option}: {message}\n") and "Traceback" not in err
+    for parameter in ("max_iter", "batch_size", "learning_rate", "random_state", "n_jobs", "None"):
+        assert parameter not in err
 
 
 def test_main_job_reports_missing_data_as_an_error(capsys, tmp_path):

@@ -23,6 +23,16 @@ from .datasets import load_mnist
 _PARAMETERS = {"epochs": ("--epochs", "max_iter"), "batch_size": ("--batch-size", "batch_size"),
                "learning_rate": ("--learning-rate", "learning_rate"),
                "seed": ("--seed", "random_state"), "n_jobs": ("--n-jobs", "n_jobs")}
+# the estimator's rule for the ints these options take, without the other
+# Python values the estimator also accepts (None, a numpy Generator)
+_INT_RULES = {"seed": "must be >= 0", "n_jobs": "must be a non-zero integer"}
+
+
+def _in_flags(message: str) -> str:
+    """An estimator's message in the options' terms, on one line."""
+    for flag, parameter in _PARAMETERS.values():
+        message = message.replace(parameter, flag)
+    return " ".join(message.splitlines())
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -58,7 +68,11 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             SoftmaxRegression(solver="sgd", **{parameter: getattr(args, option)}) \
                 ._check_hyperparameters()
         except ValueError as err:
-            parser.error(f"argument {flag}: {err}")
+            if option in _INT_RULES:
+                message = f"{_INT_RULES[option]}, got {getattr(args, option)}"
+            else:  # the estimator's "max_iter must be ...", without "max_iter"
+                message = _in_flags(str(err)).removeprefix(f"{flag} ")
+            parser.error(f"argument {flag}: {message}")
 
     try:
         X_train, y_train, X_test, y_test = load_mnist(args.data_dir, dtype=np.dtype(args.dtype))
@@ -75,7 +89,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - start
         accuracy = model.score(X_test, y_test)
     except ValueError as err:  # e.g. weights that overflow at too large a learning rate
-        parser.exit(1, f"{parser.prog}: error: {' '.join(str(err).splitlines())}\n")
+        parser.exit(1, f"{parser.prog}: error: {_in_flags(str(err))}\n")
     print(f"test accuracy: {100 * accuracy:.2f}%  (the lecture reports 92.16%)", flush=True)
     print(f"training: {elapsed:.2f} s, {1000 * elapsed / args.epochs:.1f} ms per epoch",
           flush=True)
