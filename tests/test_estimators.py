@@ -1,6 +1,7 @@
 """LogisticRegression and SoftmaxRegression: the lectures' training rules,
 label handling, fitted attributes and prediction methods."""
 import io
+import re
 import sys
 import os
 from pathlib import Path
@@ -566,7 +567,17 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_progress_bar_ends_its_line_when_the_fit_stops_early():
+def on_screen(drawn: str) -> str:
+    """What a terminal shows of the bar's last line: each '\\r' returns to column 0."""
+    line = ""
+    for chunk in drawn.split("\r"):
+        chunk = chunk.rstrip("\n")
+        line = chunk + line[len(chunk):]
+    return line
+
+
+def test_progress_bar_ends_its_line_when_the_fit_stops_early(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
     stream = _Terminal()
     progress = EpochProgress(1000, "SoftmaxRegression", "iterations", stream=stream)
     for iteration in range(47):  # a fit that converges long before max_iter
@@ -577,3 +588,101 @@ def test_progress_bar_ends_its_line_when_the_fit_stops_early():
     assert lines[-1].endswith("\n") and lines[-1].count("\n") == 1 and "47/1000 iterations" in lines[-1]
     progress.close()  # a second close writes nothing
     assert stream.getvalue().count("\n") == 1
+
+
+@pytest.mark.parametrize("columns", [None, 80, 60, 40, 12])
+@pytest.mark.parametrize("total, unit", [(25, "epochs"), (1000, "iterations")])
+def test_progress_bar_fits_the_terminal_width(columns, total, unit, monkeypatch):
+    """A line as wide as the terminal or wider wraps, and each redraw ('\\r'
+    returns to the start of the wrapped part) then leaves a copy on screen."""
+    if columns is None:  # no $COLUMNS, and the stream has no terminal to ask: 80
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", str(columns))
+    stream = _Terminal()
+    progress = EpochProgress(total, "SoftmaxRegression", unit, stream=stream)
+    for epoch, objective in [(0, 2.302585), (total // 2, 123.456789), (total - 1, 0.25)]:
+        progress(epoch, objective)
+    progress.close()
+    for drawn in stream.getvalue().split("\r")[1:]:
+        assert len(drawn.rstrip("\n")) <= (columns or 80) - 1, drawn
+    last = on_screen(stream.getvalue())
+    assert f"{total}/{total} {unit}" in last or (columns or 80) < 20
+    if columns in (None, 80):  # room for a bar (shrunk) and the objective
+        assert last.startswith("SoftmaxRegression [###") and "objective 0.25000" in last
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pseudo-terminal of Linux")
+def test_progress_bar_asks_its_own_terminal_for_the_width(monkeypatch):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 50, 0, 0))
+    with open(terminal, "w", closefd=True) as stream:
+        progress = EpochProgress(25, "SoftmaxRegression", stream=stream)
+        progress(24, 0.25)
+        progress.close()
+    drawn = os.read(controller, 4096).decode()
+    os.close(controller)
+    assert drawn.startswith("\r") and drawn.endswith("\r\n")  # the terminal's \n is \r\n
+    assert 0 < len(drawn.strip("\r\n")) <= 49 and "25/25 epochs" in drawn
+
+
+def test_progress_bar_blanks_the_rest_of_a_longer_line():
+    stream = _Terminal()
+    progress = EpochProgress(3, "SoftmaxRegression", stream=stream, width=10)
+    for epoch, objective in enumerate([2.30259, 123.45678, 1.23456]):
+        progress(epoch, objective)
+    progress.close()
+    assert re.fullmatch(r"SoftmaxRegression \[#{10}\] 3/3 epochs  objective 1\.23456  "
+                        r"\d+\.\d{3} s/epoch", on_screen(stream.getvalue()).rstrip())
+
+
+class _FullDisk(io.TextIOBase):
+    """A stream whose writes fail, as on a full disk or a pipe its reader closed."""
+
+    def __init__(self, terminal: bool, error: BaseException):
+        self.terminal, self.error, self.writes = terminal, error, 0
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        raise self.error
+
+
+def _closed_stream():
+    stream = io.StringIO()
+    stream.close()
+    return stream
+
+
+@STOPS_EARLY
+@pytest.mark.parametrize("solver", ["lbfgs", "sgd"])
+@pytest.mark.parametrize("stream", [
+    lambda: _FullDisk(False, OSError(28, "No space left on device")),
+    lambda: _FullDisk(True, BrokenPipeError(32, "Broken pipe")),
+    _closed_stream,
+], ids=["full-disk", "broken-pipe-terminal", "closed"])
+def test_verbose_fit_outlives_a_stream_it_cannot_write(solver, stream, monkeypatch):
+    """Progress is a diagnostic: a stream that refuses a write ends the display
+    (no further writes), and the fit goes on to the same model as a quiet one."""
+    X, y = blobs()
+    quiet = SoftmaxRegression(solver=solver, max_iter=5, random_state=0).fit(X, y)
+    stderr = stream()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    loud = SoftmaxRegression(solver=solver, max_iter=5, random_state=0, verbose=1).fit(X, y)
+    assert np.array_equal(loud.coef_, quiet.coef_) and loud.n_iter_ == quiet.n_iter_
+    assert getattr(stderr, "writes", 1) == 1
+
+
+def test_keyboard_interrupt_in_a_progress_write_still_stops_the_fit(monkeypatch):
+    X, y = blobs()
+    monkeypatch.setattr(sys, "stderr", _FullDisk(False, KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        SoftmaxRegression(solver="sgd", max_iter=5, verbose=1).fit(X, y)

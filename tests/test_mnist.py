@@ -3,6 +3,8 @@ lr 0.1) reaches about the lecture's accuracy: at least 92% (the lecture reports
 92.16%; the shuffle's seed moves it by about 0.2 points).  The update rule
 itself is checked step by step against NumPy on small data (test_estimators)."""
 import os
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -83,17 +85,71 @@ def test_main_job_runs(capsys, monkeypatch):
     assert "test accuracy" in out and "per epoch" in out
 
 
+def test_main_job_keeps_its_lines_in_order_in_one_pipe():
+    """stdout and stderr into one pipe (`2>&1 | tee log`): stdout is then
+    block-buffered, and the header must still come before the epochs' lines."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    package_parent = str(Path(sigmax.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+    env["SIGMAX_DATA"] = str(mnist_dir())
+    run = subprocess.run([sys.executable, "-m", "sigmax", "--epochs", "2", "--n-jobs", "1"],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout
+    lines = run.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == \
+        ["MNIST", "SoftmaxRegression", "SoftmaxRegression", "test accuracy", "training"], lines
+
+
+def test_main_job_reports_a_failed_fit_as_an_error(capsys, monkeypatch):
+    """A learning rate that passes the option check and overflows the weights:
+    exit status 1 and a one-line message, not a traceback."""
+    from sigmax.__main__ import main
+
+    monkeypatch.setenv("SIGMAX_DATA", str(mnist_dir()))
+    with pytest.raises(SystemExit) as exited:
+        main(["--epochs", "1", "--learning-rate", "1e300"])
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    last = err.splitlines()[-1]
+    assert last.startswith("python -m sigmax: error: ") and "the weights diverged" in last
+    assert "a smaller --learning-rate may help" in last  # the option, not learning_rate
+    assert err.endswith(last + "\n") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("during", ["loading", "training"])
+def test_main_job_interrupted_exits_130_without_a_traceback(during, capsys, monkeypatch):
+    import sigmax.__main__
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv("SIGMAX_DATA", str(mnist_dir()))
+    if during == "loading":
+        monkeypatch.setattr(sigmax.__main__, "load_mnist", interrupt)
+    else:
+        monkeypatch.setattr(sigmax._progress.EpochProgress, "__call__", interrupt)
+    with pytest.raises((SystemExit, KeyboardInterrupt)) as exited:  # the latter: a failure
+        sigmax.__main__.main(["--epochs", "1"])
+    assert exited.type is SystemExit and exited.value.code == 130
+    captured = capsys.readouterr()
+    assert captured.err == "python -m sigmax: interrupted\n"
+    assert captured.out.startswith("MNIST: ") == (during == "training")
+    assert "accuracy" not in captured.out
+
+
 @pytest.mark.parametrize("option, value, message", [
-    ("--epochs", "0", "max_iter must be a positive integer"),
-    ("--batch-size", "0", "batch_size must be a positive integer"),
-    ("--learning-rate", "nan", "learning_rate must be a positive finite number"),
-    ("--seed", "-1", "random_state must be"),
-    ("--n-jobs", "0", "n_jobs must be a non-zero integer"),
+    ("--epochs", "0", "must be a positive integer, got 0"),
+    ("--batch-size", "0", "must be a positive integer, got 0"),
+    ("--learning-rate", "nan", "must be a positive finite number, got nan"),
+    ("--seed", "-1", "must be >= 0, got -1"),
+    ("--n-jobs", "0", "must be a non-zero integer, got 0"),
 ])
 def test_main_job_rejects_bad_options_before_loading_data(option, value, message, capsys,
                                                           monkeypatch, tmp_path):
     """A bad option is a usage error naming the option (exit status 2), not a
-    traceback after MNIST was loaded: the data directory here is empty."""
+    traceback after MNIST was loaded: the data directory here is empty.  The
+    message speaks of the option, not of the estimator parameter it sets."""
     from sigmax.__main__ import main
 
     monkeypatch.setenv("SIGMAX_DATA", str(tmp_path))
@@ -101,7 +157,9 @@ def test_main_job_rejects_bad_options_before_loading_data(option, value, message
         main([option, value])
     assert exited.value.code == 2
     err = capsys.readouterr().err
-    assert f"argument {option}: {message}" in err and "Traceback" not in err
+    assert err.endswith(f"error: argument {option}: {message}\n") and "Traceback" not in err
+    for parameter in ("max_iter", "batch_size", "learning_rate", "random_state", "n_jobs", "None"):
+        assert parameter not in err
 
 
 def test_main_job_reports_missing_data_as_an_error(capsys, tmp_path):

@@ -3,6 +3,8 @@
 Zero initialisation, 25 epochs of minibatch SGD with batch size 256 and
 learning rate 0.1, as in the lecture (which reports 92.16% test accuracy).
 MNIST is read from $SIGMAX_DATA, or downloaded and verified into a cache.
+Exit status: 0, 2 for a bad option, 1 when the data cannot be read or the
+training fails, 130 when interrupted (Ctrl-C).
 """
 from __future__ import annotations
 
@@ -21,6 +23,16 @@ from .datasets import load_mnist
 _PARAMETERS = {"epochs": ("--epochs", "max_iter"), "batch_size": ("--batch-size", "batch_size"),
                "learning_rate": ("--learning-rate", "learning_rate"),
                "seed": ("--seed", "random_state"), "n_jobs": ("--n-jobs", "n_jobs")}
+# the estimator's rule for the ints these options take, without the other
+# Python values the estimator also accepts (None, a numpy Generator)
+_INT_RULES = {"seed": "must be >= 0", "n_jobs": "must be a non-zero integer"}
+
+
+def _in_flags(message: str) -> str:
+    """An estimator's message in the options' terms, on one line."""
+    for flag, parameter in _PARAMETERS.values():
+        message = message.replace(parameter, flag)
+    return " ".join(message.splitlines())
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -44,28 +56,43 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--data-dir", default=None,
                         help="directory with the four MNIST IDX files (default: $SIGMAX_DATA or a cache)")
     args = parser.parse_args(argv)
+    try:
+        return _run(parser, args)
+    except KeyboardInterrupt:  # Ctrl-C while the data load or the model trains
+        parser.exit(130, f"{parser.prog}: interrupted\n")
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     for option, (flag, parameter) in _PARAMETERS.items():
         try:  # before the data are loaded (or downloaded)
             SoftmaxRegression(solver="sgd", **{parameter: getattr(args, option)}) \
                 ._check_hyperparameters()
         except ValueError as err:
-            parser.error(f"argument {flag}: {err}")
+            if option in _INT_RULES:
+                message = f"{_INT_RULES[option]}, got {getattr(args, option)}"
+            else:  # the estimator's "max_iter must be ...", without "max_iter"
+                message = _in_flags(str(err)).removeprefix(f"{flag} ")
+            parser.error(f"argument {flag}: {message}")
 
     try:
         X_train, y_train, X_test, y_test = load_mnist(args.data_dir, dtype=np.dtype(args.dtype))
     except (OSError, ValueError) as err:  # missing, corrupt or undownloadable files
         parser.exit(1, f"{parser.prog}: error: {err}\n")
     print(f"MNIST: {X_train.shape[0]} training and {X_test.shape[0]} test images, "
-          f"{X_train.shape[1]} features, {args.dtype}")
+          f"{X_train.shape[1]} features, {args.dtype}", flush=True)  # before the fit's stderr lines
     model = SoftmaxRegression(solver="sgd", learning_rate=args.learning_rate,
                               max_iter=args.epochs, batch_size=args.batch_size,
                               random_state=args.seed, n_jobs=args.n_jobs, verbose=1)
-    start = time.perf_counter()
-    model.fit(X_train, y_train)
-    elapsed = time.perf_counter() - start
-    accuracy = model.score(X_test, y_test)
-    print(f"test accuracy: {100 * accuracy:.2f}%  (the lecture reports 92.16%)")
-    print(f"training: {elapsed:.2f} s, {1000 * elapsed / args.epochs:.1f} ms per epoch")
+    try:
+        start = time.perf_counter()
+        model.fit(X_train, y_train)
+        elapsed = time.perf_counter() - start
+        accuracy = model.score(X_test, y_test)
+    except ValueError as err:  # e.g. weights that overflow at too large a learning rate
+        parser.exit(1, f"{parser.prog}: error: {_in_flags(str(err))}\n")
+    print(f"test accuracy: {100 * accuracy:.2f}%  (the lecture reports 92.16%)", flush=True)
+    print(f"training: {elapsed:.2f} s, {1000 * elapsed / args.epochs:.1f} ms per epoch",
+          flush=True)
     return 0
 
 
