@@ -3,6 +3,7 @@ label handling, fitted attributes and prediction methods."""
 import io
 import re
 import sys
+import warnings
 import os
 from pathlib import Path
 
@@ -588,6 +589,28 @@ def test_progress_bar_ends_its_line_when_the_fit_stops_early(monkeypatch):
     assert lines[-1].endswith("\n") and lines[-1].count("\n") == 1 and "47/1000 iterations" in lines[-1]
     progress.close()  # a second close writes nothing
     assert stream.getvalue().count("\n") == 1
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "sgd"])
+def test_a_fits_warning_starts_on_a_line_of_its_own(solver, monkeypatch):
+    """The solver's warning (printed to the same stderr) comes after the bar's
+    line has ended, not glued to its end."""
+    stream = _Terminal()
+    monkeypatch.setattr(sys, "stderr", stream)
+    rng = np.random.default_rng(0)
+    X2 = rng.normal(size=(60, 3))
+    y2 = (X2[:, 0] > 0).astype(int)
+    model = (SoftmaxRegression(max_iter=2, verbose=1) if solver == "lbfgs" else
+             SoftmaxRegression(solver="sgd", learning_rate=1e10, batch_size=4, max_iter=2,
+                               verbose=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: \
+            stream.write(f"WARNING {category.__name__}: {message}\n")
+        model.fit(X2, y2)
+    out = stream.getvalue()
+    assert "WARNING ConvergenceWarning" in out
+    assert "\nWARNING ConvergenceWarning" in out, out
 
 
 @pytest.mark.parametrize("columns", [None, 80, 60, 40, 12])
