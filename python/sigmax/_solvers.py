@@ -48,6 +48,13 @@ def diverged(learning_rate: float, what: str) -> ValueError:
                       "large for this data")
 
 
+def _all_finite(X: np.ndarray) -> bool:
+    """Whether X holds no NaN or infinity, checked a block of rows at a time
+    (no temporary the size of X); for error paths."""
+    rows = max(1, (1 << 16) // max(1, X.shape[1]))
+    return all(np.isfinite(X[i:i + rows]).all() for i in range(0, X.shape[0], rows))
+
+
 def objective(problem: Problem, W: np.ndarray, b: np.ndarray) -> float:
     """The objective at (W, b): one pass of the kernels without the gradient.
     At W = 0 each row's logits are b whatever its x, and the pass reads a
@@ -102,8 +109,9 @@ def sgd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
     objective before each step (as PyTorch training loops usually report it;
     with weights, each batch's estimate of the weighted objective, its
     weighted loss sum over its row count times the data's mean weight).
-    Raises ``diverged``'s error when that mean, or the logits, overflow (the
-    caller has checked the starting point, so the steps did it).
+    Raises ``diverged``'s error when that mean, or the logits, overflow while
+    X is finite (the caller has checked the starting point, so the steps did
+    it); the kernel's own error for a NaN or infinity in X.
     """
     sw = problem.sample_weight
     # the divisor of every batch's weighted sums, with its row count (see sx_sgd_epoch)
@@ -116,7 +124,9 @@ def sgd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
                                     W, b, problem.link, problem.loss, learning_rate,
                                     problem.alpha, mean_weight, batch_size, shuffle,
                                     fit_intercept, problem.n_threads, seed)
-        except ValueError as err:  # the kernel's: the logits or a batch's loss overflowed
+        except ValueError as err:  # the kernel's: a NaN or infinity in X or computed from it
+            if not _all_finite(problem.X):
+                raise  # the data's fault (the start's objective need not have read X)
             raise diverged(learning_rate, f"the model overflowed in epoch {epoch + 1}") from err
         if not math.isfinite(value):  # finite weights, but |W|^2 or the loss sum overflowed
             raise diverged(learning_rate, f"the objective overflowed in epoch {epoch + 1}")
