@@ -139,8 +139,8 @@ def test_main_job_interrupted_exits_130_without_a_traceback(during, capsys, monk
 
 
 @pytest.mark.parametrize("option, value, message", [
-    ("--epochs", "0", "must be a positive integer, got 0"),
-    ("--batch-size", "0", "must be a positive integer, got 0"),
+    ("--epochs", "0", "must be a positive integer below 2**62, got 0"),
+    ("--batch-size", "0", "must be a positive integer below 2**62, got 0"),
     ("--learning-rate", "nan", "must be a positive finite number, got nan"),
     ("--seed", "-1", "must be >= 0, got -1"),
     ("--n-jobs", "0", "must be a non-zero integer, got 0"),

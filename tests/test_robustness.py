@@ -99,6 +99,8 @@ BAD_CALLS = {
     "max_iter 1e30": (lambda: SoftmaxRegression(max_iter=10**30).fit(X, Y3), ValueError, "max_iter"),
     "alpha < 0": (lambda: SoftmaxRegression(alpha=-1).fit(X, Y3), ValueError, "alpha"),
     "fit_intercept not bool": (lambda: SoftmaxRegression(fit_intercept="no").fit(X, Y3), ValueError, "fit_intercept"),
+    "max_iter too large": (lambda: SoftmaxRegression(max_iter=2**62).fit(X, Y3), ValueError,
+                           "max_iter must be a positive integer below 2**62, got 4611686018427387904"),
     "verbose not an integer": (lambda: SoftmaxRegression(verbose="x").fit(X, Y3), ValueError, "verbose"),
     "verbose negative": (lambda: SoftmaxRegression(verbose=-1).fit(X, Y3), ValueError, "verbose"),
     "n_jobs 0": (lambda: SoftmaxRegression(n_jobs=0).fit(X, Y3), ValueError, "n_jobs"),

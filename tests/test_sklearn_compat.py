@@ -45,9 +45,12 @@ def test_errors_and_warnings_pickle_as_both_libraries_classes():
         assert again.args == obj.args and str(again) == str(obj)
 
 
-@pytest.mark.parametrize("estimator", [SoftmaxRegression(), LogisticRegression()],
-                         ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("estimator", [SoftmaxRegression(), LogisticRegression(),
+                                       LogisticRegression(class_weight="balanced")],
+                         ids=lambda e: repr(e))
 def test_check_estimator(estimator):
+    """(with class_weight, LogisticRegression refuses multi-label targets, and
+    its tags say so)"""
     from sklearn.utils.estimator_checks import check_estimator
 
     with warnings.catch_warnings():

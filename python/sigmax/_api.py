@@ -31,7 +31,7 @@ __all__ = ["sigmoid", "softmax", "log_softmax", "logits", "loss", "loss_grad"]
 ArrayLike = Any
 
 
-def sigmoid(z: ArrayLike) -> Union[np.ndarray, float]:
+def sigmoid(z: ArrayLike) -> Union[np.ndarray, np.floating]:
     """Logistic sigmoid ``1 / (1 + exp(-z))``, element-wise and overflow-free.
 
     Parameters

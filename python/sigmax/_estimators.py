@@ -132,7 +132,7 @@ def _check_positive(value, name, kind=numbers.Real):
     if kind is numbers.Integral:
         ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) \
             and 0 < value < 2**62
-        what = "a positive integer"
+        what = "a positive integer below 2**62"
     else:  # any real number as_real takes (alpha's and class_weight's rule)
         try:
             ok = 0 < as_real(value, name) < float("inf")
@@ -157,7 +157,7 @@ def _random_generator(random_state) -> np.random.Generator:
     try:
         return np.random.default_rng(random_state)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"random_state must be None, an int or a numpy Generator, "
+        raise ValueError(f"random_state must be None, an int, a numpy SeedSequence or Generator, "
                          f"got {random_state!r}: {err}") from None
 
 
@@ -176,7 +176,9 @@ class _LinearClassifier(_ParamsMixin):
                  max_iter: Optional[int] = None, learning_rate: float = 0.1,
                  batch_size: int = 256, loss: str = "log", fit_intercept: bool = True,
                  class_weight: Union[None, str, Dict[Any, float]] = None, shuffle: bool = True,
-                 random_state: Optional[int] = None, warm_start: bool = False,
+                 random_state: Union[None, int, np.random.SeedSequence,
+                                     np.random.Generator] = None,
+                 warm_start: bool = False,
                  n_jobs: Optional[int] = None, verbose: int = 0):
         self.solver = solver
         self.alpha = alpha
@@ -411,7 +413,9 @@ class _LinearClassifier(_ParamsMixin):
         return Tags(
             estimator_type="classifier",
             target_tags=TargetTags(required=True),
-            classifier_tags=ClassifierTags(multi_class=True, multi_label=self._multi_label),
+            # multi-label targets are refused with class_weight (fit says so)
+            classifier_tags=ClassifierTags(multi_class=True,
+                                           multi_label=self._multi_label and self.class_weight is None),
             input_tags=InputTags(two_d_array=True),
         )
 
@@ -728,7 +732,7 @@ class SoftmaxRegression(_LinearClassifier):
         as scikit-learn does.
     shuffle : bool, default True
         Visit rows in a new random order each epoch ("sgd").
-    random_state : int, numpy Generator or None, default None
+    random_state : int, numpy SeedSequence or Generator, or None, default None
         Seed of the shuffling.
     warm_start : bool, default False
         Start from the previous fit's coefficients.
