@@ -101,6 +101,8 @@ def test_every_set_matches_the_reference(isa, dtype, n, m, k):
         check_loss_grad(Xs, y, W, b, dtype=dtype, link=link, loss=loss)
 
 
+# per-sample steps of 0.05 raise this data's objective above its start (and say so)
+@pytest.mark.filterwarnings("ignore:.*the objective rose:sigmax.ConvergenceWarning")
 @pytest.mark.parametrize("isa", ISAS, indirect=True)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("batch", [1, 100, 256, 700])

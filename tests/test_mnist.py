@@ -112,8 +112,8 @@ def test_main_job_reports_a_failed_fit_as_an_error(capsys, monkeypatch):
     assert exited.value.code == 1
     err = capsys.readouterr().err
     last = err.splitlines()[-1]
-    assert last.startswith("python -m sigmax: error: ") and "the weights diverged" in last
-    assert "a smaller --learning-rate may help" in last  # the option, not learning_rate
+    assert last.startswith("python -m sigmax: error: ") and "training diverged" in last
+    assert "--learning-rate=1e+300 is too large" in last  # the option, not learning_rate
     assert err.endswith(last + "\n") and "Traceback" not in err
 
 
