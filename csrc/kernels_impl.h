@@ -1235,6 +1235,20 @@ static void SX_NAME(block_activate)(sx_link link, double *Z, sx_size nrows, sx_s
     }
 }
 
+/* The class of a row's (finite) logits z: the index of the largest (the first
+ * of ties, as numpy.argmax) for k >= 2, whether z > 0 for k = 1. */
+static sx_size SX_NAME(row_class)(const double *z, sx_size k)
+{
+    if (k == 1) {
+        return z[0] > 0.0;
+    }
+    sx_size best = 0;
+    for (sx_size j = 1; j < k; j++) {
+        best = z[j] > z[best] ? j : best;
+    }
+    return best;
+}
+
 /* forward on rows begin .. begin + count of X, on this thread, with W vector-aligned. */
 static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_params *p,
                                  sx_link link, sx_output what, char *out, sx_size out_s0,
@@ -1254,19 +1268,28 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
         if (!SX_NAME(all_finite)(w->Z, nrows * k)) {
             return SX_ERR_NONFINITE;
         }
+        if (what == SX_OUT_CLASS) {
+            for (sx_size r = 0; r < nrows; r++) {
+                *(sx_size *)(out + (begin + start + r) * out_s0) =
+                    SX_NAME(row_class)(w->Z + r * k, k);
+            }
+            continue;
+        }
         if (what != SX_OUT_LOGITS) {
             SX_NAME(block_activate)(link, w->Z, nrows, k, what == SX_OUT_LOG_PROBA, w->E,
                                     w->zmax, w->tsum, w->L);
         }
-        /* float32 outputs can overflow where the doubles did not; float64 outputs are
-         * those doubles, finite already (the check then compiles away) */
+        /* float32 outputs can overflow where the doubles did not (a log-probability
+         * below -FLT_MAX then rounds to -inf, its value in float32); float64 outputs
+         * are those doubles, finite already (the check then compiles away) */
         int stored_finite = 1;
         for (sx_size r = 0; r < nrows; r++) {
             char *o = out + (begin + start + r) * out_s0;
             for (sx_size c = 0; c < k; c++) {
                 const SX_T v = (SX_T)w->Z[r * k + c];
                 *(SX_T *)(o + c * out_s1) = v;
-                stored_finite &= SX_TSIZE == 8 || v - v == 0;
+                stored_finite &= SX_TSIZE == 8 || v - v == 0 ||
+                                 (what == SX_OUT_LOG_PROBA && v < 0);
             }
         }
         if (!stored_finite) {

@@ -472,7 +472,9 @@ cleanup:
 
 PyDoc_STRVAR(forward_doc,
 "forward(X, W, b, link, what, out, n_threads)\n--\n\n"
-"out = logits (what=0), probabilities (1) or log-probabilities (2) of X W^T + b.");
+"out = logits (what=0), probabilities (1) or log-probabilities (2) of X W^T + b,\n"
+"(n, K) of X's dtype; or the classes (3): out (n,) intp, the index of each row's\n"
+"largest logit (K >= 2) or whether it is positive (K = 1), from the double logits.");
 
 static PyObject *
 core_forward(PyObject *Py_UNUSED(self), PyObject *args)
@@ -486,24 +488,26 @@ core_forward(PyObject *Py_UNUSED(self), PyObject *args)
         check_threads(&n_threads) < 0) {
         return NULL;
     }
-    if (parse_link_loss(link, SX_LOSS_LOG) < 0 || what < SX_OUT_LOGITS || what > SX_OUT_LOG_PROBA) {
+    if (parse_link_loss(link, SX_LOSS_LOG) < 0 || what < SX_OUT_LOGITS || what > SX_OUT_CLASS) {
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_ValueError, "unknown output code");
         }
         return NULL;
     }
+    /* the classes: one intp per row; the rest: k values of X's type per row */
+    const int classes = what == SX_OUT_CLASS;
     if (check_model(Xo, Wo, bo, &typenum, &X, &W, &b) < 0 ||
-        !(out = check_array(outo, "out", typenum, 2, 1))) {
+        !(out = check_array(outo, "out", classes ? NPY_INTP : typenum, classes ? 1 : 2, 1))) {
         return NULL;
     }
     const npy_intp n = PyArray_DIM(X, 0), k = PyArray_DIM(W, 0);
-    if (check_dim(out, "out", 0, n) < 0 || check_dim(out, "out", 1, k) < 0) {
+    if (check_dim(out, "out", 0, n) < 0 || (!classes && check_dim(out, "out", 1, k) < 0)) {
         return NULL;
     }
     const sx_view xv = view_of(X);
     const sx_params p = {view_of(W), PyArray_BYTES(b), PyArray_STRIDE(b, 0)};
     char *od = PyArray_BYTES(out);
-    const npy_intp os0 = PyArray_STRIDE(out, 0), os1 = PyArray_STRIDE(out, 1);
+    const npy_intp os0 = PyArray_STRIDE(out, 0), os1 = classes ? 0 : PyArray_STRIDE(out, 1);
 
     Py_BEGIN_ALLOW_THREADS
     status = typenum == NPY_FLOAT32

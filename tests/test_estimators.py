@@ -387,6 +387,51 @@ def test_log_probabilities_where_probabilities_underflow(dtype, monkeypatch):
         np.testing.assert_allclose(L[~normal], want[~normal], rtol=rtol, err_msg=link)
 
 
+def test_float32_predict_takes_the_class_predict_proba_prefers():
+    """Logits 1000 and 1000.000024 round to the same float32; the probabilities
+    come from the double logits and prefer class 1, and so does predict."""
+    X, y = blobs(k=2, dtype=np.float32)
+    model = SoftmaxRegression().fit(X, y)
+    model.coef_ = np.array([[0.0, 0.0, 0.0], [0.0, 2.4e-5, 0.0]], np.float32)
+    model.intercept_ = np.array([1000.0, 1000.0], np.float32)
+    row = np.array([[0.0, 1.0, 0.0]], np.float32)
+    P = model.predict_proba(row)
+    assert P[0, 1] > P[0, 0]
+    assert model.predict(row)[0] == model.classes_[1]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 10])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_predict_is_the_largest_double_logit_first_of_ties(k, dtype):
+    rng = np.random.default_rng(k)
+    X = rng.normal(size=(500, 6)).astype(dtype)
+    X[:50] = 0  # these rows' logits are the intercepts: ties where they are equal
+    y = rng.integers(0, max(k, 2), size=500)
+    model = (LogisticRegression() if k == 1 else SoftmaxRegression()).fit(X, y)
+    b = np.round(model.intercept_.astype(np.float64), 1)
+    if k >= 3:
+        b[1] = b[2] = b.max() + 1  # a tie at the maximum in the zero rows: the first wins
+    model.intercept_ = b.astype(dtype)
+    Z = X.astype(np.float64) @ model.coef_.astype(dtype).astype(np.float64).T + b.astype(dtype)
+    want = (Z[:, 0] > 0).astype(int) if k == 1 else np.argmax(Z, axis=1)
+    np.testing.assert_array_equal(model.predict(X), model.classes_[want])
+
+
+def test_float32_log_probability_beyond_its_range_is_minus_infinity():
+    """A log-probability below -FLT_MAX is -inf in float32 (log_softmax's
+    answer too), not an error."""
+    import sigmax
+
+    X, y = blobs(k=2, dtype=np.float32)
+    model = SoftmaxRegression().fit(X, y)
+    model.coef_ = np.array([[2e38, 0, 0], [-2e38, 0, 0]], np.float32)
+    model.intercept_ = np.zeros(2, np.float32)
+    row = np.array([[1.0, 0.0, 0.0]], np.float32)
+    L = model.predict_log_proba(row)
+    np.testing.assert_array_equal(L, [[0.0, -np.inf]])
+    np.testing.assert_array_equal(L, sigmax.log_softmax(np.array([[2e38, -2e38]], np.float32)))
+
+
 def test_two_class_softmax_decision_function_is_the_logit_difference():
     X, yi = blobs(k=2)
     y = np.array(["no", "yes"])[yi]

@@ -266,6 +266,13 @@ def test_private_core_checks_its_own_arguments():
     for what in (0, 1, 2):  # logits, probabilities, log-probabilities of no class
         with pytest.raises(ValueError, match="W must have at least one row"):
             _core.forward(X, np.zeros((0, 3)), np.zeros(0), 0, what, np.zeros((len(X), 0)), 1)
+    # the classes (what=3) go into one intp per row
+    for out, error in ((np.zeros((len(X), 3)), TypeError), (np.zeros((len(X), 1), np.intp), ValueError),
+                       (np.zeros(len(X) + 1, np.intp), ValueError)):
+        with pytest.raises(error):
+            _core.forward(X, W, b, 0, 3, out, 1)
+    with pytest.raises(ValueError, match="unknown output code"):
+        _core.forward(X, W, b, 0, 4, np.zeros((len(X), 3)), 1)
     assert lbfgs()[5] == 0  # and the good call still converges
 
 

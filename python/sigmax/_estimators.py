@@ -44,6 +44,7 @@ RISING_SHARE = 0.1
 _OUT_LOGITS = 0
 _OUT_PROBA = 1
 _OUT_LOG_PROBA = 2
+_OUT_CLASS = 3
 # predict_log_proba recomputes the rows whose probabilities underflow this many at a time
 _LOG_ROWS_CHUNK = 1024
 SOLVERS = ("lbfgs", "gd", "sgd")
@@ -452,8 +453,11 @@ class _LinearClassifier(_ParamsMixin):
         return X, W, b
 
     def _forward(self, X, fitted: "_Fitted", what, link=None):
+        """The kernels' forward pass: (n, K) values of X's dtype, or for
+        _OUT_CLASS each row's class index (n,)."""
         X, W, b = self._check_fitted_X(X, fitted)
-        out = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
+        out = (np.empty(X.shape[0], dtype=np.intp) if what == _OUT_CLASS
+               else np.empty((X.shape[0], W.shape[0]), dtype=X.dtype))
         if X.shape[0]:
             _core.forward(X, W, b, LINKS[link or fitted.link], what, out,
                           _threads(self.n_jobs))
@@ -474,13 +478,12 @@ class _LinearClassifier(_ParamsMixin):
         """The most probable class of each row of X (n, M): shape (n,), labels
         from classes_."""
         fitted = self._fitted()
-        return self._labels(fitted, self._forward(X, fitted, _OUT_LOGITS))
-
-    def _labels(self, fitted: "_Fitted", Z: np.ndarray) -> np.ndarray:
-        """The predicted labels from the logits Z."""
-        if Z.shape[1] == 1:
-            return fitted.classes[(Z[:, 0] > 0).astype(np.intp)]
-        return fitted.classes[np.argmax(Z, axis=1)]
+        if fitted.mode == "multilabel":  # each label on its own: those of probability > 1/2
+            return (self._forward(X, fitted, _OUT_LOGITS) > 0).astype(np.int64)
+        # the largest logit (K = 1: a positive one), taken by the kernel from the
+        # double logits predict_proba's probabilities come from, before they are
+        # rounded to X's dtype (float32 logits of a near tie could round to a tie)
+        return fitted.classes[self._forward(X, fitted, _OUT_CLASS)]
 
     def _link_probabilities(self, fitted: "_Fitted", Z: np.ndarray, log: bool) -> np.ndarray:
         """Probabilities (or their logs) from logits Z, overwriting Z."""
@@ -525,7 +528,8 @@ class _LinearClassifier(_ParamsMixin):
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """The logarithm of predict_proba(X): ``np.log(predict_proba(X))`` to the
         last bit wherever that probability is a normal float, and finite where
-        it underflows (those rows' logs come from their logits)."""
+        it underflows (those rows' logs come from their logits), unless that
+        log is beyond the dtype's range (float32 logits 1e38 apart): -inf."""
         return self._probabilities(X, log=True)
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
@@ -807,11 +811,6 @@ class LogisticRegression(_LinearClassifier):
         classes_: shape (n,); for a multi-label fit, the (n, K) 0/1 indicator
         matrix of the labels whose probability exceeds 1/2."""
         return super().predict(X)
-
-    def _labels(self, fitted: "_Fitted", Z: np.ndarray) -> np.ndarray:
-        if fitted.mode == "multilabel":
-            return (Z > 0).astype(np.int64)
-        return super()._labels(fitted, Z)
 
     def _probabilities_link(self, fitted: "_Fitted") -> Optional[str]:
         return "sigmoid" if fitted.mode == "multilabel" else None
