@@ -69,22 +69,22 @@ BAD_CALLS = {
         ValueError, "X contains NaN or infinity (the first at row 4, column 1)"),
     "gd diverges": (lambda: SoftmaxRegression(solver="gd", learning_rate=1e300, max_iter=5).fit(X * 1e10, Y3),
                     ValueError, "learning_rate=1e+300 is too large"),
-    "nan label": (lambda: SoftmaxRegression().fit(X, with_nan(Y3)), ValueError, "y"),
+    "nan label": (lambda: SoftmaxRegression().fit(X, with_nan(Y3)), ValueError, "y contains NaN"),
     "nan sample_weight": (lambda: SoftmaxRegression().fit(X, Y3, sample_weight=with_nan(np.ones(30))), ValueError, "sample_weight"),
     "negative sample_weight": (lambda: SoftmaxRegression().fit(X, Y3, sample_weight=-np.ones(30)), ValueError, "sample_weight"),
     "all-zero sample_weight": (lambda: SoftmaxRegression().fit(X, Y3, sample_weight=np.zeros(30)), ValueError, "sample_weight"),
     "sample_weight length": (lambda: SoftmaxRegression().fit(X, Y3, sample_weight=np.ones(3)), ValueError, "sample_weight"),
-    "X 3-d": (lambda: SoftmaxRegression().fit(X[None], Y3), ValueError, "X"),
-    "X 1-d": (lambda: SoftmaxRegression().fit(X[:, 0], Y3), ValueError, "X"),
-    "y length": (lambda: SoftmaxRegression().fit(X, Y3[:5]), ValueError, "y"),
-    "W shape": (lambda: sigmax.loss(X, Y3, np.zeros((3, 4)), B3), ValueError, "W"),
-    "b shape": (lambda: sigmax.loss(X, Y3, W3, np.zeros(2)), ValueError, "b"),
-    "target matrix shape": (lambda: sigmax.loss(X, np.zeros((30, 2)), W3, B3), ValueError, "y"),
+    "X 3-d": (lambda: SoftmaxRegression().fit(X[None], Y3), ValueError, "X must be 2-dimensional, got shape (1, 30, 3)"),
+    "X 1-d": (lambda: SoftmaxRegression().fit(X[:, 0], Y3), ValueError, "X must be 2-dimensional, got shape (30,)"),
+    "y length": (lambda: SoftmaxRegression().fit(X, Y3[:5]), ValueError, "X has 30 rows but y has 5"),
+    "W shape": (lambda: sigmax.loss(X, Y3, np.zeros((3, 4)), B3), ValueError, "W must have shape (K, 3)"),
+    "b shape": (lambda: sigmax.loss(X, Y3, W3, np.zeros(2)), ValueError, "b must have shape (3,) to match W, got (2,)"),
+    "target matrix shape": (lambda: sigmax.loss(X, np.zeros((30, 2)), W3, B3), ValueError, "y must have shape (30, 3), got (30, 2)"),
     "label >= K": (lambda: sigmax.loss(X, Y3 + 1, W3, B3), ValueError, "[0, 3)"),
     "negative label": (lambda: sigmax.loss(X, Y3 - 1, W3, B3), ValueError, "[0, 3)"),
     "binary sigmoid label 2": (lambda: sigmax.loss(X, Y3, W3[:1], B3[:1], link="sigmoid"), ValueError, "[0, 2)"),
-    "object X": (lambda: SoftmaxRegression().fit(np.array([[object()] * 3] * 30), Y3), TypeError, "X"),
-    "string X": (lambda: SoftmaxRegression().fit(np.full((30, 3), "a"), Y3), TypeError, "X"),
+    "object X": (lambda: SoftmaxRegression().fit(np.array([[object()] * 3] * 30), Y3), TypeError, "X must hold real numbers"),
+    "string X": (lambda: SoftmaxRegression().fit(np.full((30, 3), "a"), Y3), TypeError, "X must hold real numbers (bool, integer or float), got dtype <U1"),
     "complex X": (lambda: sigmax.loss(X + 1j, Y3, W3, B3), ValueError, "Complex"),
     "no rows": (lambda: SoftmaxRegression().fit(np.zeros((0, 3)), []), ValueError, "0 sample"),
     "no features": (lambda: SoftmaxRegression().fit(np.zeros((30, 0)), Y3), ValueError, "0 feature"),
@@ -131,8 +131,8 @@ BAD_CALLS = {
     "out dtype": (lambda: sigmax.loss_grad(X, Y3, W3, B3, out=(np.zeros((3, 3), np.float32), np.zeros(3))), TypeError, "dtype"),
     "out shape": (lambda: sigmax.loss_grad(X, Y3, W3, B3, out=(np.zeros((3, 2)), np.zeros(3))), ValueError, "shape"),
     "out aliases W": (lambda: sigmax.loss_grad(X, Y3, W3, B3, out=(W3, np.zeros(3))), ValueError, "share memory"),
-    "y None": (lambda: SoftmaxRegression().fit(X, None), ValueError, "y"),
-    "X None": (lambda: SoftmaxRegression().fit(None, Y3), ValueError, "X"),
+    "y None": (lambda: SoftmaxRegression().fit(X, None), ValueError, "the target y is None"),
+    "X None": (lambda: SoftmaxRegression().fit(None, Y3), ValueError, "X is None"),
     "mixed label types": (lambda: SoftmaxRegression().fit(X, np.array(["a", 1] * 15, dtype=object)), TypeError, "labels"),
     "continuous y": (lambda: SoftmaxRegression().fit(X, X[:, 0]), ValueError, "continuous"),
     "continuous y in an object array": (
@@ -205,7 +205,7 @@ def test_bad_input_gets_a_clear_error(name):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             call()
-    assert phrase.lower() in str(info.value).lower()
+    assert phrase.lower() in str(info.value).lower(), str(info.value)
 
 
 def test_reshape_hint_only_for_X():
@@ -841,3 +841,12 @@ def test_sgd_divergence_is_reported_as_such():
                                          r" learning_rate=1e\+300 is too large") as raised:
         SoftmaxRegression(solver="sgd", learning_rate=1e300, max_iter=3).fit(X * 1e10, Y3)
     assert "the weights diverged" in str(raised.value.__cause__)  # the kernel's own words
+
+
+def test_the_rising_warning_starts_above_ten_percent():
+    model = SoftmaxRegression(solver="gd")
+    with pytest.warns(sigmax.ConvergenceWarning, match="rose from 1 to 1.12"):
+        model._warn_rising(1.0, [0.9, 1.12])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model._warn_rising(1.0, [0.9, 1.09])
