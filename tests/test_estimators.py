@@ -754,3 +754,92 @@ def test_keyboard_interrupt_in_a_progress_write_still_stops_the_fit(monkeypatch)
     monkeypatch.setattr(sys, "stderr", _FullDisk(False, KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         SoftmaxRegression(solver="sgd", max_iter=5, verbose=1).fit(X, y)
+
+
+def test_sgd_reshuffles_every_epoch(monkeypatch):
+    """Each epoch draws its own row order from random_state (a new seed per
+    epoch): two epochs differ from the first epoch's order run twice."""
+    from sigmax import _core
+
+    X, y = blobs()
+    seeds = []
+    real = _core.sgd_epoch
+
+    def recording(*args):
+        seeds.append(args[-1])
+        return real(*args)
+
+    monkeypatch.setattr(_core, "sgd_epoch", recording)
+    SoftmaxRegression(solver="sgd", batch_size=8, max_iter=5, random_state=0).fit(X, y)
+    assert len(set(seeds)) == 5
+    monkeypatch.undo()
+    kw = dict(solver="sgd", batch_size=1, learning_rate=0.5, random_state=0)
+    two = SoftmaxRegression(max_iter=2, **kw).fit(X, y)
+    # one epoch, then a warm start from a fresh generator: the first order twice
+    again = SoftmaxRegression(max_iter=1, warm_start=True, **kw).fit(X, y).fit(X, y)
+    assert np.abs(two.coef_ - again.coef_).max() > 1e-6
+
+
+@pytest.mark.parametrize("solver", ["gd", "sgd"])
+def test_default_max_iter_is_100_epochs(solver):
+    X, y = blobs()
+    model = SoftmaxRegression(solver=solver, learning_rate=0.01).fit(X, y)
+    assert model.n_iter_ == 100 and len(model.loss_curve_) == 100
+
+
+def test_n_jobs_counts_cores_like_joblib():
+    from sigmax._api import _threads
+
+    cores = os.cpu_count() or 1
+    assert _threads(None) == 1 and _threads(1) == 1
+    assert _threads(-1) == cores and _threads(-2) == max(1, cores - 1)
+    assert _threads(cores + 5) == cores
+
+
+def test_sgd_loss_curve_includes_the_penalty():
+    """loss_curve_ is the objective, (alpha / 2) ||W||^2 included: with steps
+    too small to move W, one full batch's value is the objective at W."""
+    import reference as ref
+
+    X, y = blobs()
+    alpha = 0.5
+    W0 = np.full((3, 3), 2.0)
+    model = SoftmaxRegression(solver="sgd", shuffle=False, batch_size=len(y), max_iter=1,
+                              learning_rate=1e-12, alpha=alpha, warm_start=True)
+    model.coef_, model.intercept_, model.classes_ = W0.copy(), np.zeros(3), np.arange(3)
+    model.fit(X, y)
+    assert model.loss_curve_[0] == pytest.approx(ref.loss(X, y, W0, np.zeros(3), alpha=alpha),
+                                                 rel=1e-9)
+
+
+def test_lbfgs_tol_is_relative_to_the_initial_gradient():
+    """L-BFGS stops at the first iterate whose gradient norm is at most
+    tol * max(1, initial norm); here the initial norm is far above 1."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 4)) * 50.0
+    y = (X[:, 0] + X[:, 1] + 20 * rng.normal(size=300) > 0).astype(int)
+
+    def gnorm(W, b):
+        import sigmax
+
+        _, gW, gb = sigmax.loss_grad(X, y, W, b, link="sigmoid", alpha=1e-3)
+        return np.sqrt((gW ** 2).sum() + (gb ** 2).sum())
+
+    g0, tol = gnorm(np.zeros((1, 4)), np.zeros(1)), 1e-3
+    assert g0 > 10
+    model = LogisticRegression(alpha=1e-3, tol=tol).fit(X, y)
+    assert gnorm(model.coef_, model.intercept_) <= tol * g0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        before = LogisticRegression(alpha=1e-3, tol=tol, max_iter=model.n_iter_ - 1).fit(X, y)
+    assert gnorm(before.coef_, before.intercept_) > tol * g0
+
+
+def test_softmax_mse_estimator_takes_the_gradient_step():
+    import reference as ref
+
+    X, y = blobs()
+    model = SoftmaxRegression(solver="gd", loss="mse", learning_rate=0.5, max_iter=1).fit(X, y)
+    _, gW, gb = ref.loss_grad(X, y, np.zeros((3, 3)), np.zeros(3), loss="mse")
+    np.testing.assert_allclose(model.coef_, -0.5 * gW, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(model.intercept_, -0.5 * gb, rtol=1e-12, atol=1e-15)

@@ -289,6 +289,20 @@ def test_threads_never_change_loss_grad(dtype):
         np.testing.assert_array_equal(gb, first[2])
 
 
+def test_float32_gradient_sums_are_flushed_into_double():
+    """4 million same-sign terms (no cancellation to hide a float sum's
+    rounding): float sums over all of them would be off by about 4e-5."""
+    n = 4_000_000
+    rng = np.random.default_rng(0)
+    X = (0.1 + rng.uniform(0, 0.01, (n, 1))).astype(np.float32)
+    y = np.zeros(n, np.intp)
+    W, b = np.zeros((2, 1), np.float32), np.zeros(2, np.float32)
+    _, gW, _ = sigmax.loss_grad(X, y, W, b)
+    _, rgW, _ = ref.loss_grad(X.astype(np.float64), y, W.astype(np.float64),
+                              b.astype(np.float64))
+    np.testing.assert_allclose(gW, rgW, rtol=1e-6)
+
+
 def test_float32_loss_stays_within_float32_rounding_on_long_sums():
     """float32 gradient sums are flushed into double every few hundred rows."""
     X, y, W, b, _ = make_problem(50000, 16, 5, "softmax", "index", seed=5)

@@ -94,6 +94,19 @@ def test_strided_view_is_not_copied(data, measure):
     assert peak < BOUNDS[measure] * view.nbytes, (peak, view.nbytes)
 
 
+@pytest.mark.parametrize("measure", MEASURES)
+def test_memory_map_is_not_copied(data, measure, tmp_path):
+    X, y, k = data
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    Xm = np.load(path, mmap_mode="r")
+    W = np.zeros((k, X.shape[1]), np.float32)
+    b = np.zeros(k, np.float32)
+    sigmax.loss_grad(Xm, y, W, b)  # warm-up (and the file's pages read once)
+    peak = growth(measure, lambda: sigmax.loss_grad(Xm, y, W, b))
+    assert peak < BOUNDS[measure] * X.nbytes, (peak, X.nbytes)
+
+
 @STOPS_EARLY
 @pytest.mark.parametrize("measure", MEASURES)
 @pytest.mark.parametrize("solver", ["gd", "sgd", "lbfgs"])
