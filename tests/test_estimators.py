@@ -645,6 +645,7 @@ def test_a_fits_warning_starts_on_a_line_of_its_own(solver, monkeypatch):
     rng = np.random.default_rng(0)
     X2 = rng.normal(size=(60, 3))
     y2 = (X2[:, 0] > 0).astype(int)
+    y2[:6] ^= 1  # not separable: sgd's huge steps cannot bring the objective to 0
     model = (SoftmaxRegression(max_iter=2, verbose=1) if solver == "lbfgs" else
              SoftmaxRegression(solver="sgd", learning_rate=1e10, batch_size=4, max_iter=2,
                                verbose=1))
@@ -684,6 +685,7 @@ def test_progress_bar_fits_the_terminal_width(columns, total, unit, monkeypatch)
 def test_progress_bar_asks_its_own_terminal_for_the_width(monkeypatch):
     import fcntl
     import pty
+    import select
     import struct
     import termios
 
@@ -694,7 +696,12 @@ def test_progress_bar_asks_its_own_terminal_for_the_width(monkeypatch):
         progress = EpochProgress(25, "SoftmaxRegression", stream=stream)
         progress(24, 0.25)
         progress.close()
-    drawn = os.read(controller, 4096).decode()
+    drawn = ""
+    while not drawn.endswith("\r\n"):  # the bar and close()'s newline: two writes
+        ready, _, _ = select.select([controller], [], [], 10.0)
+        if not ready:
+            break
+        drawn += os.read(controller, 4096).decode()
     os.close(controller)
     assert drawn.startswith("\r") and drawn.endswith("\r\n")  # the terminal's \n is \r\n
     assert 0 < len(drawn.strip("\r\n")) <= 49 and "25/25 epochs" in drawn
