@@ -400,9 +400,22 @@ def test_float32_predict_takes_the_class_predict_proba_prefers():
     assert model.predict(row)[0] == model.classes_[1]
 
 
+def test_float32_one_vs_rest_predict_agrees_with_its_probabilities():
+    """LogisticRegression's one-vs-rest probabilities come from float32 logits
+    (3 and 3 + 1e-7 round to a tie): predict takes its class from those too."""
+    X, y = blobs(k=3, dtype=np.float32)
+    model = LogisticRegression().fit(X, y)
+    model.coef_ = np.array([[0, 0, 0], [0, 1e-7, 0], [0, 0, 0]], np.float32)
+    model.intercept_ = np.array([3.0, 3.0, -5.0], np.float32)
+    row = np.array([[0.0, 1.0, 0.0]], np.float32)
+    P = model.predict_proba(row)
+    assert model.predict(row)[0] == model.classes_[np.argmax(P[0])]
+    assert model.predict(row)[0] == model.classes_[np.argmax(model.decision_function(row)[0])]
+
+
 @pytest.mark.parametrize("k", [1, 2, 3, 10])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_predict_is_the_largest_double_logit_first_of_ties(k, dtype):
+def test_predict_is_the_largest_logit_first_of_ties(k, dtype):
     rng = np.random.default_rng(k)
     X = rng.normal(size=(500, 6)).astype(dtype)
     X[:50] = 0  # these rows' logits are the intercepts: ties where they are equal

@@ -476,14 +476,18 @@ class _LinearClassifier(_ParamsMixin):
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """The most probable class of each row of X (n, M): shape (n,), labels
-        from classes_."""
+        from classes_.  The class of the largest logit, taken from the logits
+        predict_proba's probabilities come from: for ``SoftmaxRegression`` the
+        kernel's double logits, so that with float32 X it can break a tie of
+        decision_function's logits, rounded to float32."""
         fitted = self._fitted()
         if fitted.mode == "multilabel":  # each label on its own: those of probability > 1/2
             return (self._forward(X, fitted, _OUT_LOGITS) > 0).astype(np.int64)
-        # the largest logit (K = 1: a positive one), taken by the kernel from the
-        # double logits predict_proba's probabilities come from, before they are
-        # rounded to X's dtype (float32 logits of a near tie could round to a tie)
-        return fitted.classes[self._forward(X, fitted, _OUT_CLASS)]
+        if self._probabilities_link(fitted) is not None:  # predict_proba's fused pass
+            return fitted.classes[self._forward(X, fitted, _OUT_CLASS)]
+        Z = self._forward(X, fitted, _OUT_LOGITS)  # predict_proba's logits, in X's dtype
+        return fitted.classes[(Z[:, 0] > 0).astype(np.intp) if Z.shape[1] == 1
+                              else np.argmax(Z, axis=1)]
 
     def _link_probabilities(self, fitted: "_Fitted", Z: np.ndarray, log: bool) -> np.ndarray:
         """Probabilities (or their logs) from logits Z, overwriting Z."""
@@ -529,7 +533,9 @@ class _LinearClassifier(_ParamsMixin):
         """The logarithm of predict_proba(X): ``np.log(predict_proba(X))`` to the
         last bit wherever that probability is a normal float, and finite where
         it underflows (those rows' logs come from their logits), unless that
-        log is beyond the dtype's range (float32 logits 1e38 apart): -inf."""
+        log is beyond the dtype's range (float32 logits 1e38 apart): -inf
+        (``LogisticRegression``'s binary and one-vs-rest probabilities come
+        from float32 logits, whose overflow raises ValueError)."""
         return self._probabilities(X, log=True)
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
