@@ -28,7 +28,8 @@ class BuildExt(build_ext):
 
     def build_extensions(self):
         wanted = sys.platform.startswith("linux") and os.environ.get("SIGMAX_OPENMP") != "0"
-        if wanted and self._openmp_works():
+        openmp = wanted and self._openmp_works()
+        if openmp:
             for ext in self.extensions:
                 ext.extra_compile_args.append("-fopenmp")
                 ext.extra_link_args.append("-fopenmp")
@@ -36,6 +37,18 @@ class BuildExt(build_ext):
             print("sigmax: the compiler cannot build an OpenMP program (for Clang, install "
                   "libomp); building without threads: n_jobs will use one thread",
                   file=sys.stderr)
+        # a build left from the other choice looks up to date (its sources have
+        # not changed): rebuild when the choice differs from the last build's
+        os.makedirs(self.build_temp, exist_ok=True)
+        record = os.path.join(self.build_temp, "sigmax-openmp")
+        choice = "openmp" if openmp else "single-thread"
+        try:
+            with open(record) as f:
+                self.force = self.force or f.read() != choice
+        except OSError:
+            self.force = True  # no record: the state of any earlier build is unknown
+        with open(record, "w") as f:
+            f.write(choice)
         super().build_extensions()
 
     def _openmp_works(self) -> bool:
