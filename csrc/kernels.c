@@ -115,9 +115,11 @@ static double target(const double *t, sx_size y, sx_size j)
  * precision (a row classified with a margin of 30 has a loss near 1e-13;
  * written as lse - z_y with lse = zmax + log s, its log s would be lost in the
  * rounding of zmax once |zmax| is large):
- *  - softmax: the loss t_j (lse - z_j) as t_j ((zmax - z_j) + log s); for an
- *    output at the maximum (e_j = 1), 1 - a_j = (s - 1) / s = tsum / s, the
- *    sum of the other outputs' e, never 1 - a_j by subtraction;
+ *  - softmax: the loss t_j (lse - z_j) as t_j ((zmax - z_j) + log s); for the
+ *    output at the maximum (the first with e_j = 1), 1 - a_j = (s - 1) / s =
+ *    tsum / s, the sum of the other outputs' e, never 1 - a_j by subtraction.
+ *    The loops over the outputs take the plain formulas, and that one output
+ *    is then mended (below the maximum, a_j <= 1/2: nothing cancels there);
  *  - sigmoid: a - t as a (1 - t) - t sigma(-z), each of a = sigma(z) and
  *    sigma(-z) from e = e^{-|z|} without cancellation.
  */
@@ -127,54 +129,56 @@ double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
 {
     double l = 0.0;
     if (link == SX_LINK_SOFTMAX) {
-        /* a = softmax(z) = e / s with s = sum_k e_k = 1 + tsum */
-        const double inv = 1.0 / (1.0 + tsum);
+        /* a = softmax(z) = e / s with s = sum_k e_k = 1 + tsum; at the maximum
+         * (index top), a = inv and 1 - a = rest */
+        const double inv = 1.0 / (1.0 + tsum), rest = tsum * inv;
+        if (loss == SX_LOSS_LOG && t == NULL) {
+            /* one-hot: l = lse - z_y; dl/dz_j = a_j - [j = y] */
+            for (sx_size j = 0; j < k; j++) {
+                dz[j] = e[j] * inv;
+            }
+            dz[y] = e[y] == 1.0 ? -rest : dz[y] - 1.0;
+            return (zmax - z[y]) + lognorm[0];
+        }
+        sx_size top = 0; /* the first maximum, without a branch per output */
+        for (sx_size j = k; j-- > 0;) {
+            top = e[j] == 1.0 ? j : top;
+        }
         if (loss == SX_LOSS_LOG) {
-            /* l = sum_k t_k (lse - z_k); dl/dz_j = a_j sum_k t_k - t_j
-             *   = a_j (T - t_j) - t_j (1 - a_j), T = sum_k t_k */
-            if (t == NULL) {
-                for (sx_size j = 0; j < k; j++) {
-                    dz[j] = e[j] * inv;
-                }
-                dz[y] = e[y] == 1.0 ? -tsum * inv : dz[y] - 1.0;
-                return (zmax - z[y]) + lognorm[0];
-            }
-            double tsum_targets = 0.0;
+            /* l = sum_k t_k (lse - z_k); dl/dz_j = a_j T - t_j, T = sum_k t_k;
+             * at the maximum: a (T - t) - t (1 - a) */
             for (sx_size j = 0; j < k; j++) {
-                if (t[j] != 0.0) {
-                    l += t[j] * ((zmax - z[j]) + lognorm[0]);
-                }
-                tsum_targets += t[j];
+                dz[j] = e[j] * inv;
+            }
+            double T = 0.0;
+            for (sx_size j = 0; j < k; j++) {
+                l += t[j] * ((zmax - z[j]) + lognorm[0]);
+                T += t[j];
             }
             for (sx_size j = 0; j < k; j++) {
-                const double a = e[j] * inv, a_rest = e[j] == 1.0 ? tsum * inv : 1.0 - a;
-                dz[j] = a * (tsum_targets - t[j]) - t[j] * a_rest;
+                dz[j] = dz[j] * T - t[j];
             }
+            dz[top] = inv * (T - t[top]) - t[top] * rest;
         }
         else {
             /* l = sum_k r_k^2 with r = a - t; with g = 2 r:
-             * dl/dz_j = a_j (g_j - g.a) = 2 a_j (r_j (1 - a_j) - sum_{i != j} r_i a_i);
-             * at a maximum, r_j = (1 - t_j) - (1 - a_j), and the sum is taken
-             * without r_j a_j, which it would cancel: the sums of r_i a_i over the
-             * outputs below the maximum and over those at it are kept apart */
-            double ra_below = 0.0, ra_max = 0.0;
+             * dl/dz_j = a_j (g_j - g.a) = 2 a_j (r_j - sum_i r_i a_i); at the
+             * maximum, r = (1 - t) - (1 - a), and 2 a (r (1 - a) - sum_{i != top}
+             * r_i a_i), whose sum leaves out the r a it would cancel */
             for (sx_size j = 0; j < k; j++) {
-                const double a = e[j] * inv, tj = target(t, y, j);
-                const double r = e[j] == 1.0 ? (1.0 - tj) - tsum * inv : a - tj;
-                dz[j] = r; /* r, until the second loop */
-                l += r * r;
-                if (e[j] == 1.0) {
-                    ra_max += r * a;
-                }
-                else {
-                    ra_below += r * a;
-                }
+                dz[j] = e[j] * inv - target(t, y, j); /* r, until the last loop */
             }
+            dz[top] = (1.0 - target(t, y, top)) - rest;
+            double ra_rest = 0.0;
             for (sx_size j = 0; j < k; j++) {
-                const double a = e[j] * inv, r = dz[j];
-                dz[j] = e[j] == 1.0 ? 2.0 * a * (r * (tsum * inv) - (ra_below + (ra_max - r * a)))
-                                    : 2.0 * a * (r - (ra_below + ra_max));
+                l += dz[j] * dz[j];
+                ra_rest += (j == top ? 0.0 : dz[j] * (e[j] * inv));
             }
+            const double r_top = dz[top], ra = ra_rest + r_top * inv;
+            for (sx_size j = 0; j < k; j++) {
+                dz[j] = 2.0 * (e[j] * inv) * (dz[j] - ra);
+            }
+            dz[top] = 2.0 * inv * (r_top * rest - ra_rest);
         }
     }
     else {
