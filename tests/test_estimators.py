@@ -863,3 +863,33 @@ def test_softmax_mse_estimator_takes_the_gradient_step():
     _, gW, gb = ref.loss_grad(X, y, np.zeros((3, 3)), np.zeros(3), loss="mse")
     np.testing.assert_allclose(model.coef_, -0.5 * gW, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(model.intercept_, -0.5 * gb, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("form", ["softmax", "binary", "ovr", "soft", "multilabel"])
+@pytest.mark.parametrize("loss", ["log", "mse"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("b_scale", [0.0, 1.5])
+def test_starting_objective_at_zero_weights_needs_no_pass_over_x(form, loss, weighted, b_scale):
+    """sgd's starting objective at W = 0, from one row per class (or a zero
+    column), is the objective a full pass over X gives."""
+    from sigmax import _core
+    from sigmax._solvers import Problem, objective
+    from sigmax._validation import LINKS, LOSSES
+
+    rng = np.random.default_rng(7)
+    n, m = 300, 5
+    X = rng.normal(size=(n, m))
+    k = {"softmax": 4, "binary": 1, "ovr": 4, "soft": 4, "multilabel": 3}[form]
+    link = LINKS["softmax" if form in ("softmax", "soft") else "sigmoid"]
+    y, Y = None, None
+    if form == "soft":
+        Y = rng.dirichlet(np.ones(k), size=n) * rng.uniform(0.5, 1.5, size=(n, 1))
+    elif form == "multilabel":
+        Y = rng.integers(0, 2, size=(n, k)).astype(np.float64)
+    else:
+        y = rng.integers(0, 2 if k == 1 else k - 1, size=n).astype(np.intp)  # a class unseen
+    sw = rng.uniform(0, 3, size=n) * (rng.uniform(size=n) > 0.2) if weighted else None
+    problem = Problem(X, y, Y, sw, link, LOSSES[loss], 0.3, 1)
+    W, b = np.zeros((k, m)), b_scale * rng.normal(size=k)
+    full = _core.loss_grad(X, y, Y, sw, W, b, link, LOSSES[loss], 0.3, None, None, 1)
+    assert objective(problem, W, b) == pytest.approx(full, rel=1e-13)

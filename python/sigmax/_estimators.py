@@ -745,7 +745,10 @@ class SoftmaxRegression(_LinearClassifier):
     random_state : int, numpy SeedSequence or Generator, or None, default None
         Seed of the shuffling.
     warm_start : bool, default False
-        Start from the previous fit's coefficients.
+        Start from the previous fit's coefficients.  (A warm-started "sgd"
+        fit reads X once more, for the objective at its starting weights that
+        the rising-objective warning compares with: a fresh fit gets it
+        without reading X.)
     n_jobs : int or None, default None
         Threads for the passes over X (full batches, SGD minibatches of 256
         rows or more, predictions; None: 1, -1: all cores); the result does

@@ -13,7 +13,7 @@ from typing import Callable, List, Optional, Tuple
 import numpy as np
 
 from . import _core
-from ._validation import LINKS
+from ._validation import LINKS, unit_scaled
 
 _SOFTMAX = LINKS["softmax"]
 
@@ -56,17 +56,28 @@ def _all_finite(X: np.ndarray) -> bool:
 
 
 def objective(problem: Problem, W: np.ndarray, b: np.ndarray) -> float:
-    """The objective at (W, b): one pass of the kernels without the gradient.
-    At W = 0 each row's logits are b whatever its x, and the pass reads a
-    zero column (as many rows, stride 0) in X's place: a fresh fit's starting
-    objective costs no pass over X."""
-    X = problem.X
-    if not W.any():
-        X = np.broadcast_to(np.zeros((1, 1), X.dtype), (X.shape[0], 1))
-        W = np.zeros((W.shape[0], 1), W.dtype)
-    return _core.loss_grad(X, problem.y_index, problem.Y, problem.sample_weight, W, b,
-                           problem.link, problem.loss, problem.alpha, None, None,
-                           problem.n_threads)
+    """The objective at (W, b): the kernels' loss without the gradient.
+
+    At W = 0 (a fresh fit) every row's logits are b whatever its x, so a row's
+    loss depends on its targets alone, and X is not read: with class indices,
+    one row per class weighted by its rows' total weight gives the same
+    weighted mean (K rows, not n); with a target matrix, the pass reads a zero
+    column (as many rows, stride 0) in X's place.  Otherwise (a warm start),
+    one pass over X.
+    """
+    X, y, sw = problem.X, problem.y_index, problem.sample_weight
+    W0 = np.zeros((W.shape[0], 1), W.dtype)
+    if W.any():
+        X0, W0 = X, W
+    elif y is not None:
+        classes = max(W.shape[0], 2)  # K = 1: the sigmoid unit's labels 0 and 1
+        totals = np.bincount(y, weights=sw, minlength=classes)
+        X0, y, sw = np.zeros((classes, 1), X.dtype), np.arange(classes, dtype=np.intp), \
+            unit_scaled(totals).astype(X.dtype)
+    else:
+        X0 = np.broadcast_to(np.zeros((1, 1), X.dtype), (X.shape[0], 1))
+    return _core.loss_grad(X0, y, problem.Y, sw, W0, b, problem.link, problem.loss,
+                           problem.alpha, None, None, problem.n_threads)
 
 
 def gd(problem: Problem, W: np.ndarray, b: np.ndarray, *, learning_rate: float,
