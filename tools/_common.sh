@@ -110,25 +110,45 @@ PY
 }
 
 # sx_test_selection DEFAULT... -- ARG...: sets SX_ARGS, the pytest arguments a
-# script was given (ARG), for sx_pytest, which runs pytest in $SX_WORK/run: each
-# ARG naming an existing path from the caller's directory (a file, a directory,
-# or a test id file::name) is made absolute, and when none names a path, the
-# script's default selection DEFAULT comes first (so that "-k loss_grad" picks
-# from the default tests rather than from none).
+# script was given (ARG), for sx_pytest, which runs pytest in $SX_WORK/run.
+# Each ARG naming an existing path from the caller's directory (a file, a
+# directory, a test id file::name, or the value of an option such as --ignore)
+# is made absolute.  When no ARG names tests (a path that is not an option's
+# value), the script's default selection DEFAULT comes first and the options
+# narrow it: a -k expression is joined to the default's with "and", while a
+# -m, coming last, replaces the default's (pytest keeps the last of each).
 sx_test_selection() {
-    local defaults=() has_path=0 arg
-    while [ $# -gt 0 ] && [ "$1" != -- ]; do defaults+=("$1"); shift; done
+    local defaults=() given=() has_tests=0 arg previous="" option default_k="" given_k=""
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        if [ "$1" = -k ]; then default_k=$2; shift 2; continue; fi
+        defaults+=("$1"); shift
+    done
     shift
-    SX_ARGS=()
     for arg in "$@"; do
+        option=$previous
+        previous=""
+        if [ "$option" = -k ]; then given_k=$arg; continue; fi
+        case "$arg" in
+            -k) previous=$arg; continue ;;
+            -m|-p|-o|-c|-W|-n|-r|--deselect|--ignore|--ignore-glob|--basetemp|--rootdir| \
+            --confcutdir|--junitxml|--maxfail|--tb|--durations) previous=$arg ;;
+        esac
         if [ "${arg#-}" = "$arg" ] && [ -e "${arg%%::*}" ]; then
             case "$arg" in /*) ;; *) arg="$PWD/$arg" ;; esac
-            has_path=1
+            [ -n "$option" ] || has_tests=1
         fi
-        SX_ARGS+=("$arg")
+        given+=("$arg")
     done
-    if [ $has_path -eq 0 ]; then
-        SX_ARGS=("${defaults[@]}" "${SX_ARGS[@]}")
+    if [ $has_tests -eq 1 ]; then
+        SX_ARGS=("${given[@]}")
+        default_k=""
+    else
+        SX_ARGS=("${defaults[@]}" "${given[@]}")
+    fi
+    if [ -n "$default_k" ] && [ -n "$given_k" ]; then
+        SX_ARGS+=(-k "($default_k) and ($given_k)")
+    elif [ -n "$default_k$given_k" ]; then
+        SX_ARGS+=(-k "$default_k$given_k")
     fi
 }
 
