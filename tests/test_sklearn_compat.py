@@ -109,6 +109,8 @@ def test_metadata_routing_passes_sample_weight(cls):
             assert score == model.score(X[test], y[test], sample_weight=w[test])
         with pytest.raises(Exception, match="sample_weight"):
             make_pipeline(cls(alpha=1e-2)).fit(X, y, sample_weight=w)
+    with pytest.raises(RuntimeError, match="metadata routing"):  # off: a request does nothing
+        cls().set_fit_request(sample_weight=True)
 
 
 def test_sklearn_is_not_imported_by_sigmax():

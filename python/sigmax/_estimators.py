@@ -102,6 +102,12 @@ class _ParamsMixin:
         return request
 
     def _set_request(self: _Self, method: str, **aliases: Any) -> _Self:
+        import sklearn
+
+        if not sklearn.get_config().get("enable_metadata_routing", False):
+            # as scikit-learn's own estimators: a request would do nothing
+            raise RuntimeError(f"set_{method}_request is only available when metadata routing "
+                               "is enabled: sklearn.set_config(enable_metadata_routing=True)")
         request = self.get_metadata_routing()
         for param, alias in aliases.items():
             if alias != UNCHANGED:
