@@ -38,18 +38,20 @@ class BuildExt(build_ext):
                   "libomp); building without threads: n_jobs will use one thread",
                   file=sys.stderr)
         # a build left from the other choice looks up to date (its sources have
-        # not changed): rebuild when the choice differs from the last build's
-        os.makedirs(self.build_temp, exist_ok=True)
+        # not changed): rebuild when the choice differs from the last finished
+        # build's, recorded once it has finished (a failed build leaves no record)
         record = os.path.join(self.build_temp, "sigmax-openmp")
         choice = "openmp" if openmp else "single-thread"
         try:
             with open(record) as f:
                 self.force = self.force or f.read() != choice
+            os.remove(record)
         except OSError:
             self.force = True  # no record: the state of any earlier build is unknown
+        super().build_extensions()
+        os.makedirs(self.build_temp, exist_ok=True)
         with open(record, "w") as f:
             f.write(choice)
-        super().build_extensions()
 
     def _openmp_works(self) -> bool:
         with tempfile.TemporaryDirectory() as tmp:

@@ -54,11 +54,11 @@ def _copy_sources(tmp_path: Path) -> Path:
     return src
 
 
-def _build(src: Path, env: dict) -> str:
+def _build(src: Path, env: dict, succeeds: bool = True) -> str:
     """Builds the extension in place in src; its stderr."""
     proc = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
                           cwd=src, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (proc.returncode == 0) == succeeds, proc.stdout + proc.stderr
     return proc.stderr
 
 
@@ -66,12 +66,14 @@ def _build(src: Path, env: dict) -> str:
 @pytest.mark.parametrize("how", ["SIGMAX_OPENMP=0", "compiler without OpenMP"])
 def test_builds_and_runs_without_openmp(tmp_path, how):
     """SIGMAX_OPENMP=0 after a threaded build of the same tree rebuilds (the
-    sources have not changed, so the old build looked up to date)."""
+    sources have not changed, so the old build looked up to date), also after
+    a build of that choice that failed."""
     env = dict(os.environ)
     src = _copy_sources(tmp_path)
     if how == "SIGMAX_OPENMP=0":
         _build(src, env)
         env["SIGMAX_OPENMP"] = "0"
+        _build(src, dict(env, CC="false", LDSHARED="false -shared"), succeeds=False)
         _build(src, env)
     else:
         cc = tmp_path / "cc"
