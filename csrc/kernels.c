@@ -152,7 +152,9 @@ double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
             }
             double T = 0.0;
             for (sx_size j = 0; j < k; j++) {
-                l += t[j] * ((zmax - z[j]) + lognorm[0]);
+                if (t[j] != 0.0) { /* a zero target adds nothing, even where zmax - z_j overflows */
+                    l += t[j] * ((zmax - z[j]) + lognorm[0]);
+                }
                 T += t[j];
             }
             for (sx_size j = 0; j < k; j++) {

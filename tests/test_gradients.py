@@ -217,3 +217,15 @@ def test_sure_softmax_mse_row_keeps_relative_precision(dtype, c):
     rtol = SURE_RTOL[dtype]
     np.testing.assert_allclose(value, 2 * a1**2, rtol=rtol)
     np.testing.assert_allclose(grad_b, [-4 * a0 * a1**2, 4 * a0 * a1**2], rtol=rtol)
+
+
+@pytest.mark.parametrize("targets", ["index", "onehot"])
+def test_a_zero_target_far_below_the_maximum_adds_nothing(targets):
+    """zmax - z_j overflows to inf for logits 2e308 apart; a zero target there
+    contributes 0 to the loss (not 0 * inf = NaN), as with class indices."""
+    X = np.ones((1, 1))
+    W = np.array([[1e308], [-1e308], [0.0]])
+    y = np.array([0]) if targets == "index" else np.array([[1.0, 0.0, 0.0]])
+    value, _, grad_b = sigmax.loss_grad(X, y, W, np.zeros(3))
+    assert value == 0.0
+    np.testing.assert_array_equal(grad_b, [0.0, 0.0, 0.0])
