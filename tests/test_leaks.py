@@ -39,6 +39,7 @@ Smaller C leaks (a few bytes of scratch per call) are left to tools/valgrind.sh.
 """
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import sys
@@ -187,10 +188,21 @@ def _rss():
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _release_free_heap():
+    """Give the C heap's free memory back to the system (glibc's malloc_trim),
+    so that what a round allocates must grow the RSS: memory earlier tests
+    freed but the heap kept resident would otherwise absorb a leak unseen."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):  # not glibc
+        pass
+
+
 def rss_growth(run_round):
     """RSS growth (bytes) over MEASURED_ROUNDS rounds after one warm-up round."""
     run_round()
     gc.collect()
+    _release_free_heap()
     base = _rss()
     peak = base
     for _ in range(MEASURED_ROUNDS):
