@@ -113,7 +113,8 @@ PY
 # script was given (ARG), for sx_pytest, which runs pytest in $SX_WORK/run.
 # Each ARG naming an existing path from the caller's directory (a file, a
 # directory, a test id file::name, or the value of an option such as --ignore)
-# is made absolute.  When no ARG names tests (a path that is not an option's
+# is made absolute, except --deselect's test ids, which pytest reads from the
+# repository's root; --option=VALUE and -kEXPR are read as two arguments.  When no ARG names tests (a path that is not an option's
 # value), the script's default selection DEFAULT comes first and the options
 # narrow it: a -k expression is joined to the default's with "and", while a
 # -m, coming last, replaces the default's (pytest keeps the last of each).
@@ -124,10 +125,22 @@ sx_test_selection() {
         defaults+=("$1"); shift
     done
     shift
+    local split=()  # --option=VALUE and -kEXPR as two arguments each
     for arg in "$@"; do
+        case "$arg" in
+            --*=*) split+=("${arg%%=*}" "${arg#*=}") ;;
+            -k?*) split+=(-k "${arg#-k}") ;;
+            *) split+=("$arg") ;;
+        esac
+    done
+    for arg in "${split[@]}"; do
         option=$previous
         previous=""
         if [ "$option" = -k ]; then given_k=$arg; continue; fi
+        if [ "$option" = --deselect ]; then  # a test id from the repository's root, as given
+            given+=("$arg")
+            continue
+        fi
         case "$arg" in
             -k) previous=$arg; continue ;;
             -m|-p|-o|-c|-W|-n|-r|--deselect|--ignore|--ignore-glob|--basetemp|--rootdir| \
