@@ -303,13 +303,11 @@ class _LinearClassifier(_ParamsMixin):
         """Train W and b in place with self.solver; (n_iter, loss curve).  The
         solver's warnings come after the progress line is ended."""
         fit_intercept = bool(self.fit_intercept)
+        outcome = start = None
         if self.solver == "lbfgs":
             n_iter, curve, outcome = lbfgs(problem, W, b, tol=float(self.tol), max_iter=max_iter,
                                            fit_intercept=fit_intercept, on_epoch=on_epoch)
-            on_epoch.close()
-            self._warn_lbfgs(outcome, alpha, sw, problem.X.shape[0])
-            return n_iter, curve
-        if self.solver == "gd":
+        elif self.solver == "gd":
             n_iter, curve = gd(problem, W, b, learning_rate=float(self.learning_rate),
                                max_iter=max_iter, fit_intercept=fit_intercept, on_epoch=on_epoch)
             start = curve[0] if curve else None  # gd's curve begins at the starting point
@@ -322,7 +320,10 @@ class _LinearClassifier(_ParamsMixin):
                                 shuffle=bool(self.shuffle), rng=rng,
                                 fit_intercept=fit_intercept, on_epoch=on_epoch)
         on_epoch.close()
-        self._warn_rising(start, curve)
+        if outcome is not None:
+            self._warn_lbfgs(outcome, alpha, sw, problem.X.shape[0])
+        else:
+            self._warn_rising(start, curve)
         return n_iter, curve
 
     def _warn_rising(self, start: Optional[float], curve):

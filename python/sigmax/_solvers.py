@@ -66,17 +66,16 @@ def objective(problem: Problem, W: np.ndarray, b: np.ndarray) -> float:
     one pass over X.
     """
     X, y, sw = problem.X, problem.y_index, problem.sample_weight
-    W0 = np.zeros((W.shape[0], 1), W.dtype)
-    if W.any():
-        X0, W0 = X, W
-    elif y is not None:
-        classes = max(W.shape[0], 2)  # K = 1: the sigmoid unit's labels 0 and 1
-        totals = np.bincount(y, weights=sw, minlength=classes)
-        X0, y, sw = np.zeros((classes, 1), X.dtype), np.arange(classes, dtype=np.intp), \
-            unit_scaled(totals).astype(X.dtype)
-    else:
-        X0 = np.broadcast_to(np.zeros((1, 1), X.dtype), (X.shape[0], 1))
-    return _core.loss_grad(X0, y, problem.Y, sw, W0, b, problem.link, problem.loss,
+    if not W.any():
+        W = np.zeros((W.shape[0], 1), W.dtype)
+        if y is not None:
+            classes = max(W.shape[0], 2)  # K = 1: the sigmoid unit's labels 0 and 1
+            totals = np.bincount(y, weights=sw, minlength=classes)
+            X, y, sw = np.zeros((classes, 1), X.dtype), np.arange(classes, dtype=np.intp), \
+                unit_scaled(totals).astype(X.dtype)
+        else:
+            X = np.broadcast_to(np.zeros((1, 1), X.dtype), (X.shape[0], 1))
+    return _core.loss_grad(X, y, problem.Y, sw, W, b, problem.link, problem.loss,
                            problem.alpha, None, None, problem.n_threads)
 
 
