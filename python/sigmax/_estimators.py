@@ -460,14 +460,16 @@ class _LinearClassifier(_ParamsMixin):
         return X, W, b
 
     def _forward(self, X, fitted: "_Fitted", what, link=None):
-        """The kernels' forward pass: (n, K) values of X's dtype, or for
-        _OUT_CLASS each row's class index (n,)."""
-        X, W, b = self._check_fitted_X(X, fitted)
+        """The kernels' forward pass over X, checked against the fitted model:
+        (n, K) values of X's dtype, or for _OUT_CLASS each row's class index (n,)."""
+        return self._forward_checked(*self._check_fitted_X(X, fitted), what, link or fitted.link)
+
+    def _forward_checked(self, X: np.ndarray, W: np.ndarray, b: np.ndarray, what, link: str):
+        """_forward on inputs _check_fitted_X has already checked and converted."""
         out = (np.empty(X.shape[0], dtype=np.intp) if what == _OUT_CLASS
                else np.empty((X.shape[0], W.shape[0]), dtype=X.dtype))
         if X.shape[0]:
-            _core.forward(X, W, b, LINKS[link or fitted.link], what, out,
-                          _threads(self.n_jobs))
+            _core.forward(X, W, b, LINKS[link], what, out, _threads(self.n_jobs))
         return out
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
@@ -509,11 +511,11 @@ class _LinearClassifier(_ParamsMixin):
     def _probabilities(self, X, log: bool) -> np.ndarray:
         fitted = self._fitted()
         link = self._probabilities_link(fitted)
-        X = self._check_fitted_X(X, fitted)[0]
+        X, W, b = self._check_fitted_X(X, fitted)  # once: the passes below reuse them
         if link is not None:
-            P = self._forward(X, fitted, _OUT_PROBA, link)  # the fused kernel, one pass over X
+            P = self._forward_checked(X, W, b, _OUT_PROBA, link)  # the fused kernel, one pass
         else:
-            Z = self._forward(X, fitted, _OUT_LOGITS)
+            Z = self._forward_checked(X, W, b, _OUT_LOGITS, fitted.link)
             P = self._link_probabilities(fitted, Z.copy() if log else Z, log=False)
         if not log:
             return P
@@ -531,7 +533,8 @@ class _LinearClassifier(_ParamsMixin):
         rows = hit_rows[np.flatnonzero(np.diff(hit_rows, prepend=-1))]
         for start in range(0, rows.shape[0], _LOG_ROWS_CHUNK):
             r = rows[start:start + _LOG_ROWS_CHUNK]
-            from_logits = (self._forward(X[r], fitted, _OUT_LOG_PROBA, link) if link is not None
+            from_logits = (self._forward_checked(X[r], W, b, _OUT_LOG_PROBA, link)
+                           if link is not None
                            else self._link_probabilities(fitted, Z[r], log=True))
             L[r] = np.where(small[r], from_logits, L[r])
         return L
