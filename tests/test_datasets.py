@@ -252,6 +252,45 @@ def test_hash_mismatch(tmp_path, mnist_dir, compress):
     assert hashlib.sha256(fake).hexdigest() in msg
 
 
+@pytest.mark.parametrize("explicit", [True, False])
+@pytest.mark.parametrize("fault", ["content", "oversized", "gzip"])
+def test_bad_file_message_says_what_to_do_where_it_lies(tmp_path, mnist_dir, monkeypatch,
+                                                        explicit, fault):
+    """Deleting a bad file in the cache brings a fresh download; in a directory
+    given explicitly nothing is downloaded, so the message must not suggest it."""
+    monkeypatch.delenv("SIGMAX_DATA", raising=False)
+    monkeypatch.setattr(ds, "_fetch", lambda url, dest, max_bytes: pytest.fail("download"))
+    name = "t10k-labels-idx1-ubyte"
+    _link_real_files(mnist_dir, tmp_path, [n for n in ds.MNIST_FILES if n != name])
+    target = tmp_path / (name + ".gz")
+    good = _idx_bytes(np.arange(10000, dtype=np.int64) % 10)
+    target.write_bytes({"content": gzip.compress(good),
+                        "oversized": gzip.compress(good + bytes(100)),
+                        "gzip": gzip.compress(good)[:-20]}[fault])
+    with pytest.raises(ValueError, match={"content": "SHA-256", "oversized": "more than",
+                                          "gzip": "corrupt gzip"}[fault]) as info:
+        load_mnist(tmp_path) if explicit else load_mnist(cache_dir=tmp_path)
+    msg = str(info.value)
+    assert str(target) in msg
+    if explicit:
+        assert "replace it" in msg and "download" not in msg
+    else:
+        assert "delete it to download it again into the cache" in msg
+
+
+def test_bad_download_message_has_no_file_to_delete(tmp_path, monkeypatch):
+    """A download that fails its check is removed at once: the mirror's error
+    names the URL and suggests nothing about a file."""
+    monkeypatch.delenv("SIGMAX_DATA", raising=False)
+    monkeypatch.setattr(ds, "_fetch",
+                        lambda url, dest, max_bytes: Path(dest).write_bytes(gzip.compress(b"x")))
+    with pytest.raises(OSError, match="could not download") as info:
+        load_mnist(cache_dir=tmp_path)
+    msg = str(info.value)
+    assert "SHA-256" in msg and "delete it" not in msg and "replace it" not in msg
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("compress", [False, True])
 def test_oversized_file_is_rejected_before_it_is_read_whole(tmp_path, mnist_dir, compress):
     # 160 MiB of zeros (160 KiB gzipped) where 10008 bytes are expected: read

@@ -87,14 +87,15 @@ _DOWNLOAD_ERRORS = (OSError, ValueError, EOFError, zlib.error, http.client.HTTPE
 # IDX parsing
 # --------------------------------------------------------------------------- #
 @contextlib.contextmanager
-def _opened(path: Path, gz: bool) -> Iterator[BinaryIO]:
+def _opened(path: Path, gz: bool, remedy: str = "") -> Iterator[BinaryIO]:
     """``path`` open for reading bytes, gunzipped when ``gz``; invalid or
-    truncated gzip data, met while reading, is a ValueError naming the file."""
+    truncated gzip data, met while reading, is a ValueError naming the file
+    (and ending with ``remedy``)."""
     try:
         with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
             yield fh
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise ValueError(f"{path}: corrupt gzip file ({exc})") from exc
+        raise ValueError(f"{path}: corrupt gzip file ({exc}){remedy}") from exc
 
 
 def _read_upto(fh: BinaryIO, size: int) -> bytes:
@@ -110,7 +111,8 @@ def _read_upto(fh: BinaryIO, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def _read_bytes(path: Path, gz: Optional[bool] = None, limit: Optional[int] = None) -> bytes:
+def _read_bytes(path: Path, gz: Optional[bool] = None, limit: Optional[int] = None,
+                remedy: str = "") -> bytes:
     """Return the uncompressed contents of ``path``.
 
     The file is gunzipped if ``gz`` is true, or, when ``gz`` is None, if its
@@ -121,16 +123,16 @@ def _read_bytes(path: Path, gz: Optional[bool] = None, limit: Optional[int] = No
     ------
     ValueError
         If a ``.gz`` file is not valid gzip data or is truncated, or if the
-        contents exceed ``limit`` bytes.
+        contents exceed ``limit`` bytes; the message ends with ``remedy``.
     """
     if gz is None:
         gz = path.suffix == ".gz"
-    with _opened(path, gz) as fh:
+    with _opened(path, gz, remedy) as fh:
         data = fh.read() if limit is None else _read_upto(fh, limit + 1)
     if limit is not None and len(data) > limit:
         raise ValueError(f"{path}: holds more than the {limit} bytes expected"
-                         f"{' uncompressed' if gz else ''}; the file is corrupt or not MNIST "
-                         f"(delete it to re-download into the cache, or replace it)")
+                         f"{' uncompressed' if gz else ''}; the file is corrupt or not MNIST"
+                         f"{remedy}")
     return data
 
 
@@ -272,16 +274,25 @@ def _find(directory: Path, name: str) -> Optional[Path]:
     return None
 
 
-def _check_sha256(data: bytes, name: str, path: Union[str, Path]) -> None:
-    """Raise ``ValueError`` unless ``data`` has the known SHA-256 for ``name``."""
+def _check_sha256(data: bytes, name: str, path: Union[str, Path], remedy: str = "") -> None:
+    """Raise ``ValueError`` unless ``data`` has the known SHA-256 for ``name``;
+    the message ends with ``remedy`` (see :func:`_remedy`)."""
     expected = MNIST_SHA256[name]
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise ValueError(
             f"{path}: SHA-256 of the uncompressed data is {actual}, expected {expected} "
-            f"for {name}; the file is corrupt, incomplete or not MNIST "
-            f"(delete it to re-download into the cache, or replace it)"
+            f"for {name}; the file is corrupt, incomplete or not MNIST{remedy}"
         )
+
+
+def _remedy(explicit: bool) -> str:
+    """What to do about a bad file found in the directory load_mnist reads, as
+    the end of its error message: a file in the cache is downloaded again once
+    deleted; one in a directory given explicitly never is."""
+    if explicit:
+        return " (replace it with the original MNIST file, gzipped or not)"
+    return " (delete it to download it again into the cache, or replace it)"
 
 
 def _max_download_bytes(name: str) -> int:
@@ -449,9 +460,9 @@ def load_mnist(
             data = _download(name, directory)
             where: Union[str, Path] = directory / (name + ".gz")
         else:
-            data = _read_bytes(path, limit=MNIST_BYTES[name])
+            data = _read_bytes(path, limit=MNIST_BYTES[name], remedy=_remedy(explicit))
             where = path
-            _check_sha256(data, name, where)
+            _check_sha256(data, name, where, remedy=_remedy(explicit))
         arrays[name] = _parse_idx(data, where)
 
     out: List[np.ndarray] = []
