@@ -24,12 +24,13 @@ import contextlib
 import gzip
 import hashlib
 import http.client
+import io
 import os
 import secrets
 import urllib.request
 import zlib
 from pathlib import Path
-from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -87,7 +88,7 @@ _DOWNLOAD_ERRORS = (OSError, ValueError, EOFError, zlib.error, http.client.HTTPE
 # IDX parsing
 # --------------------------------------------------------------------------- #
 @contextlib.contextmanager
-def _opened(path: Path, gz: bool, remedy: str = "") -> Iterator[BinaryIO]:
+def _opened(path: Path, gz: bool, remedy: str = "") -> Iterator[io.BufferedIOBase]:
     """``path`` open for reading bytes, gunzipped when ``gz``; invalid or
     truncated gzip data, met while reading, is a ValueError naming the file
     (and ending with ``remedy``)."""
@@ -98,7 +99,7 @@ def _opened(path: Path, gz: bool, remedy: str = "") -> Iterator[BinaryIO]:
         raise ValueError(f"{path}: corrupt gzip file ({exc}){remedy}") from exc
 
 
-def _read_upto(fh: BinaryIO, size: int) -> bytes:
+def _read_upto(fh: io.BufferedIOBase, size: int) -> bytes:
     """At most ``size`` bytes of ``fh``, read in chunks: ``read(size)`` can
     allocate ``size`` bytes up front, whatever the file holds."""
     chunks = []
