@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import numpy as np
+import numpy.typing as npt
 
 LINKS = {"softmax": 0, "sigmoid": 1}
 LOSSES = {"log": 0, "mse": 1}
@@ -54,7 +55,7 @@ def _as_real_array(a: Any, name: str) -> np.ndarray:
 
 
 def as_float_array(
-    a: Any, name: str, ndim: Optional[int] = None, dtype: Optional[np.dtype] = None
+    a: Any, name: str, ndim: Optional[int] = None, dtype: Optional[npt.DTypeLike] = None
 ) -> np.ndarray:
     """An aligned native-order float32/float64 ndarray view of ``a``.
 
@@ -115,7 +116,8 @@ def check_alpha(alpha: Any) -> float:
     return value
 
 
-def check_sample_weight(sample_weight: Any, n: int, dtype: np.dtype) -> Optional[np.ndarray]:
+def check_sample_weight(sample_weight: Any, n: int,
+                        dtype: npt.DTypeLike) -> Optional[np.ndarray]:
     """The (n,) row weights in ``dtype`` for the kernels, or None for equal
     weights: :func:`valid_sample_weight`, then :func:`kernel_weights`."""
     return kernel_weights(valid_sample_weight(sample_weight, n), dtype)
@@ -139,7 +141,7 @@ def valid_sample_weight(sample_weight: Any, n: int) -> Optional[np.ndarray]:
     return sw
 
 
-def kernel_weights(w: Optional[np.ndarray], dtype: np.dtype) -> Optional[np.ndarray]:
+def kernel_weights(w: Optional[np.ndarray], dtype: npt.DTypeLike) -> Optional[np.ndarray]:
     """Row weights ``w`` (float64, finite, >= 0; None for equal weights) in
     ``dtype`` for the kernels.
 
