@@ -6,7 +6,7 @@ scikit-learn's class of the same name, so code (and scikit-learn's own
 checks) catching either one works.
 """
 import sys
-from typing import Dict, Optional, Tuple, Type
+from typing import Any, Dict, Optional, Tuple, Type, TypeVar
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -25,8 +25,10 @@ class DataConversionWarning(UserWarning):
 
 _combined: Dict[Tuple[type, type], type] = {}
 
+_E = TypeVar("_E", bound=BaseException)
 
-def compatible(cls: Type) -> Type:
+
+def compatible(cls: Type[_E]) -> Type[_E]:
     """cls, or a subclass of cls and of scikit-learn's namesake when loaded."""
     sk = sys.modules.get("sklearn.exceptions")
     base = getattr(sk, cls.__name__, None) if sk is not None else None
@@ -34,7 +36,8 @@ def compatible(cls: Type) -> Type:
         return cls
     key = (cls, base)
     if key not in _combined:
-        def __reduce__(self):  # the class is no module attribute: pickle the sigmax one's name
+        # the class is no module attribute: pickle the sigmax one's name
+        def __reduce__(self: BaseException) -> Tuple[Any, ...]:
             return _rebuild, (cls, self.args, self.__dict__ or None)
 
         _combined[key] = type(cls.__name__, (cls, base), {"__module__": cls.__module__,
