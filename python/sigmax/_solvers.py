@@ -208,8 +208,8 @@ def _second_moments(problem: Problem) -> Optional[np.ndarray]:
     if s is None:
         msq = np.einsum("ij,ij->j", X, X, dtype=np.float64) / X.shape[0]
     else:
-        s = np.asarray(s, dtype=np.float64)
-        msq = np.einsum("i,ij,ij->j", s, X, X, dtype=np.float64) / s.sum()
+        weights = np.asarray(s, dtype=np.float64)
+        msq = np.einsum("i,ij,ij->j", weights, X, X, dtype=np.float64) / weights.sum()
     return msq if np.all(np.isfinite(msq)) else None
 
 
