@@ -122,7 +122,12 @@ def logits(X: ArrayLike, W: ArrayLike, b: ArrayLike) -> np.ndarray:
     return out
 
 
-def _prepare(X, y, W, b, link, loss, sample_weight, alpha):
+def _prepare(
+    X: ArrayLike, y: ArrayLike, W: ArrayLike, b: ArrayLike, link: str, loss: str,
+    sample_weight: Optional[ArrayLike], alpha: float,
+) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray],
+           np.ndarray, np.ndarray, int, int, float]:
+    # (X, y_index, Y, sample_weight, W, b, link code, loss code, alpha) for the kernels
     link_code, loss_code = check_link_loss(link, loss)
     X = _check_X(X)
     n = X.shape[0]
@@ -237,7 +242,8 @@ def loss_grad(
     return X.dtype.type(value), gW, gb
 
 
-def _check_out(out, w_shape, b_shape, dtype, inputs):
+def _check_out(out: Any, w_shape: Tuple[int, ...], b_shape: Tuple[int, ...], dtype: np.dtype,
+               inputs: Tuple[Optional[np.ndarray], ...]) -> Tuple[np.ndarray, np.ndarray]:
     try:
         gW, gb = out
     except (TypeError, ValueError):
