@@ -11,7 +11,7 @@ import inspect
 import math
 import numbers
 import warnings
-from typing import Any, Dict, NamedTuple, Optional, TypeVar, Union
+from typing import Any, Dict, List, NamedTuple, Optional, TypeVar, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -53,6 +53,8 @@ DEFAULT_MAX_ITER = {"lbfgs": 1000, "gd": 100, "sgd": 100}
 
 
 _Self = TypeVar("_Self", bound="_ParamsMixin")
+# fit returns the estimator it is called on, typed as its own class
+_Classifier = TypeVar("_Classifier", bound="_LinearClassifier")
 # set_fit_request / set_score_request: leave a request as it is (scikit-learn's value)
 UNCHANGED = "$UNCHANGED$"
 
@@ -179,6 +181,15 @@ class _LinearClassifier(_ParamsMixin):
 
     _link = "softmax"
 
+    # the fitted attributes, set by fit (see SoftmaxRegression's Attributes);
+    # declared for type checkers only: before fit they do not exist
+    coef_: np.ndarray
+    intercept_: np.ndarray
+    classes_: np.ndarray
+    n_features_in_: int
+    n_iter_: int
+    loss_curve_: List[float]
+
     def __init__(self, *, solver: str = "lbfgs", alpha: float = 0.0, tol: float = 1e-8,
                  max_iter: Optional[int] = None, learning_rate: float = 0.1,
                  batch_size: int = 256, loss: str = "log", fit_intercept: bool = True,
@@ -238,8 +249,8 @@ class _LinearClassifier(_ParamsMixin):
         _threads(self.n_jobs)
         _random_generator(self.random_state)
 
-    def fit(self: _Self, X: ArrayLike, y: ArrayLike,
-            sample_weight: Optional[ArrayLike] = None) -> _Self:
+    def fit(self: _Classifier, X: ArrayLike, y: ArrayLike,
+            sample_weight: Optional[ArrayLike] = None) -> _Classifier:
         """Fit the model to X and y; returns self.
 
         Parameters
