@@ -689,11 +689,11 @@ def _unique_inverse(y: np.ndarray):
         table[classes] = np.arange(classes.shape[0])
         return classes.astype(y.dtype), table[labels]
     try:
-        classes, inverse = np.unique(y, return_inverse=True)
+        uniques, inverse = np.unique(y, return_inverse=True)
     except TypeError as err:
         raise TypeError(f"the labels in y cannot be compared with each other (mixed types?): "
                         f"{err}") from None
-    return classes, inverse.reshape(-1).astype(np.intp, copy=False)
+    return uniques, inverse.reshape(-1).astype(np.intp, copy=False)
 
 
 class SoftmaxRegression(_LinearClassifier):
@@ -855,6 +855,10 @@ class LogisticRegression(_LinearClassifier):
         return _activate(Z, "sigmoid", log)
 
 
+# the attributes of a fitted estimator that _Fitted's fields come from, in field order
+_FITTED_ATTRIBUTES = ("coef_", "intercept_", "classes_", "_mode", "_fitted_link", "n_features_in_")
+
+
 class _Fitted(NamedTuple):
     """What a prediction reads of a fitted model, read at once (``_fitted``)."""
 
@@ -865,18 +869,15 @@ class _Fitted(NamedTuple):
     link: str        # the link fit trained
     n_features: int
 
-    # the attributes they come from, in field order
-    ATTRIBUTES = ("coef_", "intercept_", "classes_", "_mode", "_fitted_link", "n_features_in_")
-
     @classmethod
     def of(cls, state: Dict[str, Any]) -> Optional["_Fitted"]:
         """The fitted model in an estimator's attributes ``state``, or None when
         it is not fitted.  fit sets the link and the label layout along with
         coef_: coefficients set by hand on a model never fitted leave it
         unfitted."""
-        if state.get("coef_") is None or not all(name in state for name in cls.ATTRIBUTES):
+        if state.get("coef_") is None or not all(name in state for name in _FITTED_ATTRIBUTES):
             return None
-        return cls(*(state[name] for name in cls.ATTRIBUTES))
+        return cls(*(state[name] for name in _FITTED_ATTRIBUTES))
 
 
 def _activate(Z: np.ndarray, link: str, log: bool) -> np.ndarray:
