@@ -11,7 +11,8 @@ import inspect
 import math
 import numbers
 import warnings
-from typing import Any, Dict, List, NamedTuple, Optional, TypeVar, Union
+from typing import (TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple, TypeVar, Union,
+                    cast)
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -19,7 +20,7 @@ from numpy.typing import ArrayLike
 from . import _core
 from ._api import _threads
 from ._progress import EpochProgress
-from ._solvers import Problem, diverged, gd, lbfgs, objective, sgd
+from ._solvers import LbfgsOutcome, Problem, diverged, gd, lbfgs, objective, sgd
 from ._validation import (
     LINKS,
     LOSSES,
@@ -55,6 +56,9 @@ DEFAULT_MAX_ITER = {"lbfgs": 1000, "gd": 100, "sgd": 100}
 _Self = TypeVar("_Self", bound="_ParamsMixin")
 # fit returns the estimator it is called on, typed as its own class
 _Classifier = TypeVar("_Classifier", bound="_LinearClassifier")
+if TYPE_CHECKING:
+    # _encode_targets: (classes_, y_index or None, Y or None, K, link, mode)
+    _Targets = Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray], int, str, str]
 # set_fit_request / set_score_request: leave a request as it is (scikit-learn's value)
 UNCHANGED = "$UNCHANGED$"
 
@@ -63,7 +67,7 @@ class _ParamsMixin:
     """get_params / set_params / repr from the constructor's signature."""
 
     @classmethod
-    def _param_names(cls):
+    def _param_names(cls) -> List[str]:
         sig = inspect.signature(cls.__init__)
         return sorted(p.name for p in sig.parameters.values()
                       if p.name != "self" and p.kind != p.VAR_KEYWORD)
@@ -89,7 +93,7 @@ class _ParamsMixin:
     # imported only here, by a caller that routes metadata.
     _METADATA = {"fit": ("sample_weight",), "score": ("sample_weight",)}
 
-    def get_metadata_routing(self):
+    def get_metadata_routing(self) -> Any:
         """This estimator's metadata requests (a scikit-learn ``MetadataRequest``):
         ``sample_weight`` for fit and score, none until requested with
         ``set_fit_request`` / ``set_score_request``."""
@@ -136,11 +140,13 @@ class _ParamsMixin:
         return f"{type(self).__name__}({', '.join(changed)})"
 
 
-def _check_positive(value, name, kind=numbers.Real):
+def _check_positive(value: Any, name: str, kind: type = numbers.Real) -> Any:
     """value, if it is a positive finite number (a positive integer < 2**62 for Integral)."""
     if kind is numbers.Integral:
+        # typeshed's numbers.Integral declares no __gt__, which 0 < value falls back
+        # to: ints and NumPy integers have it
         ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) \
-            and 0 < value < 2**62
+            and 0 < value < 2**62  # type: ignore[operator]
         what = "a positive integer below 2**62"
     else:  # any real number as_real takes (alpha's and class_weight's rule)
         try:
@@ -160,7 +166,7 @@ def _check_positive(value, name, kind=numbers.Real):
 LBFGS_QUIET_REMAINING = 1e-6
 
 
-def _random_generator(random_state) -> np.random.Generator:
+def _random_generator(random_state: Any) -> np.random.Generator:
     """The generator random_state stands for (None, an int, a SeedSequence or a
     numpy Generator), else a ValueError."""
     try:
@@ -170,7 +176,7 @@ def _random_generator(random_state) -> np.random.Generator:
                          f"got {random_state!r}: {err}") from None
 
 
-def _check_bool(value, name):
+def _check_bool(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(value)
@@ -214,12 +220,12 @@ class _LinearClassifier(_ParamsMixin):
         self.verbose = verbose
 
     # -- hooks for the subclasses ------------------------------------------
-    def _encode_targets(self, y, n, dtype):
+    def _encode_targets(self, y: ArrayLike, n: int, dtype: np.dtype) -> _Targets:
         """Return (classes_, y_index or None, Y or None, K, link, mode)."""
         raise NotImplementedError
 
     # -- fitting -----------------------------------------------------------
-    def _check_hyperparameters(self):
+    def _check_hyperparameters(self) -> None:
         if not (isinstance(self.solver, str) and self.solver in SOLVERS):
             raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
         if not (isinstance(self.loss, str) and self.loss in LOSSES):
@@ -310,7 +316,8 @@ class _LinearClassifier(_ParamsMixin):
         return self
 
     def _run_solver(self, problem: Problem, W: np.ndarray, b: np.ndarray, max_iter: int,
-                    on_epoch: EpochProgress, alpha: float, sw):
+                    on_epoch: EpochProgress, alpha: float,
+                    sw: Optional[np.ndarray]) -> Tuple[int, List[float]]:
         """Train W and b in place with self.solver; (n_iter, loss curve).  The
         solver's warnings come after the progress line is ended."""
         fit_intercept = bool(self.fit_intercept)
@@ -337,7 +344,7 @@ class _LinearClassifier(_ParamsMixin):
             self._warn_rising(start, curve)
         return n_iter, curve
 
-    def _warn_rising(self, start: Optional[float], curve):
+    def _warn_rising(self, start: Optional[float], curve: List[float]) -> None:
         """Warn when gd's or sgd's objective ended well above the objective at
         the starting weights: the steps went the wrong way (too large a
         learning rate) without overflowing, which would have raised.  (sgd's
@@ -349,7 +356,8 @@ class _LinearClassifier(_ParamsMixin):
                           f"{self.learning_rate!r} is likely too large for this data",
                           compatible(ConvergenceWarning), stacklevel=4)
 
-    def _row_weights(self, classes, y_index, sample_weight) -> Optional[np.ndarray]:
+    def _row_weights(self, classes: np.ndarray, y_index: Optional[np.ndarray],
+                     sample_weight: Optional[np.ndarray]) -> Optional[np.ndarray]:
         """Each row's weight (float64): its sample weight times its class's
         weight, up to a common factor (the objective, a weighted mean, does
         not see it); None when all rows weigh the same.
@@ -377,7 +385,8 @@ class _LinearClassifier(_ParamsMixin):
             s_c = np.bincount(y_index, weights=rel, minlength=k)
             return np.divide(rel, s_c[y_index], out=np.zeros_like(base), where=rel > 0)
         per_class = np.ones(k)
-        for label, weight in self.class_weight.items():
+        # a dict: _check_hyperparameters refused every other str than "balanced"
+        for label, weight in cast(Dict[Any, float], self.class_weight).items():
             # compared one by one: a tuple label would broadcast against the array
             matches = [i for i, c in enumerate(classes.tolist()) if c == label]
             if len(matches) != 1:
@@ -390,7 +399,8 @@ class _LinearClassifier(_ParamsMixin):
         # each scaled first: no overflow in the product
         return unit_scaled(base) * unit_scaled(per_class)[y_index]
 
-    def _warn_lbfgs(self, outcome, alpha, sw, n):
+    def _warn_lbfgs(self, outcome: LbfgsOutcome, alpha: float, sw: Optional[np.ndarray],
+                    n: int) -> None:
         name = type(self).__name__
         if outcome.stop == "max_iter":
             warnings.warn(f"{name}: L-BFGS reached max_iter before the gradient norm fell to "
@@ -426,7 +436,7 @@ class _LinearClassifier(_ParamsMixin):
     # -- scikit-learn protocol (scikit-learn is imported only by scikit-learn's callers) --
     _estimator_type = "classifier"
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
 
         return Tags(
@@ -453,7 +463,8 @@ class _LinearClassifier(_ParamsMixin):
                                              "yet; call 'fit' first.")
         return fitted
 
-    def _check_fitted_X(self, X, fitted: "_Fitted"):
+    def _check_fitted_X(self, X: ArrayLike,
+                        fitted: "_Fitted") -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         X = as_float_array(X, "X", ndim=2)
         if X.shape[1] != fitted.n_features:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} "
@@ -470,12 +481,14 @@ class _LinearClassifier(_ParamsMixin):
                                  f"{fitted.n_features} features)")
         return X, W, b
 
-    def _forward(self, X, fitted: "_Fitted", what, link=None):
+    def _forward(self, X: ArrayLike, fitted: "_Fitted", what: int,
+                 link: Optional[str] = None) -> np.ndarray:
         """The kernels' forward pass over X, checked against the fitted model:
         (n, K) values of X's dtype, or for _OUT_CLASS each row's class index (n,)."""
         return self._forward_checked(*self._check_fitted_X(X, fitted), what, link or fitted.link)
 
-    def _forward_checked(self, X: np.ndarray, W: np.ndarray, b: np.ndarray, what, link: str):
+    def _forward_checked(self, X: np.ndarray, W: np.ndarray, b: np.ndarray, what: int,
+                         link: str) -> np.ndarray:
         """_forward on inputs _check_fitted_X has already checked and converted."""
         out = (np.empty(X.shape[0], dtype=np.intp) if what == _OUT_CLASS
                else np.empty((X.shape[0], W.shape[0]), dtype=X.dtype))
@@ -519,7 +532,7 @@ class _LinearClassifier(_ParamsMixin):
         threaded pass over X)."""
         return "softmax"
 
-    def _probabilities(self, X, log: bool) -> np.ndarray:
+    def _probabilities(self, X: ArrayLike, log: bool) -> np.ndarray:
         fitted = self._fitted()
         link = self._probabilities_link(fitted)
         X, W, b = self._check_fitted_X(X, fitted)  # once: the passes below reuse them
@@ -596,7 +609,7 @@ def _column_to_1d(y: np.ndarray, stacklevel: int) -> np.ndarray:
     return y
 
 
-def _targets(y) -> np.ndarray:
+def _targets(y: Any) -> np.ndarray:
     """y as an array; None (no targets passed) is an error."""
     if y is None:
         raise ValueError("this estimator requires y to be passed, but the target y is None")
@@ -610,7 +623,7 @@ def _label_kind(a: np.ndarray) -> Optional[str]:
             "U": "strings", "S": "strings"}.get(a.dtype.kind)
 
 
-def _encode_labels(y, n):
+def _encode_labels(y: ArrayLike, n: int) -> Tuple[np.ndarray, np.ndarray]:
     """classes_ (sorted unique labels) and the class index of each row."""
     y = _column_to_1d(_targets(y), stacklevel=5)
     if y.ndim != 1:
@@ -644,12 +657,13 @@ _CONTINUOUS_LABELS = ("Unknown label type: continuous. Classifiers need discrete
                       "(integers, strings, bools, or floats with integral values)")
 
 
-def _fractional(v: Any) -> bool:
+def _fractional(v: Any) -> Union[bool, np.bool_]:
     """Whether v is a finite real number (Python, NumPy, Decimal, Fraction) that
     is not an integer."""
     if isinstance(v, numbers.Number) and not isinstance(v, numbers.Integral):
         try:
-            return v != int(v)
+            # a Number need not take int(): a complex raises TypeError, caught below
+            return v != int(v)  # type: ignore[call-overload]
         except (TypeError, ValueError, ArithmeticError):  # complex, say: not a real number
             return False
     return False
@@ -662,7 +676,8 @@ def _missing_label(v: Any) -> bool:
         return True
     if isinstance(v, numbers.Number) and not isinstance(v, numbers.Integral):
         try:  # in the number's own type: Decimal("1e400") is finite
-            return bool(v != v) or abs(v) == math.inf
+            # a Number need not take abs(): the TypeError is caught below
+            return bool(v != v) or abs(v) == math.inf  # type: ignore[arg-type]
         except (TypeError, ValueError, ArithmeticError):  # a signaling Decimal NaN, say
             return True
     return False
@@ -672,7 +687,7 @@ def _missing_label(v: Any) -> bool:
 _MAX_TABLE_LABEL = 1 << 20
 
 
-def _unique_inverse(y: np.ndarray):
+def _unique_inverse(y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """np.unique(y, return_inverse=True), with the inverse as intp.
 
     Non-negative integer labels (the usual case) take a path that needs at most
@@ -680,7 +695,8 @@ def _unique_inverse(y: np.ndarray):
     training then allocates far less than X.
     """
     if y.dtype.kind in "biu" and y.shape[0] and y.min() >= 0 and y.max() < _MAX_TABLE_LABEL:
-        labels = y.astype(np.intp, copy=False)  # y itself when it is intp (fit's own copy)
+        # y itself when it is intp (fit's own copy)
+        labels: np.ndarray = y.astype(np.intp, copy=False)
         counts = np.bincount(labels)
         classes = np.flatnonzero(counts)
         if classes.shape[0] == counts.shape[0]:  # labels are exactly 0..K-1
@@ -796,7 +812,7 @@ class SoftmaxRegression(_LinearClassifier):
         weights after each iteration.
     """
 
-    def _encode_targets(self, y, n, dtype):
+    def _encode_targets(self, y: ArrayLike, n: int, dtype: np.dtype) -> _Targets:
         classes, y_index = _encode_labels(y, n)
         return classes, y_index, None, classes.shape[0], "softmax", "softmax"
 
@@ -820,7 +836,7 @@ class LogisticRegression(_LinearClassifier):
     _link = "sigmoid"
     _multi_label = True
 
-    def _encode_targets(self, y, n, dtype):
+    def _encode_targets(self, y: ArrayLike, n: int, dtype: np.dtype) -> _Targets:
         y_arr = _targets(y)
         if y_arr.ndim == 2 and y_arr.shape[1] > 1:
             if y_arr.shape[0] != n:
