@@ -32,6 +32,30 @@ typedef char sx_size_is_npy_intp[(sizeof(sx_size) == sizeof(npy_intp)) ? 1 : -1]
 
 /* ---- argument checks ---------------------------------------------------- */
 
+/*
+ * An entry point's arguments, held (one more reference to each) from the
+ * parse until it returns.  NumPy refuses to resize an array referenced from
+ * anywhere but its owner and the call's argument tuple, so no other thread
+ * (while the GIL is released) and no Python code the call runs (the lbfgs
+ * callback, an h0's __array__) can resize an array and free the data the
+ * kernels hold pointers into.
+ */
+static void
+hold_args(PyObject *args)
+{
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); i++) {
+        Py_INCREF(PyTuple_GET_ITEM(args, i));
+    }
+}
+
+static void
+release_args(PyObject *args)
+{
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); i++) {
+        Py_DECREF(PyTuple_GET_ITEM(args, i));
+    }
+}
+
 /* obj must be an aligned, native-order ndarray of typenum and rank ndim. */
 static PyArrayObject *
 check_array(PyObject *obj, const char *name, int typenum, int ndim, int writeable)
@@ -396,8 +420,11 @@ core_loss_grad(PyObject *Py_UNUSED(self), PyObject *args)
     PyObject *result = NULL;
 
     if (!PyArg_ParseTuple(args, "OOOOOOiidOOi:loss_grad", &Xo, &yo, &Yo, &swo, &Wo, &bo,
-                          &link, &loss, &alpha, &gWo, &gbo, &n_threads) ||
-        build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &d, &p, &typenum) < 0 ||
+                          &link, &loss, &alpha, &gWo, &gbo, &n_threads)) {
+        return NULL;
+    }
+    hold_args(args);
+    if (build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &d, &p, &typenum) < 0 ||
         check_threads(&n_threads) < 0) {
         goto cleanup;
     }
@@ -467,6 +494,7 @@ core_loss_grad(PyObject *Py_UNUSED(self), PyObject *args)
     result = PyFloat_FromDouble(objective);
 cleanup:
     free(grad);
+    release_args(args);
     return result;
 }
 
@@ -482,27 +510,31 @@ core_forward(PyObject *Py_UNUSED(self), PyObject *args)
     PyObject *Xo, *Wo, *bo, *outo;
     int link, what, n_threads, typenum, status;
     PyArrayObject *X, *W, *b, *out;
+    PyObject *result = NULL;
 
     if (!PyArg_ParseTuple(args, "OOOiiOi:forward", &Xo, &Wo, &bo, &link, &what, &outo,
-                          &n_threads) ||
-        check_threads(&n_threads) < 0) {
+                          &n_threads)) {
         return NULL;
+    }
+    hold_args(args);
+    if (check_threads(&n_threads) < 0) {
+        goto cleanup;
     }
     if (parse_link_loss(link, SX_LOSS_LOG) < 0 || what < SX_OUT_LOGITS || what > SX_OUT_CLASS) {
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_ValueError, "unknown output code");
         }
-        return NULL;
+        goto cleanup;
     }
     /* the classes: one intp per row; the rest: k values of X's type per row */
     const int classes = what == SX_OUT_CLASS;
     if (check_model(Xo, Wo, bo, &typenum, &X, &W, &b) < 0 ||
         !(out = check_array(outo, "out", classes ? NPY_INTP : typenum, classes ? 1 : 2, 1))) {
-        return NULL;
+        goto cleanup;
     }
     const npy_intp n = PyArray_DIM(X, 0), k = PyArray_DIM(W, 0);
     if (check_dim(out, "out", 0, n) < 0 || (!classes && check_dim(out, "out", 1, k) < 0)) {
-        return NULL;
+        goto cleanup;
     }
     const sx_view xv = view_of(X);
     const sx_params p = {view_of(W), PyArray_BYTES(b), PyArray_STRIDE(b, 0)};
@@ -515,10 +547,13 @@ core_forward(PyObject *Py_UNUSED(self), PyObject *args)
                  : sx_forward_f64(&xv, &p, (sx_link)link, (sx_output)what, od, os0, os1, n_threads);
     Py_END_ALLOW_THREADS
 
-    if (raise_status(status, &xv, typenum, "X", SX_LOGITS_NOT_FINITE) < 0) {
-        return NULL;
+    if (raise_status(status, &xv, typenum, "X", SX_LOGITS_NOT_FINITE) == 0) {
+        Py_INCREF(Py_None);
+        result = Py_None;
     }
-    Py_RETURN_NONE;
+cleanup:
+    release_args(args);
+    return result;
 }
 
 PyDoc_STRVAR(activate_doc,
@@ -531,24 +566,26 @@ core_activate(PyObject *Py_UNUSED(self), PyObject *args)
     PyObject *Zo, *outo;
     int link, log_output, typenum, status;
     PyArrayObject *Z, *out;
+    PyObject *result = NULL;
 
     if (!PyArg_ParseTuple(args, "OipO:activate", &Zo, &link, &log_output, &outo)) {
         return NULL;
     }
+    hold_args(args);
     if (!PyArray_Check(Zo)) {
         PyErr_SetString(PyExc_TypeError, "Z must be a numpy.ndarray");
-        return NULL;
+        goto cleanup;
     }
     typenum = PyArray_TYPE((PyArrayObject *)Zo);
     if (typenum != NPY_FLOAT32 && typenum != NPY_FLOAT64) {
         PyErr_SetString(PyExc_TypeError, "Z must be float32 or float64");
-        return NULL;
+        goto cleanup;
     }
     if (parse_link_loss(link, SX_LOSS_LOG) < 0 || !(Z = check_array(Zo, "Z", typenum, 2, 0)) ||
         !(out = check_array(outo, "out", typenum, 2, 1)) ||
         check_dim(out, "out", 0, PyArray_DIM(Z, 0)) < 0 ||
         check_dim(out, "out", 1, PyArray_DIM(Z, 1)) < 0) {
-        return NULL;
+        goto cleanup;
     }
     const sx_view zv = view_of(Z);
     char *od = PyArray_BYTES(out);
@@ -565,10 +602,13 @@ core_activate(PyObject *Py_UNUSED(self), PyObject *args)
                      link == SX_LINK_SIGMOID
                          ? "z contains NaN"
                          : "Z contains NaN or +inf, or a row of only -inf (its softmax is "
-                           "undefined)") < 0) {
-        return NULL;
+                           "undefined)") == 0) {
+        Py_INCREF(Py_None);
+        result = Py_None;
     }
-    Py_RETURN_NONE;
+cleanup:
+    release_args(args);
+    return result;
 }
 
 PyDoc_STRVAR(sgd_epoch_doc,
@@ -590,26 +630,31 @@ core_sgd_epoch(PyObject *Py_UNUSED(self), PyObject *args)
     unsigned long long seed;
     sx_data d;
     sx_params p;
+    PyObject *result = NULL;
 
     if (!PyArg_ParseTuple(args, "OOOOOOiidddnppiK:sgd_epoch", &Xo, &yo, &Yo, &swo, &Wo, &bo,
                           &link, &loss, &lr, &alpha, &mean_weight, &batch_size, &shuffle,
-                          &fit_intercept, &n_threads, &seed) ||
-        build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &d, &p, &typenum) < 0 ||
-        check_threads(&n_threads) < 0) {
+                          &fit_intercept, &n_threads, &seed)) {
         return NULL;
     }
-    if (check_trained_params(Wo, bo) < 0) {
-        return NULL;
+    hold_args(args);
+    if (build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &d, &p, &typenum) < 0 ||
+        check_threads(&n_threads) < 0 || check_trained_params(Wo, bo) < 0) {
+        goto cleanup;
     }
     PyArrayObject *W = (PyArrayObject *)Wo, *b = (PyArrayObject *)bo;
+    if (d.X.rows < 1) {
+        PyErr_SetString(PyExc_ValueError, "X must have at least one row");
+        goto cleanup;
+    }
+    if (batch_size < 1 || !(isfinite(lr) && lr > 0.0) || !(isfinite(alpha) && alpha >= 0.0) ||
+        !(isfinite(mean_weight) && mean_weight > 0.0)) {
+        PyErr_SetString(PyExc_ValueError, "need batch_size >= 1, learning_rate finite and > 0, "
+                                          "alpha finite and >= 0, mean_weight finite and > 0");
+        goto cleanup;
+    }
     if (batch_size > d.X.rows) {
         batch_size = d.X.rows;  /* a batch is at most the whole data */
-    }
-    if (batch_size < 1 || !isfinite(lr) || !isfinite(alpha) || !isfinite(mean_weight) ||
-        !(mean_weight > 0.0)) {
-        PyErr_SetString(PyExc_ValueError, "batch_size must be >= 1; learning_rate and alpha "
-                                          "finite; mean_weight finite and > 0");
-        return NULL;
     }
     char *Wd = PyArray_BYTES(W), *bd = PyArray_BYTES(b);
     const sx_size k = p.W.rows;
@@ -625,10 +670,12 @@ core_sgd_epoch(PyObject *Py_UNUSED(self), PyObject *args)
     if (raise_status(status, &d.X, typenum, "X",
                      "the logits X W^T + b or the loss are not: the weights diverged (a "
                      "smaller learning_rate may help), or W, b or the targets hold NaN or "
-                     "infinity") < 0) {
-        return NULL;
+                     "infinity") == 0) {
+        result = PyFloat_FromDouble(mean_loss);
     }
-    return PyFloat_FromDouble(mean_loss);
+cleanup:
+    release_args(args);
+    return result;
 }
 
 /* ---- the exact solver: L-BFGS over the fused loss_grad ------------------- */
@@ -675,7 +722,8 @@ fit_objective_eval(void *ctx, const double *x, double *f, double *g)
     store_params(o, x);
     memset(o->grad, 0, (size_t)(km + o->k) * sizeof(double));
     sx_accum acc = {0.0, 0.0, o->grad, o->grad + km};
-    int status = loss_grad_full(o->typenum, &o->d, &o->p, o->n_threads, &acc);
+    /* fork_safe_threads at each use: the callback may have forked this process */
+    int status = loss_grad_full(o->typenum, &o->d, &o->p, fork_safe_threads(o->n_threads), &acc);
     if (status != SX_OK) {
         return status;
     }
@@ -720,7 +768,15 @@ fit_h0(void *ctx, double *v)
     const sx_view P = {(const char *)o->h0_block, q, q, q * 8, 8};
     const sx_params weights = {{(const char *)V, k, q, q * 8, 8}, (const char *)zeros, 0};
     int status = sx_forward_f64(&P, &weights, SX_LINK_SOFTMAX, SX_OUT_LOGITS, (char *)out,
-                                8, q * 8, o->n_threads);
+                                8, q * 8, fork_safe_threads(o->n_threads));
+    if (status == SX_ERR_NONFINITE) {
+        /* P v overflowed: no direction, as when a diagonal h0's product
+         * overflows; lbfgs.c finds no descent along it and stops (no progress) */
+        for (sx_size i = 0; i < k * m + k; i++) {
+            v[i] = NAN;
+        }
+        return SX_OK;
+    }
     if (status != SX_OK) {
         return status;
     }
@@ -819,8 +875,11 @@ core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)
     memset(&o, 0, sizeof(o));
     if (!PyArg_ParseTuple(args, "OOOOOOiidpdnniOO:lbfgs", &Xo, &yo, &Yo, &swo, &Wo, &bo, &link,
                           &loss, &alpha, &fit_intercept, &tol, &max_iter, &memory, &n_threads,
-                          &callback, &h0o) ||
-        build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &o.d, &o.p, &o.typenum) < 0 ||
+                          &callback, &h0o)) {
+        return NULL;
+    }
+    hold_args(args);
+    if (build_problem(Xo, yo, Yo, swo, Wo, bo, link, loss, &o.d, &o.p, &o.typenum) < 0 ||
         check_threads(&n_threads) < 0) {
         goto cleanup;
     }
@@ -897,6 +956,7 @@ cleanup:
     free(o.grad);
     free(o.h0_scratch);
     Py_XDECREF(h0);
+    release_args(args);
     return result;
 }
 
@@ -911,10 +971,11 @@ PyDoc_STRVAR(spd_inverse_doc,
 static PyObject *
 core_spd_inverse(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *Ao;
+    PyObject *Ao, *result = NULL;
     if (!PyArg_ParseTuple(args, "O:spd_inverse", &Ao)) {
         return NULL;
     }
+    hold_args(args);
     if (!PyArray_Check(Ao) || PyArray_TYPE((PyArrayObject *)Ao) != NPY_FLOAT64 ||
         PyArray_NDIM((PyArrayObject *)Ao) != 2 ||
         PyArray_DIM((PyArrayObject *)Ao, 0) != PyArray_DIM((PyArrayObject *)Ao, 1) ||
@@ -922,7 +983,7 @@ core_spd_inverse(PyObject *Py_UNUSED(self), PyObject *args)
         !PyArray_ISWRITEABLE((PyArrayObject *)Ao) || !PyArray_ISNOTSWAPPED((PyArrayObject *)Ao)) {
         PyErr_SetString(PyExc_ValueError,
                         "A must be a C-contiguous, aligned, writable float64 square array");
-        return NULL;
+        goto cleanup;
     }
     PyArrayObject *A = (PyArrayObject *)Ao;
     sx_size failed;
@@ -930,19 +991,23 @@ core_spd_inverse(PyObject *Py_UNUSED(self), PyObject *args)
     failed = sx_spd_inverse(PyArray_DATA(A), PyArray_DIM(A, 0));
     Py_END_ALLOW_THREADS
     if (failed < 0) {
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
     }
-    if (failed == PyArray_DIM(A, 0) + 1) {
+    else if (failed == PyArray_DIM(A, 0) + 1) {
         PyErr_SetString(PyExc_ValueError, "the matrix is not positive definite in floating "
                         "point: its inverse overflows");
-        return NULL;
     }
-    if (failed > 0) {
+    else if (failed > 0) {
         PyErr_Format(PyExc_ValueError, "the matrix is not positive definite (pivot %zd)",
                      (Py_ssize_t)(failed - 1));
-        return NULL;
     }
-    Py_RETURN_NONE;
+    else {
+        Py_INCREF(Py_None);
+        result = Py_None;
+    }
+cleanup:
+    release_args(args);
+    return result;
 }
 
 PyDoc_STRVAR(sgd_solo_ratio_doc,

@@ -3,6 +3,8 @@
 # (PyArg_ParseTuple, METH_O or METH_NOARGS).  The arrays must be numpy.ndarray
 # (not array-likes), aligned and in native byte order; the float ones all of
 # X's dtype, float32 or float64; class indices intp.
+# Outputs must not overlap the inputs (activate's out may be Z itself): the
+# sigmax functions check that exactly (numpy.shares_memory); _core does not.
 from typing import Callable, List, Optional, Tuple, Union
 
 import numpy as np
