@@ -31,6 +31,7 @@ from peers import (
     SklearnSGDClassifier,
     TorchManualSGD,
     TorchModuleSGD,
+    import_sklearn,
     import_torch,
 )
 
@@ -98,6 +99,12 @@ class Config:
     fit_repeats: int = 1
 
 
+def sklearn_missing(what: str) -> str:
+    """The note of a comparison left out for want of scikit-learn."""
+    return (f"scikit-learn is not installed: {what} (pip install scikit-learn to "
+            "include it).")
+
+
 def dtype_name(dtype) -> str:
     return np.dtype(dtype).name
 
@@ -136,14 +143,15 @@ SIGMAX_SGD = "sigmax SoftmaxRegression (n_jobs={})"
 ROW_ORDER = "sigmax in row order, no shuffle (n_jobs={})"
 
 
-def _sgd_contenders(data: Data, dtype, cfg: Config, torch: Any
+def _sgd_contenders(data: Data, dtype, cfg: Config, torch: Any, sklearn: Any
                     ) -> Tuple[Dict[str, Any], Dict[str, List[str]], Dict[str, BlasLimit]]:
-    """Contender objects by name, their grouping by library, BLAS limits."""
+    """Contender objects by name, their grouping by library, BLAS limits
+    (PyTorch's and scikit-learn's only when ``torch`` and ``sklearn`` are
+    the modules, not None)."""
     X, y, k = data.train(dtype), data.y, data.k
     lr, bs, seed = cfg.learning_rate, cfg.batch_size, cfg.seed
     objects: Dict[str, Any] = {}
-    groups: Dict[str, List[str]] = {"sigmax": [], "NumPy (lecture code)": [],
-                                    "scikit-learn SGDClassifier": []}
+    groups: Dict[str, List[str]] = {"sigmax": [], "NumPy (lecture code)": []}
     limits: Dict[str, BlasLimit] = {}
     for t in cfg.threads:
         name = SIGMAX_SGD.format(t)
@@ -165,6 +173,9 @@ def _sgd_contenders(data: Data, dtype, cfg: Config, torch: Any
                 name = f"PyTorch {label} ({t} thr)"
                 objects[name] = cls(torch, X, y, k, lr=lr, batch_size=bs, seed=seed, threads=t)
                 groups["PyTorch CPU"].append(name)
+    if sklearn is None:
+        return objects, groups, limits
+    groups["scikit-learn SGDClassifier"] = []
     # SGDClassifier computes in X's dtype: on float32 it also gets a float64
     # copy, made here, untimed; the faster of the two counts
     sk_inputs = {f"{dtype_name(dtype)} X": X}
@@ -198,20 +209,22 @@ def _accuracy_after_one_epoch(obj: Any, X_test: np.ndarray, y_test: np.ndarray) 
 
 
 def sgd_epoch(data: Data, cfg: Config) -> Dict[str, Any]:
-    torch = import_torch()
+    torch, sklearn = import_torch(), import_sklearn()
     notes = []
     if torch is None:
         notes.append("PyTorch is not installed: its column is skipped "
                      "(pip install torch==2.13.0 to include it).")
     else:
         torch.manual_seed(cfg.seed)
+    if sklearn is None:
+        notes.append(sklearn_missing("its SGDClassifier column is skipped"))
     n, m = data.X64.shape
     out: Dict[str, Any] = {"title": f"One minibatch-SGD epoch ({n} x {m}, batch "
                                     f"{cfg.batch_size}, lr {cfg.learning_rate})",
                            "by_dtype": {}, "ratios": [], "notes": notes}
     saved_torch_threads = torch.get_num_threads() if torch is not None else None
     for dtype in DTYPES:
-        objects, groups, limits = _sgd_contenders(data, dtype, cfg, torch)
+        objects, groups, limits = _sgd_contenders(data, dtype, cfg, torch, sklearn)
         tasks = [_task(name, obj, limits.get(name)) for name, obj in objects.items()]
         timings = race(tasks, cfg.repeats, seed=cfg.seed)
         best = {group: best_of(timings, names) for group, names in groups.items()}
@@ -309,11 +322,13 @@ def loss_grad_vs_read(data: Data, cfg: Config) -> Dict[str, Any]:
 # --------------------------------------------------------------------------- #
 # 3. predict_proba throughput
 # --------------------------------------------------------------------------- #
-def _fit_for_prediction(X: np.ndarray, y: np.ndarray):
-    from sklearn.linear_model import LogisticRegression
-
+def _fit_for_prediction(X: np.ndarray, y: np.ndarray, sklearn: Any):
+    """sigmax's model and scikit-learn's (None without scikit-learn)."""
     alpha = 1.0 / X.shape[0]
     ours = quiet(lambda: sigmax.SoftmaxRegression(alpha=alpha, max_iter=30).fit(X, y))
+    if sklearn is None:
+        return ours, None
+    LogisticRegression = sklearn.linear_model.LogisticRegression
     theirs = quiet(lambda: LogisticRegression(C=1.0, max_iter=30).fit(X, y))
     return ours, theirs
 
@@ -321,16 +336,17 @@ def _fit_for_prediction(X: np.ndarray, y: np.ndarray):
 def predict_proba_tasks(ours, theirs, X: np.ndarray, threads: Sequence[int]
                         ) -> Tuple[List[Task], List[str], List[str]]:
     """The predict_proba contenders on X: sigmax at each n_jobs and
-    scikit-learn at each BLAS thread count, with the thread setting of both
-    made in the untimed set-up, so that each timed call is predict_proba
-    alone.  Returns the tasks and the names of sigmax's and scikit-learn's."""
+    scikit-learn at each BLAS thread count (none when ``theirs`` is None),
+    with the thread setting of both made in the untimed set-up, so that each
+    timed call is predict_proba alone.  Returns the tasks and the names of
+    sigmax's and scikit-learn's."""
     tasks, our_names, sk_names = [], [], []
     for t in threads:
         name = f"sigmax (n_jobs={t})"
         tasks.append(Task(name, lambda X=X: ours.predict_proba(X),
                           setup=lambda t=t: ours.set_params(n_jobs=t)))
         our_names.append(name)
-    for t in threads:
+    for t in threads if theirs is not None else ():
         limit = BlasLimit(t)
         name = f"sklearn LogisticRegression (BLAS {t} thr)"
         tasks.append(Task(name, lambda X=X: theirs.predict_proba(X),
@@ -340,31 +356,38 @@ def predict_proba_tasks(ours, theirs, X: np.ndarray, threads: Sequence[int]
 
 
 def predict_proba(data: Data, cfg: Config) -> Dict[str, Any]:
+    sklearn = import_sklearn()
+    rows = min(cfg.predict_fit_rows, data.X64.shape[0])
     out: Dict[str, Any] = {"title": "predict_proba throughput", "by_dtype": {}, "ratios": [],
                            "notes": [f"both models fitted briefly (30 L-BFGS iterations) on the "
-                                     f"first {min(cfg.predict_fit_rows, data.X64.shape[0])} "
-                                     "training rows in the same dtype; each library at its "
-                                     "best thread count (sigmax's n_jobs, scikit-learn's BLAS "
-                                     "threads)"]}
-    rows = min(cfg.predict_fit_rows, data.X64.shape[0])
+                                     f"first {rows} training rows in the same dtype; each "
+                                     "library at its best thread count (sigmax's n_jobs, "
+                                     "scikit-learn's BLAS threads)"]}
+    if sklearn is None:
+        out["notes"] = [f"sigmax's model fitted briefly (30 L-BFGS iterations) on the first "
+                        f"{rows} training rows in the same dtype",
+                        sklearn_missing("the comparison with its LogisticRegression is "
+                                        "skipped; sigmax's throughput alone is measured")]
     for dtype in DTYPES:
         dn = dtype_name(dtype)
-        ours, theirs = _fit_for_prediction(data.train(dtype)[:rows], data.y[:rows])
+        ours, theirs = _fit_for_prediction(data.train(dtype)[:rows], data.y[:rows], sklearn)
         result: Dict[str, Any] = {}
         for split, X in (("test", data.test(dtype)), ("train", data.train(dtype))):
             tasks, our_names, sk_names = predict_proba_tasks(ours, theirs, X, cfg.threads)
             timings = race(tasks, cfg.fast_repeats, seed=cfg.seed)
-            best_sk, best_ours = best_of(timings, sk_names), best_of(timings, our_names)
-            out["ratios"].append(ratio_row(f"predict_proba {dn}, {split} ({X.shape[0]} rows)",
-                                           best_sk.name, best_sk, best_ours.name, best_ours))
             result[split] = {
                 "rows": X.shape[0],
                 "timings": timings_dict(timings),
                 "orders": timings.orders,
                 "rows_per_s": {name: X.shape[0] / t.min for name, t in timings.items()},
-                "max_abs_diff_of_probabilities": float(
-                    np.max(np.abs(ours.predict_proba(X[:1000]) - theirs.predict_proba(X[:1000])))),
             }
+            if theirs is None:
+                continue
+            best_sk, best_ours = best_of(timings, sk_names), best_of(timings, our_names)
+            out["ratios"].append(ratio_row(f"predict_proba {dn}, {split} ({X.shape[0]} rows)",
+                                           best_sk.name, best_sk, best_ours.name, best_ours))
+            result[split]["max_abs_diff_of_probabilities"] = float(
+                np.max(np.abs(ours.predict_proba(X[:1000]) - theirs.predict_proba(X[:1000]))))
         out["by_dtype"][dn] = result
     return out
 
@@ -502,18 +525,13 @@ def full_fit(data: Data, cfg: Config) -> Dict[str, Any]:
     """scikit-learn's LogisticRegression fitted once at its default tol,
     against sigmax twice: at the loosest tol of a grid whose fit reaches
     scikit-learn's objective (chosen after the fact, by a search whose time is
-    not counted), and at its own default settings."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import log_loss
-
+    not counted), and at its own default settings.  Without scikit-learn,
+    sigmax at its default settings alone."""
+    sklearn = import_sklearn()
     X, y = data.X64, data.y
     n = X.shape[0]
     alpha = 1.0 / (cfg.fit_C * n)
     default_tol = sigmax.SoftmaxRegression().get_params()["tol"]
-
-    def fit_sklearn():
-        return LogisticRegression(C=cfg.fit_C, tol=cfg.fit_sklearn_tol,
-                                  max_iter=cfg.fit_sklearn_max_iter).fit(X, y)
 
     def fit_sigmax(tol: float):
         return sigmax.SoftmaxRegression(alpha=alpha, tol=tol, max_iter=100_000,
@@ -521,6 +539,41 @@ def full_fit(data: Data, cfg: Config) -> Dict[str, Any]:
 
     def fit_sigmax_default():  # default tol and max_iter; all cores, like the fit above
         return sigmax.SoftmaxRegression(alpha=alpha, n_jobs=-1).fit(X, y)
+
+    if cfg.threads == (1,):
+        threads_note = "every library is limited to one thread (quick run)"
+    elif sklearn is None:
+        threads_note = "sigmax uses n_jobs=-1"
+    else:
+        threads_note = ("scikit-learn uses its default threads (BLAS and OpenMP); sigmax uses "
+                        "n_jobs=-1")
+    if sklearn is None:
+        default_timing = Timing()
+        for _ in range(cfg.fit_repeats):
+            wall, cpu, default_model = _timed(fit_sigmax_default)
+            default_timing.add(wall, cpu)
+        return {
+            "title": f"Full fit to tolerance on {data.source}, float64, C = {cfg.fit_C}",
+            "C": cfg.fit_C, "alpha": alpha, "ratios": [],
+            "sigmax_default": {
+                "tol": default_tol, "n_iter": default_model.n_iter_,
+                "objective": _objective(X, y, default_model.coef_, default_model.intercept_,
+                                        alpha),
+                "test_accuracy": float(default_model.score(data.X64_test, data.y_test)),
+                "timing": default_timing.as_dict()},
+            "notes": [sklearn_missing("the comparison with its LogisticRegression is skipped; "
+                                      f"sigmax at its default settings (tol={default_tol:g}, "
+                                      "default max_iter) is timed alone"),
+                      f"objective = mean cross-entropy + alpha/2 ||W||^2 with alpha = 1/(C n) "
+                      f"= {alpha:.3g}, computed with sigmax.loss (float64)",
+                      threads_note],
+        }
+    LogisticRegression = sklearn.linear_model.LogisticRegression
+    log_loss = sklearn.metrics.log_loss
+
+    def fit_sklearn():
+        return LogisticRegression(C=cfg.fit_C, tol=cfg.fit_sklearn_tol,
+                                  max_iter=cfg.fit_sklearn_max_iter).fit(X, y)
 
     sk_timing, sig_timing, default_timing = Timing(), Timing(), Timing()
     wall, cpu, sk = _timed(fit_sklearn)
@@ -573,8 +626,7 @@ def full_fit(data: Data, cfg: Config) -> Dict[str, Any]:
         f"sigmax at its default settings (tol={default_tol:g}, default max_iter) is timed "
         f"too: it {'reaches' if f_default <= target else 'does not reach'} scikit-learn's "
         "objective, with no choice made after the fact",
-        "scikit-learn uses its default threads (BLAS and OpenMP); sigmax uses n_jobs=-1"
-        if cfg.threads != (1,) else "every library is limited to one thread (quick run)",
+        threads_note,
     ]
     result["sklearn"]["timing"] = sk_timing.as_dict()
     result["sigmax"] = {"tol": tol, "n_iter": model.n_iter_,

@@ -137,6 +137,18 @@ class NumpyLectureSGD:
         return argmax_accuracy(X @ self.W.T + self.b, y)
 
 
+def import_sklearn() -> Optional[Any]:
+    """sklearn, with the modules the benchmark uses (linear_model, metrics)
+    loaded, or None when it is not installed (or does not load)."""
+    try:
+        import sklearn
+        import sklearn.linear_model  # noqa: F401
+        import sklearn.metrics  # noqa: F401
+    except Exception:  # ImportError, or an error from a broken install
+        return None
+    return sklearn
+
+
 def import_torch() -> Optional[Any]:
     """torch, or None when it is not installed (or does not load)."""
     try:

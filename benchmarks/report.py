@@ -119,11 +119,14 @@ def _predict(section: Dict[str, Any]) -> List[str]:
         for split, r in res.items():
             rates = r["rows_per_s"]
             ours = max((name for name in rates if name.startswith("sigmax")), key=rates.get)
-            sk = max((name for name in rates if not name.startswith("sigmax")), key=rates.get)
-            rows.append([dtype, f"{split} ({r['rows']})",
-                         f"{rates[ours]:.3g} ({ours.split('(')[-1].rstrip(')')})",
-                         f"{rates[sk]:.3g} ({sk.split('(')[-1].rstrip(')')})",
-                         f"**{rates[ours] / rates[sk]:.2f}**"])
+            theirs = [name for name in rates if not name.startswith("sigmax")]
+            row = [dtype, f"{split} ({r['rows']})",
+                   f"{rates[ours]:.3g} ({ours.split('(')[-1].rstrip(')')})", "-", "-"]
+            if theirs:  # scikit-learn was there
+                sk = max(theirs, key=rates.get)
+                row[3:] = [f"{rates[sk]:.3g} ({sk.split('(')[-1].rstrip(')')})",
+                           f"**{rates[ours] / rates[sk]:.2f}**"]
+            rows.append(row)
     return [f"### {section['title']}", ""] + _md_table(
         ["dtype", "rows", "sigmax rows/s", "sklearn rows/s", "sigmax / sklearn throughput"],
         rows) + [f"- {n}" for n in section["notes"]] + [""]
@@ -164,15 +167,17 @@ def _scaling(section: Dict[str, Any]) -> List[str]:
 
 
 def _full_fit(section: Dict[str, Any]) -> List[str]:
-    sk, sg = section["sklearn"], section.get("sigmax")
+    sk, sg = section.get("sklearn"), section.get("sigmax")
     def row(label: str, res: Dict[str, Any]) -> List[Any]:
         t = res["timing"]
         return [label, fmt_time(t["min_s"]), _cpu(t), res["n_iter"],
                 fmt_time(t["min_s"] / max(res["n_iter"], 1)), f"{res['objective']:.10f}",
                 f"{res['test_accuracy']:.4f}"]
 
-    rows = [row(f"scikit-learn LogisticRegression (tol={sk['tol']:g}, "
-                f"max_iter={sk['max_iter']})", sk)]
+    rows = []
+    if sk is not None:  # scikit-learn was there
+        rows.append(row(f"scikit-learn LogisticRegression (tol={sk['tol']:g}, "
+                        f"max_iter={sk['max_iter']})", sk))
     if sg is not None:
         rows.append(row(f"sigmax SoftmaxRegression (tol={sg['tol']:g}, chosen after the fact "
                         "to reach scikit-learn's objective)", sg))
@@ -183,13 +188,14 @@ def _full_fit(section: Dict[str, Any]) -> List[str]:
     lines = [f"### {section['title']}", ""] + _md_table(
         ["model", "time", "CPU/wall", "iterations", "time per iteration", "objective",
          "test accuracy"], rows)
-    stopped = "" if sk["converged"] else " (scikit-learn stopped at max_iter)"
+    stopped = "" if sk is None or sk["converged"] else " (scikit-learn stopped at max_iter)"
     for r in section["ratios"]:
         lines += [f"sklearn time / {r['denominator']} time: **{fmt_ratio(r['ratio'])}**"
                   f"{stopped}.", ""]
-    tried = ", ".join(f"{a['tol']:g}: {a['objective']:.10f} in {fmt_time(a['time_s'])}"
-                      for a in section["sigmax_attempts"])
-    lines += [f"- sigmax tolerances tried (objective, time): {tried}"]
+    if "sigmax_attempts" in section:
+        tried = ", ".join(f"{a['tol']:g}: {a['objective']:.10f} in {fmt_time(a['time_s'])}"
+                          for a in section["sigmax_attempts"])
+        lines += [f"- sigmax tolerances tried (objective, time): {tried}"]
     return lines + [f"- {n}" for n in section["notes"]] + [""]
 
 
