@@ -189,17 +189,36 @@ def _controller():
 _CONTROLLER = None
 
 
+def thread_control() -> bool:
+    """Whether threadpoolctl is there to set the thread counts of the BLAS and
+    OpenMP thread pools (without it, blas_threads and all_threads do nothing)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        _CONTROLLER = _controller() or False
+    return bool(_CONTROLLER)
+
+
+NO_THREAD_CONTROL = ("threadpoolctl is not installed, so the BLAS's thread count cannot be "
+                     "set: each BLAS contender runs once, at the BLAS's default thread count "
+                     "(named \"BLAS default threads\"), instead of once per thread count "
+                     "(pip install threadpoolctl to include them)")
+
+
+def blas_settings(threads: Sequence[int]) -> List[Tuple[str, Optional[int]]]:
+    """The BLAS thread settings to time, as (label, thread count): one per
+    count in ``threads``, labelled "BLAS t thr"; without threadpoolctl, which
+    alone can set them, the one setting there is, ("BLAS default threads",
+    None), since a label naming a count would not be true."""
+    if thread_control():
+        return [(f"BLAS {t} thr", t) for t in threads]
+    return [("BLAS default threads", None)]
+
+
 @contextlib.contextmanager
 def blas_threads(n: Optional[int]) -> Iterator[None]:
     """Limit the BLAS libraries to ``n`` threads inside the block (no-op for
-    None or without threadpoolctl)."""
-    global _CONTROLLER
-    if n is None:
-        yield
-        return
-    if _CONTROLLER is None:
-        _CONTROLLER = _controller() or False
-    if not _CONTROLLER:
+    None or without threadpoolctl: see thread_control)."""
+    if n is None or not thread_control():
         yield
         return
     with _CONTROLLER.limit(limits=n, user_api="blas"):
@@ -302,5 +321,6 @@ def machine_info() -> Dict[str, object]:
         "scikit-learn": _version("sklearn"),
         "scipy": _version("scipy"),
         "torch": _version("torch"),
+        "threadpoolctl": _version("threadpoolctl"),
         "blas": blas_info(),
     }

@@ -23,7 +23,16 @@ import numpy as np
 import sigmax
 from sigmax import _core
 
-from harness import BlasLimit, Task, Timing, best_of, race
+from harness import (
+    NO_THREAD_CONTROL,
+    BlasLimit,
+    Task,
+    Timing,
+    best_of,
+    blas_settings,
+    race,
+    thread_control,
+)
 from peers import (
     NumpyLectureSGD,
     SigmaxEstimatorSGD,
@@ -161,8 +170,8 @@ def _sgd_contenders(data: Data, dtype, cfg: Config, torch: Any, sklearn: Any
                                                           n_jobs=t, shuffle=False)
     objects["sigmax kernel only (n_jobs=1)"] = SigmaxKernelSGD(X, y, k, lr=lr, batch_size=bs,
                                                                seed=seed, n_jobs=1)
-    for t in cfg.threads:
-        name = f"NumPy lecture loop (BLAS {t} thr)"
+    for label, t in blas_settings(cfg.threads):
+        name = f"NumPy lecture loop ({label})"
         objects[name] = NumpyLectureSGD(X, y, k, lr=lr, batch_size=bs, seed=seed)
         limits[name] = BlasLimit(t)
         groups["NumPy (lecture code)"].append(name)
@@ -218,6 +227,8 @@ def sgd_epoch(data: Data, cfg: Config) -> Dict[str, Any]:
         torch.manual_seed(cfg.seed)
     if sklearn is None:
         notes.append(sklearn_missing("its SGDClassifier column is skipped"))
+    if not thread_control():
+        notes.append(NO_THREAD_CONTROL)
     n, m = data.X64.shape
     out: Dict[str, Any] = {"title": f"One minibatch-SGD epoch ({n} x {m}, batch "
                                     f"{cfg.batch_size}, lr {cfg.learning_rate})",
@@ -272,18 +283,21 @@ def read_x_tasks(X: np.ndarray, threads: Sequence[int], prefix: str = ""
     """Tasks that each read all of X once, and for each thread count the names
     of those that count at it: the BLAS products X @ v and u @ X limited to
     that many threads, and NumPy's single-threaded X.sum() and X.max() (in
-    every count's list).  ``prefix`` starts every name."""
+    every count's list).  Without threadpoolctl the BLAS products run once,
+    at the BLAS's default threads, and are in every count's list.
+    ``prefix`` starts every name."""
     v = np.ones(X.shape[1], dtype=X.dtype)
     u = np.ones(X.shape[0], dtype=X.dtype)
     tasks = [Task(f"{prefix}X.sum() (NumPy, 1 thr)", X.sum),
              Task(f"{prefix}X.max() (NumPy, 1 thr)", X.max)]
     names = {t: [task.name for task in tasks] for t in threads}
-    for t in threads:
+    for setting, t in blas_settings(threads):
         limit = BlasLimit(t)
         for label, fn in (("X @ v", lambda: X @ v), ("u @ X", lambda: u @ X)):
-            name = f"{prefix}{label} (BLAS {t} thr)"
+            name = f"{prefix}{label} ({setting})"
             tasks.append(Task(name, fn, setup=limit.enter, teardown=limit.exit))
-            names[t].append(name)
+            for count in (threads if t is None else (t,)):
+                names[count].append(name)
     return tasks, names
 
 
@@ -291,6 +305,8 @@ def loss_grad_vs_read(data: Data, cfg: Config) -> Dict[str, Any]:
     rng = np.random.default_rng(cfg.seed)
     out: Dict[str, Any] = {"title": "Full-batch loss_grad against one read of X",
                            "by_dtype": {}, "ratios": [], "notes": [READ_X_NOTE]}
+    if not thread_control():
+        out["notes"].append(NO_THREAD_CONTROL)
     for dtype in DTYPES:
         X, y = data.train(dtype), data.y
         W = (0.01 * rng.standard_normal((data.k, X.shape[1]))).astype(dtype)
@@ -346,9 +362,9 @@ def predict_proba_tasks(ours, theirs, X: np.ndarray, threads: Sequence[int]
         tasks.append(Task(name, lambda X=X: ours.predict_proba(X),
                           setup=lambda t=t: ours.set_params(n_jobs=t)))
         our_names.append(name)
-    for t in threads if theirs is not None else ():
+    for label, t in blas_settings(threads) if theirs is not None else ():
         limit = BlasLimit(t)
-        name = f"sklearn LogisticRegression (BLAS {t} thr)"
+        name = f"sklearn LogisticRegression ({label})"
         tasks.append(Task(name, lambda X=X: theirs.predict_proba(X),
                           setup=limit.enter, teardown=limit.exit))
         sk_names.append(name)
@@ -368,6 +384,8 @@ def predict_proba(data: Data, cfg: Config) -> Dict[str, Any]:
                         f"{rows} training rows in the same dtype",
                         sklearn_missing("the comparison with its LogisticRegression is "
                                         "skipped; sigmax's throughput alone is measured")]
+    elif not thread_control():
+        out["notes"].append(NO_THREAD_CONTROL)
     for dtype in DTYPES:
         dn = dtype_name(dtype)
         ours, theirs = _fit_for_prediction(data.train(dtype)[:rows], data.y[:rows], sklearn)
@@ -540,7 +558,7 @@ def full_fit(data: Data, cfg: Config) -> Dict[str, Any]:
     def fit_sigmax_default():  # default tol and max_iter; all cores, like the fit above
         return sigmax.SoftmaxRegression(alpha=alpha, n_jobs=-1).fit(X, y)
 
-    if cfg.threads == (1,):
+    if cfg.threads == (1,) and thread_control():
         threads_note = "every library is limited to one thread (quick run)"
     elif sklearn is None:
         threads_note = "sigmax uses n_jobs=-1"
@@ -715,7 +733,7 @@ def bounds(data: Data, cfg: Config) -> Dict[str, Any]:
                                "the fastest measured read of X over X @ v and u @ X (BLAS, each "
                                "thread count) and X.sum() and X.max() (NumPy, one thread), the "
                                "table naming the one that won; floor = max(read-X, FLOPs / rate)"
-                           ]}
+                           ] + ([] if thread_control() else [NO_THREAD_CONTROL])}
     _, m = data.X64.shape
     k = data.k
     for dtype in DTYPES:
@@ -731,9 +749,9 @@ def bounds(data: Data, cfg: Config) -> Dict[str, Any]:
             read_names[split] = [task.name for task in read_tasks]
         gathered = batch_read_tasks(sets["train"], cfg.batch_size, cfg.seed)
         tasks += gathered
-        for t in cfg.threads:
+        for label, t in blas_settings(cfg.threads):
             limit = BlasLimit(t)
-            name = f"GEMM (BLAS {t} thr)"
+            name = f"GEMM ({label})"
             tasks.append(Task(name, lambda: A @ B, setup=limit.enter, teardown=limit.exit))
             gemm_names.append(name)
         probes, probe_flops = peak_tasks(dtype == np.float64, cfg.threads, probe_rounds)

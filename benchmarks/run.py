@@ -29,7 +29,7 @@ except ImportError:  # a source checkout with the extension built in place
 
 import numpy as np
 
-from harness import all_threads, load_average, machine_info
+from harness import all_threads, load_average, machine_info, thread_control
 from measurements import SECTIONS, Config, Data, cpu_threads, pool_reads, sections
 from report import markdown, plot_scaling, text_table
 
@@ -148,6 +148,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "quick": cfg.quick, "machine": machine, "data": data.describe(),
         "config": {k: v for k, v in vars(cfg).items()}, "sections": {},
     }
+    if cfg.threads == (1,) and not thread_control():
+        log("threadpoolctl is not installed: the other libraries' thread pools cannot be "
+            "limited to one thread")
     # a quick run keeps every library's thread pools at one thread (sigmax's
     # n_jobs=2 in the thread sweep excepted)
     with all_threads(1) if cfg.threads == (1,) else contextlib.nullcontext():
