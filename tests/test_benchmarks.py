@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -30,11 +31,13 @@ HEADINGS = ("## Benchmarks", "### Summary", "### One minibatch-SGD epoch",
             "### What the machine allows")
 
 
-def run_benchmark(out: Path, *args: str) -> subprocess.CompletedProcess:
+def run_benchmark(out: Path, *args: str, first_on_path: Optional[Path] = None
+                  ) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     # the subprocess imports the sigmax this test imported (installed or in place)
     package_parent = str(Path(sigmax.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(
+        str(p) for p in (first_on_path, package_parent, env.get("PYTHONPATH")) if p)
     # the quick mode must not need MNIST: point SIGMAX_DATA at nothing
     env["SIGMAX_DATA"] = str(out / "no-mnist-here")
     env["MPLBACKEND"] = "Agg"
@@ -46,6 +49,28 @@ def run_benchmark(out: Path, *args: str) -> subprocess.CompletedProcess:
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("benchmarks")
     proc = run_benchmark(out)
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc, out
+
+
+def unimportable(directory: Path, *packages: str) -> Path:
+    """A directory of stand-ins for ``packages`` whose import raises
+    ImportError, as if they were not installed, once it is first on the
+    path."""
+    for name in packages:
+        (directory / name).mkdir(parents=True)
+        (directory / name / "__init__.py").write_text(
+            f"raise ImportError('{name} is not installed here')\n")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def without_sklearn(tmp_path_factory):
+    """The quick run where neither scikit-learn nor threadpoolctl (which
+    comes with it) can be imported."""
+    out = tmp_path_factory.mktemp("benchmarks-without-sklearn")
+    blocked = unimportable(out / "blocked", "sklearn", "threadpoolctl")
+    proc = run_benchmark(out, first_on_path=blocked)
     assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     return proc, out
 
@@ -469,3 +494,60 @@ def test_accuracy_is_after_one_epoch_whatever_the_race_ran():
     for _ in range(3):
         contender.epoch()
     assert measurements._accuracy_after_one_epoch(contender, None, None) == 1
+
+
+def test_without_sklearn_its_comparisons_are_skipped_and_the_rest_runs(without_sklearn):
+    proc, out = without_sklearn
+    results = json.loads((out / "latest.json").read_text())
+    assert results["machine"]["scikit-learn"] is None  # the stand-in did block it
+    assert set(SECTIONS) <= set(results["sections"])
+    sections = results["sections"]
+    missing = "scikit-learn is not installed"
+    sgd = sections["sgd_epoch"]
+    assert any(missing in note and "SGDClassifier" in note for note in sgd["notes"])
+    for res in sgd["by_dtype"].values():
+        assert "scikit-learn SGDClassifier" not in res["best_config"]
+        assert not [name for name in res["timings"] if name.startswith("sklearn")]
+        assert {"sigmax", "NumPy (lecture code)"} <= set(res["best_config"])
+    assert [row for row in sgd["ratios"] if row["measurement"].startswith("SGD epoch")]
+    pp = sections["predict_proba"]
+    assert pp["ratios"] == [] and any(missing in note for note in pp["notes"])
+    for res in pp["by_dtype"].values():  # sigmax's throughput alone
+        for split in res.values():
+            assert split["timings"] and all(n.startswith("sigmax") for n in split["timings"])
+    fit = sections["full_fit"]
+    assert fit["ratios"] == [] and "sklearn" not in fit and any(missing in n for n in fit["notes"])
+    assert fit["sigmax_default"]["n_iter"] > 0
+    # every output is written, and the notes are in the report
+    report = (out / "latest.md").read_text()
+    for heading in HEADINGS:
+        assert heading in report, heading
+    assert report.count(missing) == 3 and missing in proc.stdout
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        assert (out / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def timed_names(node) -> list:
+    """The names of every timed contender in (a part of) the results: the
+    keys of each "timings" dict."""
+    if isinstance(node, dict):
+        own = list(node["timings"]) if isinstance(node.get("timings"), dict) else []
+        return own + [name for key, value in node.items() if key != "timings"
+                      for name in timed_names(value)]
+    if isinstance(node, list):
+        return [name for value in node for name in timed_names(value)]
+    return []
+
+
+def test_without_threadpoolctl_no_contender_claims_a_blas_thread_count(without_sklearn):
+    _, out = without_sklearn
+    results = json.loads((out / "latest.json").read_text())
+    assert results["machine"]["threadpoolctl"] is None
+    blas = [name for name in timed_names(results["sections"]) if "BLAS" in name]
+    assert blas and all(name.endswith("(BLAS default threads)") for name in blas), blas
+    for name in ("sgd_epoch", "loss_grad_vs_read", "bounds"):
+        assert any("threadpoolctl is not installed" in n for n in results["sections"][name]["notes"])
