@@ -1,5 +1,7 @@
 """The seven measurements.  Each function returns a JSON-ready dict with its
-results, its ``ratios`` (rows for the summary table) and ``notes``.
+results, its ``ratios`` (rows for the summary table) and ``notes``, and
+those that compare libraries computing the same thing its ``checks``: that
+they do (untimed, on the same data; see check_row).
 
 A ratio row says ``ratio = numerator time / denominator time`` and what the
 two are; for comparisons with a peer it is always peer time / sigmax time,
@@ -132,6 +134,25 @@ def ratio_row(measurement: str, numerator: str, num: Timing, denominator: str, d
     }
 
 
+# A cross-check's tolerance, in units of rounding of the dtype (its eps).  One
+# SGD epoch in stored row order from zero weights: W and b within this many
+# eps of the largest weight of sigmax's (NumPy and PyTorch sum in the dtype,
+# sigmax in double; on MNIST they ended 2 eps apart, where a batch or a row
+# left out moves the weights by 1e-4 or more).
+SGD_CHECK_EPS = 100
+
+
+def check_row(check: str, dtype, contender: str, reference: str, diff: float,
+              tolerance: float) -> Dict[str, Any]:
+    """One cross-check: the largest absolute difference between what
+    ``contender`` and ``reference`` computed, against its tolerance (0 for
+    sigmax against itself at another n_jobs: its results do not depend on
+    it).  A NaN difference fails."""
+    return {"check": check, "dtype": dtype_name(dtype), "contender": contender,
+            "reference": reference, "max_abs_diff": float(diff), "tolerance": float(tolerance),
+            "passed": bool(diff <= tolerance)}
+
+
 def timings_dict(timings: Dict[str, Timing]) -> Dict[str, Dict[str, object]]:
     return {name: t.as_dict() for name, t in timings.items()}
 
@@ -209,6 +230,40 @@ def _task(name: str, obj: Any, limit: Optional[BlasLimit]) -> Task:
     return Task(name, obj.epoch, setup=setup, teardown=limit.exit)
 
 
+SAME_EPOCH = "one SGD epoch in stored row order from zero weights: W and b"
+
+
+def same_epoch_checks(objects: Dict[str, Any], limits: Dict[str, BlasLimit], reference: str,
+                      dtype) -> List[Dict[str, Any]]:
+    """One epoch of each contender that can take the rows in stored order
+    (all but SGDClassifier), from zero weights and with its thread settings,
+    untimed; a check row for each, comparing its W and b with ``reference``'s:
+    within SGD_CHECK_EPS eps of its largest weight, or exactly equal for
+    sigmax itself."""
+    weights = {}
+    for name, obj in objects.items():
+        if not hasattr(obj, "stored_order"):
+            continue
+        limit = limits.get(name)
+        if limit is not None:
+            limit.enter()
+        try:
+            with obj.stored_order():
+                obj.reset()
+                obj.epoch()
+            weights[name] = tuple(np.array(w, copy=True) for w in obj.weights())
+        finally:
+            if limit is not None:
+                limit.exit()
+    W_ref, b_ref = weights.pop(reference)
+    scale = max(float(np.max(np.abs(W_ref))), float(np.max(np.abs(b_ref))))
+    tolerance = SGD_CHECK_EPS * float(np.finfo(dtype).eps) * scale
+    return [check_row(SAME_EPOCH, dtype, name, reference,
+                      max(float(np.max(np.abs(W - W_ref))), float(np.max(np.abs(b - b_ref)))),
+                      0.0 if name.startswith("sigmax") else tolerance)
+            for name, (W, b) in weights.items()]
+
+
 def _accuracy_after_one_epoch(obj: Any, X_test: np.ndarray, y_test: np.ndarray) -> float:
     """Test accuracy after one epoch from zero weights (a timed sample of a
     short epoch runs several, so the state the race leaves is not it)."""
@@ -232,10 +287,12 @@ def sgd_epoch(data: Data, cfg: Config) -> Dict[str, Any]:
     n, m = data.X64.shape
     out: Dict[str, Any] = {"title": f"One minibatch-SGD epoch ({n} x {m}, batch "
                                     f"{cfg.batch_size}, lr {cfg.learning_rate})",
-                           "by_dtype": {}, "ratios": [], "notes": notes}
+                           "by_dtype": {}, "ratios": [], "notes": notes, "checks": []}
     saved_torch_threads = torch.get_num_threads() if torch is not None else None
     for dtype in DTYPES:
         objects, groups, limits = _sgd_contenders(data, dtype, cfg, torch, sklearn)
+        out["checks"] += same_epoch_checks(objects, limits, ROW_ORDER.format(cfg.threads[0]),
+                                           dtype)
         tasks = [_task(name, obj, limits.get(name)) for name, obj in objects.items()]
         timings = race(tasks, cfg.repeats, seed=cfg.seed)
         best = {group: best_of(timings, names) for group, names in groups.items()}

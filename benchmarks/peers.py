@@ -6,19 +6,26 @@ exposes the same three methods:
 
 * ``reset()``: zero weights, thread settings (untimed);
 * ``epoch()``: one pass over the data (timed);
-* ``accuracy(X, y)``: the fraction of rows of X classified right, to check
-  that the contenders learn the same thing.
+* ``accuracy(X, y)``: the fraction of rows of X classified right.
 
 scikit-learn's ``SGDClassifier`` is the exception in what it computes: it is
 one-vs-rest logistic regression (one binary log loss per class) trained by
 per-sample SGD, a different model and algorithm, measured because it is what
 a scikit-learn user would reach for; it is given the others' objective as
 far as it goes (no penalty) and their constant learning rate.
+
+The others compute the same thing, which the benchmark checks (untimed):
+``stored_order()`` is a context manager inside which ``epoch()`` visits the
+rows in their stored order rather than a random one, and ``weights()``
+returns W and b as NumPy arrays, so that one such epoch of each can be
+compared with sigmax's (``shuffle=False``), to the rounding of the dtype.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import warnings
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional, Tuple
 
 import numpy as np
 
@@ -37,6 +44,17 @@ def one_hot(y: np.ndarray, k: int, dtype: np.dtype) -> np.ndarray:
 
 def argmax_accuracy(scores: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.argmax(scores, axis=1) == y))
+
+
+@contextlib.contextmanager
+def replaced(obj: Any, attribute: str, value: Any) -> Iterator[None]:
+    """obj.attribute is value inside the block, and what it was after it."""
+    saved = getattr(obj, attribute)
+    setattr(obj, attribute, value)
+    try:
+        yield
+    finally:
+        setattr(obj, attribute, saved)
 
 
 class SigmaxEstimatorSGD:
@@ -60,6 +78,18 @@ class SigmaxEstimatorSGD:
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         return self.model.score(X, y)
 
+    @contextlib.contextmanager
+    def stored_order(self) -> Iterator[None]:
+        shuffle = self.model.shuffle
+        self.model.set_params(shuffle=False)
+        try:
+            yield
+        finally:
+            self.model.set_params(shuffle=shuffle)
+
+    def weights(self) -> Tuple[np.ndarray, np.ndarray]:
+        return self.model.coef_, self.model.intercept_
+
 
 class SigmaxKernelSGD:
     """The C kernel alone (``sigmax._core.sgd_epoch``), without the estimator's
@@ -72,6 +102,7 @@ class SigmaxKernelSGD:
         self.W = np.zeros((k, X.shape[1]), dtype=X.dtype)
         self.b = np.zeros(k, dtype=X.dtype)
         self.lr, self.batch_size, self.n_jobs = lr, batch_size, n_jobs
+        self.shuffle = True
         self.rng = np.random.default_rng(seed)
 
     def reset(self) -> None:
@@ -81,10 +112,17 @@ class SigmaxKernelSGD:
     def epoch(self) -> None:
         seed = int(self.rng.integers(0, 2**63))
         _core.sgd_epoch(self.X, self.y, None, None, self.W, self.b, LINK_SOFTMAX, LOSS_LOG,
-                        self.lr, 0.0, 1.0, self.batch_size, True, True, self.n_jobs, seed)
+                        self.lr, 0.0, 1.0, self.batch_size, self.shuffle, True, self.n_jobs,
+                        seed)
 
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         return argmax_accuracy(X @ self.W.T + self.b, y)
+
+    def stored_order(self) -> contextlib.AbstractContextManager:
+        return replaced(self, "shuffle", False)
+
+    def weights(self) -> Tuple[np.ndarray, np.ndarray]:
+        return self.W, self.b
 
 
 class NumpyLectureSGD:
@@ -109,7 +147,8 @@ class NumpyLectureSGD:
         self.W = np.zeros((k, X.shape[1]), dtype=X.dtype)
         self.b = np.zeros(k, dtype=X.dtype)
         self.lr, self.batch_size = lr, batch_size
-        self.rng = np.random.default_rng(seed)
+        # the order of an epoch's rows, a function of n: a fresh permutation
+        self.order: Callable[[int], np.ndarray] = np.random.default_rng(seed).permutation
 
     def reset(self) -> None:
         self.W[...] = 0
@@ -123,7 +162,7 @@ class NumpyLectureSGD:
     def epoch(self) -> None:
         X, Y, W, b, lr = self.X, self.Y, self.W, self.b, self.lr
         n = X.shape[0]
-        perm = self.rng.permutation(n)
+        perm = self.order(n)
         for start in range(0, n, self.batch_size):
             idx = perm[start:start + self.batch_size]
             X_b, Y_b = X[idx], Y[idx]
@@ -135,6 +174,12 @@ class NumpyLectureSGD:
 
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         return argmax_accuracy(X @ self.W.T + self.b, y)
+
+    def stored_order(self) -> contextlib.AbstractContextManager:
+        return replaced(self, "order", np.arange)
+
+    def weights(self) -> Tuple[np.ndarray, np.ndarray]:
+        return self.W, self.b
 
 
 def import_sklearn() -> Optional[Any]:
@@ -175,7 +220,8 @@ class TorchManualSGD:
         self.W = torch.zeros((k, X.shape[1]), dtype=self.X.dtype)
         self.b = torch.zeros(k, dtype=self.X.dtype)
         self.lr, self.batch_size = lr, batch_size
-        self.gen = torch.Generator().manual_seed(seed)
+        # the order of an epoch's rows, a function of n: a fresh permutation
+        self.order = functools.partial(torch.randperm, generator=torch.Generator().manual_seed(seed))
 
     def reset(self) -> None:
         self.torch.set_num_threads(self.threads)
@@ -186,7 +232,7 @@ class TorchManualSGD:
         torch, X, Y, W, b = self.torch, self.X, self.Y, self.W, self.b
         n = X.shape[0]
         with torch.no_grad():
-            perm = torch.randperm(n, generator=self.gen)
+            perm = self.order(n)
             for start in range(0, n, self.batch_size):
                 idx = perm[start:start + self.batch_size]
                 X_b, Y_b = X.index_select(0, idx), Y.index_select(0, idx)
@@ -198,6 +244,12 @@ class TorchManualSGD:
 
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         return argmax_accuracy(X @ self.W.numpy().T + self.b.numpy(), y)
+
+    def stored_order(self) -> contextlib.AbstractContextManager:
+        return replaced(self, "order", self.torch.arange)
+
+    def weights(self) -> Tuple[np.ndarray, np.ndarray]:
+        return self.W.numpy(), self.b.numpy()
 
 
 class TorchModuleSGD:
@@ -214,7 +266,8 @@ class TorchModuleSGD:
         self.model = torch.nn.Linear(X.shape[1], k, dtype=self.X.dtype)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=lr)
         self.batch_size = batch_size
-        self.gen = torch.Generator().manual_seed(seed)
+        # the order of an epoch's rows, a function of n: a fresh permutation
+        self.order = functools.partial(torch.randperm, generator=torch.Generator().manual_seed(seed))
 
     def reset(self) -> None:
         self.torch.set_num_threads(self.threads)
@@ -227,7 +280,7 @@ class TorchModuleSGD:
         cross_entropy = torch.nn.functional.cross_entropy
         X, y = self.X, self.y
         n = X.shape[0]
-        perm = torch.randperm(n, generator=self.gen)
+        perm = self.order(n)
         for start in range(0, n, self.batch_size):
             idx = perm[start:start + self.batch_size]
             loss = cross_entropy(self.model(X.index_select(0, idx)), y.index_select(0, idx))
@@ -236,9 +289,14 @@ class TorchModuleSGD:
             self.optimizer.step()
 
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
-        W = self.model.weight.detach().numpy()
-        b = self.model.bias.detach().numpy()
+        W, b = self.weights()
         return argmax_accuracy(X @ W.T + b, y)
+
+    def stored_order(self) -> contextlib.AbstractContextManager:
+        return replaced(self, "order", self.torch.arange)
+
+    def weights(self) -> Tuple[np.ndarray, np.ndarray]:
+        return self.model.weight.detach().numpy(), self.model.bias.detach().numpy()
 
 
 class SklearnSGDClassifier:

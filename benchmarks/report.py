@@ -70,6 +70,25 @@ def _summary(results: Dict[str, Any]) -> List[str]:
          "ratio is"], rows)
 
 
+def _checks(results: Dict[str, Any]) -> List[str]:
+    """Every cross-check of the run, failures marked."""
+    checks = [c for section in results["sections"].values() for c in section.get("checks", [])]
+    if not checks:
+        return []
+    passed = sum(c["passed"] for c in checks)
+    rows = [[c["check"], c["dtype"], c["contender"], c["reference"], f"{c['max_abs_diff']:.3g}",
+             f"{c['tolerance']:.3g}", "ok" if c["passed"] else "**FAILED**"] for c in checks]
+    return ["### Cross-checks", "",
+            "Untimed, on the same data: the contenders that should compute the same thing do. "
+            "After one SGD epoch in stored row order from zero weights (sigmax with "
+            "`shuffle=False`, the NumPy and PyTorch loops taking the rows in order), W and b "
+            "agree with sigmax's within 100 units of rounding of the dtype times the largest "
+            "weight; sigmax at another `n_jobs` exactly (its results do not depend "
+            f"on it). {passed} of {len(checks)} passed.", ""] + _md_table(
+        ["check", "dtype", "contender", "reference", "max abs difference", "tolerance",
+         "result"], rows)
+
+
 def _sgd(section: Dict[str, Any]) -> List[str]:
     lines = [f"### {section['title']}", ""]
     for dtype, res in section["by_dtype"].items():
@@ -324,6 +343,7 @@ def markdown(results: Dict[str, Any]) -> str:
              f"load average (1, 5, 15 min) at the start {machine.get('load_average_at_start')}, "
              f"at the end {results.get('load_average_at_end')}. Data: {results['data']}.", ""]
     lines += _summary(results)
+    lines += _checks(results)
     for name, section in results["sections"].items():
         if name in WHOLE_RUN_RENDERERS:
             lines += WHOLE_RUN_RENDERERS[name](section, results)

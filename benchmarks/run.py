@@ -7,6 +7,10 @@ Prints every ratio as a table and a Markdown report (for the README) on
 standard output, progress on standard error, and writes latest.json,
 latest.md and scaling.png (without matplotlib: no plot) into --out
 (default: benchmarks/results/).  See benchmarks/README.md.
+
+Exits with status 1 when a cross-check fails (contenders that should compute
+the same thing do not): the run stops after that section, and writes and
+prints what it has, the failed checks marked.
 """
 from __future__ import annotations
 
@@ -107,6 +111,23 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def check_lines(section: str, checks: Sequence[Dict[str, Any]]) -> List[str]:
+    """Progress lines for a section's cross-checks: one for those that
+    passed (naming the one closest to its tolerance), one per failure."""
+    passed = [c for c in checks if c["passed"]]
+    lines = []
+    if passed:
+        closest = max(passed, key=lambda c: c["max_abs_diff"] / c["tolerance"]
+                      if c["tolerance"] > 0 else 0.0)
+        lines.append(f"[{section}] cross-checks: {len(passed)} of {len(checks)} within "
+                     f"tolerance (closest to it: {closest['contender']}, {closest['dtype']}, "
+                     f"{closest['max_abs_diff']:.3g} <= {closest['tolerance']:.3g})")
+    lines += [f"[{section}] CROSS-CHECK FAILED: {c['check']}, {c['dtype']}: {c['contender']} "
+              f"differs from {c['reference']} by {c['max_abs_diff']:.3g} (tolerance "
+              f"{c['tolerance']:.3g})" for c in checks if not c["passed"]]
+    return lines
+
+
 def to_json(value: Any) -> Any:
     """json.dump's fallback for NumPy scalars and arrays."""
     if isinstance(value, np.generic):
@@ -153,6 +174,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             "limited to one thread")
     # a quick run keeps every library's thread pools at one thread (sigmax's
     # n_jobs=2 in the thread sweep excepted)
+    failed: List[Dict[str, Any]] = []
     with all_threads(1) if cfg.threads == (1,) else contextlib.nullcontext():
         for name in chosen:
             t0 = time.perf_counter()
@@ -160,6 +182,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             results["sections"][name] = SECTIONS[name](data, cfg)
             results["sections"][name]["section_s"] = time.perf_counter() - t0
             log(f"[{name}] done in {time.perf_counter() - t0:.1f} s")
+            checks = results["sections"][name].get("checks", [])
+            for line in check_lines(name, checks):
+                log(line)
+            failed = [c for c in checks if not c["passed"]]
+            if failed:
+                log(f"[{name}] the contenders do not compute the same thing: the run stops here")
+                break
+    results["cross_checks_passed"] = not failed
     pool_reads(results)
     results["total_s"] = time.perf_counter() - start
     results["load_average_at_end"] = load_average()
@@ -170,6 +200,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for path in write_outputs(results, report, args.out):
         log(f"wrote {path}")
     log(f"total {results['total_s']:.1f} s")
+    if failed:
+        log(f"error: {len(failed)} cross-check(s) failed (see above): these timings do not "
+            "compare the same computation")
+        return 1
     return 0
 
 

@@ -25,7 +25,7 @@ TIMEOUT_S = 600
 
 SECTIONS = ("sgd_epoch", "loss_grad_vs_read", "predict_proba", "memory", "scaling", "full_fit",
             "bounds")
-HEADINGS = ("## Benchmarks", "### Summary", "### One minibatch-SGD epoch",
+HEADINGS = ("## Benchmarks", "### Summary", "### Cross-checks", "### One minibatch-SGD epoch",
             "### Full-batch loss_grad against one read of X", "### predict_proba throughput",
             "### Peak memory of fit", "### Scaling of loss_grad", "### Full fit to tolerance",
             "### What the machine allows")
@@ -132,6 +132,92 @@ def test_sgd_contenders_and_optional_peers(quick):
         assert any("PyTorch is not installed" in note for note in section["notes"])
     else:
         assert "PyTorch CPU" in groups
+
+
+def test_the_contenders_are_checked_to_compute_the_same_thing(quick):
+    """One SGD epoch in stored row order: every contender that computes what
+    sigmax does agrees with it, to the rounding of the dtype (exactly, sigmax
+    at another n_jobs)."""
+    proc, out = quick
+    results = json.loads((out / "latest.json").read_text())
+    assert results["cross_checks_passed"] is True
+    sgd = results["sections"]["sgd_epoch"]
+    for dtype, res in sgd["by_dtype"].items():
+        checks = [c for c in sgd["checks"] if c["dtype"] == dtype]
+        reference = {c["reference"] for c in checks}
+        assert reference == {"sigmax in row order, no shuffle (n_jobs=1)"}
+        # every contender but SGDClassifier (another model) and the reference itself
+        assert {c["contender"] for c in checks} == {
+            name for name in res["timings"] if not name.startswith("sklearn")} - reference
+        eps = np.finfo(dtype).eps
+        for c in checks:
+            assert c["passed"] and c["max_abs_diff"] <= c["tolerance"], c
+            if c["contender"].startswith("sigmax"):
+                assert c["tolerance"] == 0.0
+            else:  # 100 eps of the largest weight, which one quick epoch keeps below 1
+                assert 0.0 < c["tolerance"] < 100 * eps
+        assert any(c["contender"].startswith("NumPy") for c in checks)
+        if "PyTorch CPU" in res["best_config"]:
+            assert any(c["contender"].startswith("PyTorch manual") for c in checks)
+    assert "[sgd_epoch] cross-checks:" in proc.stderr and "FAILED" not in proc.stderr
+
+
+def one_batch_short(peers):
+    """The NumPy lecture loop, but leaving out the epoch's last batch."""
+
+    class OneBatchShort(peers.NumpyLectureSGD):
+        def epoch(self):
+            full = self.X
+            self.X = full[:len(full) - (len(full) % self.batch_size or self.batch_size)]
+            try:
+                super().epoch()
+            finally:
+                self.X = full
+
+    return OneBatchShort
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_epoch_check_fails_for_a_loop_that_leaves_out_a_batch(dtype):
+    measurements, peers = benchmark_module("measurements"), benchmark_module("peers")
+    rng = np.random.default_rng(3)
+    X, y = rng.random((700, 8)).astype(dtype), rng.integers(0, 3, size=700)
+    kw = dict(lr=0.1, batch_size=256, seed=0)
+    objects = {"sigmax": peers.SigmaxEstimatorSGD(X, y, n_jobs=1, shuffle=False, **kw),
+               "sigmax, 2 threads": peers.SigmaxEstimatorSGD(X, y, n_jobs=2, **kw),
+               "NumPy": peers.NumpyLectureSGD(X, y, 3, **kw),
+               "NumPy, one batch short": one_batch_short(peers)(X, y, 3, **kw),
+               "SGDClassifier": object()}  # no stored order: not compared
+    checks = measurements.same_epoch_checks(objects, {}, "sigmax", dtype)
+    verdict = {c["contender"]: c["passed"] for c in checks}
+    assert verdict == {"sigmax, 2 threads": True, "NumPy": True, "NumPy, one batch short": False}
+    short = next(c for c in checks if not c["passed"])
+    assert short["max_abs_diff"] > 1e4 * short["tolerance"]
+    # the contenders' own order is back after the check
+    assert isinstance(objects["NumPy"].order.__self__, np.random.Generator)
+    assert objects["sigmax, 2 threads"].model.shuffle
+
+
+def test_a_failed_cross_check_stops_the_run_with_status_1(tmp_path, monkeypatch, capsys):
+    run = benchmark_module("run")
+    ran = []
+
+    def failing(data, cfg):
+        ran.append("sgd_epoch")
+        return {"title": "One minibatch-SGD epoch", "by_dtype": {}, "ratios": [], "notes": [],
+                "checks": [{"check": "same epoch", "dtype": "float32", "contender": "NumPy",
+                            "reference": "sigmax", "max_abs_diff": 6e-3, "tolerance": 1e-6,
+                            "passed": False}]}
+
+    monkeypatch.setitem(run.SECTIONS, "sgd_epoch", failing)
+    monkeypatch.setitem(run.SECTIONS, "memory", lambda data, cfg: ran.append("memory"))
+    status = run.main(["--quick", "--sections", "sgd_epoch,memory", "--out", str(tmp_path)])
+    assert status == 1 and ran == ["sgd_epoch"]
+    err = capsys.readouterr().err
+    assert "CROSS-CHECK FAILED: same epoch, float32: NumPy differs from sigmax by 0.006" in err
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert results["cross_checks_passed"] is False and list(results["sections"]) == ["sgd_epoch"]
+    assert "**FAILED**" in (tmp_path / "latest.md").read_text()
 
 
 def test_memory_and_full_fit_are_reported(quick):
