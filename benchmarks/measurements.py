@@ -9,6 +9,7 @@ so a ratio above 1 means sigmax is faster.
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -140,6 +141,10 @@ def ratio_row(measurement: str, numerator: str, num: Timing, denominator: str, d
 # sigmax in double; on MNIST they ended 2 eps apart, where a batch or a row
 # left out moves the weights by 1e-4 or more).
 SGD_CHECK_EPS = 100
+# predict_proba of the same coefficients: the probabilities (at most 1) within
+# this many eps (a row's logits are sums of M products, added up in another
+# order by each library; on MNIST they ended 20 eps apart).
+PROBA_CHECK_EPS = 1000
 
 
 def check_row(check: str, dtype, contender: str, reference: str, diff: float,
@@ -428,14 +433,41 @@ def predict_proba_tasks(ours, theirs, X: np.ndarray, threads: Sequence[int]
     return tasks, our_names, sk_names
 
 
+def same_proba_checks(ours, theirs, X: np.ndarray, threads: Sequence[int], dtype,
+                      check: str) -> List[Dict[str, Any]]:
+    """Checks rows (untimed) comparing with sigmax's predict_proba on X at its
+    first n_jobs: at its other n_jobs (exactly equal), and scikit-learn's
+    given sigmax's coefficients (when ``theirs`` is there; within
+    PROBA_CHECK_EPS eps).  The two libraries' own fits stop at different
+    points, so their probabilities are not compared here."""
+    probs = {f"sigmax (n_jobs={t})": ours.set_params(n_jobs=t).predict_proba(X) for t in threads}
+    reference, ref = next(iter(probs.items()))
+    checks = [check_row(check, dtype, name, reference, float(np.max(np.abs(p - ref))), 0.0)
+              for name, p in probs.items() if name != reference]
+    if theirs is not None:
+        twin = copy.deepcopy(theirs)
+        twin.coef_ = ours.coef_.astype(theirs.coef_.dtype)
+        twin.intercept_ = ours.intercept_.astype(theirs.intercept_.dtype)
+        checks.append(check_row(check, dtype, "sklearn LogisticRegression given sigmax's coef_ "
+                                "and intercept_", reference,
+                                float(np.max(np.abs(twin.predict_proba(X) - ref))),
+                                PROBA_CHECK_EPS * float(np.finfo(dtype).eps)))
+    return checks
+
+
 def predict_proba(data: Data, cfg: Config) -> Dict[str, Any]:
     sklearn = import_sklearn()
     rows = min(cfg.predict_fit_rows, data.X64.shape[0])
     out: Dict[str, Any] = {"title": "predict_proba throughput", "by_dtype": {}, "ratios": [],
+                           "checks": [],
                            "notes": [f"both models fitted briefly (30 L-BFGS iterations) on the "
                                      f"first {rows} training rows in the same dtype; each "
                                      "library at its best thread count (sigmax's n_jobs, "
-                                     "scikit-learn's BLAS threads)"]}
+                                     "scikit-learn's BLAS threads)",
+                                     "the two fits stop at different points, so their "
+                                     "probabilities differ (max_abs_diff_of_probabilities in "
+                                     "the JSON, first 1000 rows); the cross-check gives "
+                                     "scikit-learn sigmax's coefficients"]}
     if sklearn is None:
         out["notes"] = [f"sigmax's model fitted briefly (30 L-BFGS iterations) on the first "
                         f"{rows} training rows in the same dtype",
@@ -450,6 +482,9 @@ def predict_proba(data: Data, cfg: Config) -> Dict[str, Any]:
         for split, X in (("test", data.test(dtype)), ("train", data.train(dtype))):
             tasks, our_names, sk_names = predict_proba_tasks(ours, theirs, X, cfg.threads)
             timings = race(tasks, cfg.fast_repeats, seed=cfg.seed)
+            out["checks"] += same_proba_checks(
+                ours, theirs, X, cfg.threads, dtype,
+                f"predict_proba of the same coefficients, {split} ({X.shape[0]} rows)")
             result[split] = {
                 "rows": X.shape[0],
                 "timings": timings_dict(timings),

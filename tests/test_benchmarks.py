@@ -135,9 +135,9 @@ def test_sgd_contenders_and_optional_peers(quick):
 
 
 def test_the_contenders_are_checked_to_compute_the_same_thing(quick):
-    """One SGD epoch in stored row order: every contender that computes what
-    sigmax does agrees with it, to the rounding of the dtype (exactly, sigmax
-    at another n_jobs)."""
+    """One SGD epoch in stored row order, and predict_proba of one model's
+    coefficients: every contender that computes what sigmax does agrees with
+    it, to the rounding of the dtype (exactly, sigmax at another n_jobs)."""
     proc, out = quick
     results = json.loads((out / "latest.json").read_text())
     assert results["cross_checks_passed"] is True
@@ -159,7 +159,17 @@ def test_the_contenders_are_checked_to_compute_the_same_thing(quick):
         assert any(c["contender"].startswith("NumPy") for c in checks)
         if "PyTorch CPU" in res["best_config"]:
             assert any(c["contender"].startswith("PyTorch manual") for c in checks)
+    pp = results["sections"]["predict_proba"]
+    for dtype, res in pp["by_dtype"].items():
+        for split in res:
+            checks = [c for c in pp["checks"] if c["dtype"] == dtype and f"{split} (" in c["check"]]
+            assert all(c["passed"] for c in checks)
+            sk = [c for c in checks if c["contender"].startswith("sklearn")]
+            assert len(sk) == 1 and sk[0]["tolerance"] == 1000 * np.finfo(dtype).eps
+            assert {c["contender"] for c in checks if c["tolerance"] == 0.0} == {
+                f"sigmax (n_jobs={t})" for t in results["config"]["threads"][1:]}
     assert "[sgd_epoch] cross-checks:" in proc.stderr and "FAILED" not in proc.stderr
+    assert "[predict_proba] cross-checks:" in proc.stderr
 
 
 def one_batch_short(peers):
@@ -196,6 +206,27 @@ def test_the_epoch_check_fails_for_a_loop_that_leaves_out_a_batch(dtype):
     # the contenders' own order is back after the check
     assert isinstance(objects["NumPy"].order.__self__, np.random.Generator)
     assert objects["sigmax, 2 threads"].model.shuffle
+
+
+def test_the_proba_check_fails_for_a_peer_that_leaves_out_the_intercept():
+    measurements = benchmark_module("measurements")
+    rng = np.random.default_rng(4)
+    X, y = rng.random((300, 5)), rng.integers(0, 3, size=300)
+    ours = sigmax.SoftmaxRegression(max_iter=20).fit(X, y)
+
+    class Peer:
+        def __init__(self, intercept):
+            self.coef_, self.intercept_, self.use_intercept = np.zeros((3, 5)), np.zeros(3), intercept
+
+        def predict_proba(self, X):
+            Z = X @ self.coef_.T + (self.intercept_ if self.use_intercept else 0.0)
+            E = np.exp(Z - Z.max(axis=1, keepdims=True))
+            return E / E.sum(axis=1, keepdims=True)
+
+    for intercept, passed in ((True, True), (False, False)):
+        checks = measurements.same_proba_checks(ours, Peer(intercept), X, (1, 2), np.float64, "p")
+        assert [(c["contender"].split()[0], c["passed"]) for c in checks] == [
+            ("sigmax", True), ("sklearn", passed)]
 
 
 def test_a_failed_cross_check_stops_the_run_with_status_1(tmp_path, monkeypatch, capsys):
