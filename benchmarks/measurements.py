@@ -117,6 +117,25 @@ def sklearn_missing(what: str) -> str:
             "include it).")
 
 
+# sigmax cuts a full pass over X (loss_grad, predict_proba, an L-BFGS
+# iteration) into n // 2048 parts (at least 1, at most 16; csrc/kernels.h,
+# SX_PART_MIN_ROWS) and runs at most one thread per part, so n_jobs=2 starts a
+# second thread from 4096 rows on (an SGD minibatch of 256 rows is always cut
+# in two parts of 128).  It sets its thread count per call (OpenMP's
+# num_threads), which threadpoolctl's limit on OpenMP does not change.
+PART_MIN_ROWS = 2048
+
+
+def one_part_notes(what: str, rows: int, threads: Sequence[int]) -> List[str]:
+    """A note when a full pass over ``rows`` rows is a single part, so that
+    sigmax's n_jobs above 1 runs one thread on it (none otherwise)."""
+    if max(threads) < 2 or rows >= 2 * PART_MIN_ROWS:
+        return []
+    return [f"{what} ({rows} rows) is one part for sigmax, whose passes over X are cut into "
+            f"parts of at least {PART_MIN_ROWS} rows, one thread each: there its "
+            f"n_jobs={max(threads)} runs on one thread"]
+
+
 def dtype_name(dtype) -> str:
     return np.dtype(dtype).name
 
@@ -367,6 +386,7 @@ def loss_grad_vs_read(data: Data, cfg: Config) -> Dict[str, Any]:
     rng = np.random.default_rng(cfg.seed)
     out: Dict[str, Any] = {"title": "Full-batch loss_grad against one read of X",
                            "by_dtype": {}, "ratios": [], "notes": [READ_X_NOTE]}
+    out["notes"] += one_part_notes("the training set", data.X64.shape[0], cfg.threads)
     if not thread_control():
         out["notes"].append(NO_THREAD_CONTROL)
     for dtype in DTYPES:
@@ -475,6 +495,8 @@ def predict_proba(data: Data, cfg: Config) -> Dict[str, Any]:
                                         "skipped; sigmax's throughput alone is measured")]
     elif not thread_control():
         out["notes"].append(NO_THREAD_CONTROL)
+    for split, X in (("test", data.X64_test), ("train", data.X64)):
+        out["notes"] += one_part_notes(f"the {split} set", X.shape[0], cfg.threads)
     for dtype in DTYPES:
         dn = dtype_name(dtype)
         ours, theirs = _fit_for_prediction(data.train(dtype)[:rows], data.y[:rows], sklearn)
@@ -588,9 +610,12 @@ def scaling(data: Data, cfg: Config) -> Dict[str, Any]:
                                "value means linear scaling, the spread is max/min over a sweep",
                                f"the n sweep uses the first n rows of {data.source}; the M and K "
                                f"sweeps use uniform random data with {cfg.scale_rows} rows"]}
-    if cfg.threads == (1,):
-        out["notes"].append("quick run: every thread pool, OpenMP included, is limited to one "
-                            "thread, so the n_jobs=2 timing does not show a speed-up")
+    out["notes"] += one_part_notes("the full training set", X32.shape[0], cfg.scaling_threads)
+    if cfg.threads == (1,) and len(cfg.scaling_threads) > 1 and thread_control():
+        out["notes"].append("the other libraries' thread pools are limited to one thread in "
+                            "this run (threadpoolctl); sigmax sets its thread count per call, "
+                            "which that limit does not change, so its n_jobs=2 runs two "
+                            "threads wherever a pass has two parts")
     out["n"] = _sweep("n", {n: (X32[:n], y[:n], W, b) for n in n_values}, repeats, cfg.seed)
     out["n"]["data"] = data.source
     out["M"] = _sweep("M", {m: _synthetic(rng, cfg.scale_rows, m, 10) for m in cfg.scale_m},
@@ -651,7 +676,9 @@ def full_fit(data: Data, cfg: Config) -> Dict[str, Any]:
         return sigmax.SoftmaxRegression(alpha=alpha, n_jobs=-1).fit(X, y)
 
     if cfg.threads == (1,) and thread_control():
-        threads_note = "every library is limited to one thread (quick run)"
+        threads_note = ("scikit-learn's thread pools (BLAS and OpenMP) are limited to one "
+                        "thread, as every library's in this run; sigmax uses n_jobs=-1, which "
+                        "sets its own thread count per call (one per core)")
     elif sklearn is None:
         threads_note = "sigmax uses n_jobs=-1"
     else:

@@ -39,9 +39,11 @@ from report import markdown, plot_scaling, text_table
 
 
 def quick_config() -> Config:
-    # one thread per contender: a smoke run, and fast even when another
-    # process keeps a core busy (then 2-thread runs can take 100 times longer)
-    return Config(quick=True, repeats=2, fast_repeats=2, threads=(1,),
+    # the thread counts of a full run, on data (synthetic_data) large enough for
+    # sigmax's n_jobs=2 to start its second thread in every pass over the
+    # training set; on a busy machine the 2-thread contenders can take many
+    # times longer (their threads wait for each other)
+    return Config(quick=True, repeats=2, fast_repeats=2, threads=cpu_threads(),
                   scaling_threads=cpu_threads(), scale_n=(1000, 2000, 4000),
                   scale_m=(16, 64, 256), scale_k=(2, 10, 50), scale_rows=2000,
                   scale_k_features=64, predict_fit_rows=2000)
@@ -52,9 +54,11 @@ def full_config() -> Config:
                   scaling_threads=cpu_threads())
 
 
-def synthetic_data(seed: int, n: int = 4000, n_test: int = 1000, m: int = 64,
+def synthetic_data(seed: int, n: int = 5000, n_test: int = 1000, m: int = 64,
                    k: int = 10) -> Data:
-    """MNIST-like data in [0, 1]: noisy copies of one random template per class."""
+    """MNIST-like data in [0, 1]: noisy copies of one random template per class.
+    The default n is two parts of a pass for sigmax (at least 2048 rows each),
+    so that its n_jobs=2 runs two threads on it."""
     rng = np.random.default_rng(seed)
     templates = rng.random((k, m))
 
@@ -169,11 +173,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "quick": cfg.quick, "machine": machine, "data": data.describe(),
         "config": {k: v for k, v in vars(cfg).items()}, "sections": {},
     }
+    # a run on one thread (one core) keeps the other libraries' thread pools,
+    # BLAS and OpenMP, at one thread; sigmax sets its OpenMP thread count per
+    # call (n_jobs), which this limit does not change
     if cfg.threads == (1,) and not thread_control():
         log("threadpoolctl is not installed: the other libraries' thread pools cannot be "
             "limited to one thread")
-    # a quick run keeps every library's thread pools at one thread (sigmax's
-    # n_jobs=2 in the thread sweep excepted)
     failed: List[Dict[str, Any]] = []
     with all_threads(1) if cfg.threads == (1,) else contextlib.nullcontext():
         for name in chosen:

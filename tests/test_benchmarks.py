@@ -70,7 +70,7 @@ def without_sklearn(tmp_path_factory):
     comes with it) can be imported."""
     out = tmp_path_factory.mktemp("benchmarks-without-sklearn")
     blocked = unimportable(out / "blocked", "sklearn", "threadpoolctl")
-    proc = run_benchmark(out, first_on_path=blocked)
+    proc = run_benchmark(out, "--repeats", "1", first_on_path=blocked)
     assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     return proc, out
 
@@ -251,6 +251,72 @@ def test_a_failed_cross_check_stops_the_run_with_status_1(tmp_path, monkeypatch,
     assert "**FAILED**" in (tmp_path / "latest.md").read_text()
 
 
+def test_quick_run_sweeps_the_thread_counts_on_data_sigmax_splits(quick):
+    """The quick run times every contender at 1 and 2 threads (on 2 cores
+    or more), on a training set that sigmax cuts into two parts per pass,
+    so that its n_jobs=2 runs two threads."""
+    _, out = quick
+    results = json.loads((out / "latest.json").read_text())
+    measurements = benchmark_module("measurements")
+    threads = [1, 2] if (os.cpu_count() or 1) >= 2 else [1]
+    assert results["config"]["threads"] == results["config"]["scaling_threads"] == threads
+    data = benchmark_module("run").synthetic_data(results["config"]["seed"])
+    assert data.X64.shape[0] >= 2 * measurements.PART_MIN_ROWS
+    sections = results["sections"]
+    for t in threads:
+        for dtype in ("float32", "float64"):
+            sgd = sections["sgd_epoch"]["by_dtype"][dtype]["timings"]
+            assert {f"sigmax SoftmaxRegression (n_jobs={t})", f"NumPy lecture loop (BLAS {t} thr)",
+                    f"sigmax in row order, no shuffle (n_jobs={t})"} <= set(sgd)
+            assert str(t) in sections["loss_grad_vs_read"]["by_dtype"][dtype]["by_threads"]
+            assert f"n_jobs={t}" in sections["scaling"]["threads"][dtype]["timings"]
+            for split in ("test", "train"):
+                assert f"sigmax (n_jobs={t})" in sections["predict_proba"]["by_dtype"][dtype][
+                    split]["timings"]
+    if threads == [1, 2]:
+        assert "speedup" in sections["scaling"]["threads"]["float32"]
+        # the training set is two parts; the 1000-row test set one, and a note says so
+        one_part = [n for name in ("loss_grad_vs_read", "predict_proba", "scaling")
+                    for n in sections[name]["notes"] if "is one part for sigmax" in n]
+        assert one_part == ["the test set (1000 rows) is one part for sigmax, whose passes over X "
+                            "are cut into parts of at least 2048 rows, one thread each: there "
+                            "its n_jobs=2 runs on one thread"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts threads in /proc")
+@pytest.mark.skipif(not sigmax._core.has_openmp() or (os.cpu_count() or 1) < 2,
+                    reason="sigmax runs one thread here")
+def test_sigmax_runs_two_threads_on_the_quick_data_whatever_the_thread_pool_limits():
+    """What the notes say: n_jobs=2 starts a second (OpenMP) thread on the
+    quick run's training set, a pass of two parts, and none on its test set
+    (one part), also inside all_threads(1), which limits the other
+    libraries' OpenMP and BLAS pools (sigmax sets its count per call)."""
+    script = f"""
+import glob, sys
+sys.path.insert(0, {str(REPO / "benchmarks")!r})
+import numpy as np, sigmax, run
+from harness import all_threads, thread_control
+data = run.synthetic_data(0)
+W, b = np.zeros((data.k, data.X32.shape[1]), np.float32), np.zeros(data.k, np.float32)
+threads = lambda: len(glob.glob("/proc/self/task/*"))
+with all_threads(1):
+    counts = [threads()]
+    for X, y in ((data.X32_test, data.y_test), (data.X32, data.y)):
+        sigmax.loss_grad(X, y, W, b, n_jobs=2)
+        counts.append(threads())
+print(thread_control(), *counts)
+"""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (str(Path(sigmax.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH"))
+        if p))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    limited, before, after_test, after_train = proc.stdout.split()
+    assert limited == "True"
+    assert int(after_test) == int(before) and int(after_train) == int(before) + 1
+
+
 def test_memory_and_full_fit_are_reported(quick):
     _, out = quick
     sections = json.loads((out / "latest.json").read_text())["sections"]
@@ -289,7 +355,8 @@ def test_the_memory_instruments_see_a_copy_of_x():
 def test_floors_are_the_larger_bound(quick):
     _, out = quick
     results = json.loads((out / "latest.json").read_text())
-    n, m, k = 4000, 64, 10  # the quick run's synthetic training set
+    data = benchmark_module("run").synthetic_data(results["config"]["seed"])
+    (n, m), k = data.X64.shape, data.k  # the quick run's synthetic training set
     for dtype, res in results["sections"]["bounds"]["by_dtype"].items():
         rate = res["gflops"] * 1e9
         # the rate is the larger of the multiply-add probe's and the BLAS product's, each the
