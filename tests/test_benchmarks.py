@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import sigmax
+import sigmax.datasets
 
 from marks import benchmark_module
 
@@ -315,6 +316,38 @@ print(thread_control(), *counts)
     limited, before, after_test, after_train = proc.stdout.split()
     assert limited == "True"
     assert int(after_test) == int(before) and int(after_train) == int(before) + 1
+
+
+def test_mnist_data_is_loaded_from_sigmax_data(monkeypatch):
+    """The full run's data: MNIST from $SIGMAX_DATA, as float64 (and float32
+    copies), labels 0 to 9."""
+    run = benchmark_module("run")
+    directory = os.environ.get("SIGMAX_DATA", str(REPO.parent / "shared" / "data" / "mnist"))
+    if not Path(directory).is_dir():
+        pytest.fail(f"MNIST not found in {directory}: set SIGMAX_DATA to the directory of the IDX files")
+    monkeypatch.setenv("SIGMAX_DATA", directory)
+    data = run.mnist_data()
+    assert data.describe() == "MNIST: 60000 x 784 train, 10000 test, 10 classes"
+    assert (data.X64.dtype, data.X32.dtype, data.X64_test.shape) == (np.float64, np.float32,
+                                                                   (10000, 784))
+    assert data.X64[:1000].min() == 0.0 and data.X64[:1000].max() == 1.0  # pixels / 255
+    assert np.array_equal(np.unique(data.y), np.arange(10)) and data.y_test.shape == (10000,)
+
+
+def test_mnist_data_looks_beside_the_checkout_when_sigmax_data_is_unset(monkeypatch):
+    run = benchmark_module("run")
+    seen = []
+
+    def load_mnist(dtype):
+        seen.append(os.environ.get("SIGMAX_DATA"))
+        X, y = np.zeros((3, 4), dtype), np.arange(3)
+        return X, y, X, y
+
+    monkeypatch.setattr(sigmax.datasets, "load_mnist", load_mnist)
+    monkeypatch.delenv("SIGMAX_DATA", raising=False)
+    assert run.mnist_data().describe() == "MNIST: 3 x 4 train, 3 test, 3 classes"
+    default = REPO.parent / "shared" / "data" / "mnist"
+    assert seen == [str(default) if default.is_dir() else None]
 
 
 def test_memory_and_full_fit_are_reported(quick):
