@@ -1,7 +1,7 @@
 """Benchmarks of sigmax against its peers, side by side in one run.
 
     python benchmarks/run.py            # MNIST, a few minutes
-    python benchmarks/run.py --quick    # small synthetic data, a few seconds
+    python benchmarks/run.py --quick    # small synthetic data, about 15 seconds
 
 Prints every ratio as a table and a Markdown report (for the README) on
 standard output, progress on standard error, and writes latest.json,

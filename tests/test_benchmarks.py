@@ -1,8 +1,12 @@
 """benchmarks/run.py --quick runs to the end and reports every section.
 
 It runs in a subprocess on small synthetic data (no MNIST, no torch or
-matplotlib needed) and writes into a temporary directory.  Nothing here
-asserts anything about timings: the machines are shared and noisy.
+matplotlib needed) and writes into a temporary directory, once as it is and
+once with scikit-learn and threadpoolctl unimportable.  The cross-checks
+(the contenders compute the same thing) are asserted, and shown to fail on
+a defective contender; the MNIST loader of the full run is tested on
+$SIGMAX_DATA.  Nothing here asserts anything about timings: the machines
+are shared and noisy.
 """
 import json
 import math
