@@ -455,7 +455,7 @@ def predict_proba_tasks(ours, theirs, X: np.ndarray, threads: Sequence[int]
 
 def same_proba_checks(ours, theirs, X: np.ndarray, threads: Sequence[int], dtype,
                       check: str) -> List[Dict[str, Any]]:
-    """Checks rows (untimed) comparing with sigmax's predict_proba on X at its
+    """Check rows (untimed) comparing with sigmax's predict_proba on X at its
     first n_jobs: at its other n_jobs (exactly equal), and scikit-learn's
     given sigmax's coefficients (when ``theirs`` is there; within
     PROBA_CHECK_EPS eps).  The two libraries' own fits stop at different

@@ -221,7 +221,8 @@ class TorchManualSGD:
         self.b = torch.zeros(k, dtype=self.X.dtype)
         self.lr, self.batch_size = lr, batch_size
         # the order of an epoch's rows, a function of n: a fresh permutation
-        self.order = functools.partial(torch.randperm, generator=torch.Generator().manual_seed(seed))
+        self.order = functools.partial(torch.randperm,
+                                       generator=torch.Generator().manual_seed(seed))
 
     def reset(self) -> None:
         self.torch.set_num_threads(self.threads)
@@ -267,7 +268,8 @@ class TorchModuleSGD:
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=lr)
         self.batch_size = batch_size
         # the order of an epoch's rows, a function of n: a fresh permutation
-        self.order = functools.partial(torch.randperm, generator=torch.Generator().manual_seed(seed))
+        self.order = functools.partial(torch.randperm,
+                                       generator=torch.Generator().manual_seed(seed))
 
     def reset(self) -> None:
         self.torch.set_num_threads(self.threads)

@@ -221,7 +221,8 @@ def test_the_proba_check_fails_for_a_peer_that_leaves_out_the_intercept():
 
     class Peer:
         def __init__(self, intercept):
-            self.coef_, self.intercept_, self.use_intercept = np.zeros((3, 5)), np.zeros(3), intercept
+            self.coef_, self.intercept_ = np.zeros((3, 5)), np.zeros(3)
+            self.use_intercept = intercept
 
         def predict_proba(self, X):
             Z = X @ self.coef_.T + (self.intercept_ if self.use_intercept else 0.0)
@@ -771,4 +772,5 @@ def test_without_threadpoolctl_no_contender_claims_a_blas_thread_count(without_s
     blas = [name for name in timed_names(results["sections"]) if "BLAS" in name]
     assert blas and all(name.endswith("(BLAS default threads)") for name in blas), blas
     for name in ("sgd_epoch", "loss_grad_vs_read", "bounds"):
-        assert any("threadpoolctl is not installed" in n for n in results["sections"][name]["notes"])
+        notes = results["sections"][name]["notes"]
+        assert any("threadpoolctl is not installed" in note for note in notes)
