@@ -33,18 +33,41 @@ typedef char sx_size_is_npy_intp[(sizeof(sx_size) == sizeof(npy_intp)) ? 1 : -1]
 /* ---- argument checks ---------------------------------------------------- */
 
 /*
- * An entry point's arguments, held (one more reference to each) from the
- * parse until it returns.  NumPy refuses to resize an array referenced from
- * anywhere but its owner and the call's argument tuple, so no other thread
+ * One more reference to obj and, when it is an array viewing another's data,
+ * to each base down to the owner of the data.  NumPy refuses to resize an
+ * array with more than two references (its holder's and the resize call's), so while
+ * a call holds its arrays (hold_args; lbfgs's h0 as well), no other thread
  * (while the GIL is released) and no Python code the call runs (the lbfgs
- * callback, an h0's __array__) can resize an array and free the data the
- * kernels hold pointers into.
+ * callback, an h0's __array__) can resize one and free the data the kernels
+ * hold pointers into, nor the base a view's data lies in.
  */
+static void
+hold(PyObject *obj)
+{
+    Py_INCREF(obj);
+    while (PyArray_Check(obj) && PyArray_BASE((PyArrayObject *)obj) != NULL) {
+        obj = PyArray_BASE((PyArrayObject *)obj);
+        Py_INCREF(obj);
+    }
+}
+
+/* Undo hold(obj): an array's base chain cannot change while it is held. */
+static void
+release(PyObject *obj)
+{
+    while (obj != NULL) {
+        PyObject *base = PyArray_Check(obj) ? PyArray_BASE((PyArrayObject *)obj) : NULL;
+        Py_DECREF(obj);
+        obj = base;
+    }
+}
+
+/* hold each of an entry point's arguments, from the parse until it returns */
 static void
 hold_args(PyObject *args)
 {
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); i++) {
-        Py_INCREF(PyTuple_GET_ITEM(args, i));
+        hold(PyTuple_GET_ITEM(args, i));
     }
 }
 
@@ -52,7 +75,7 @@ static void
 release_args(PyObject *args)
 {
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); i++) {
-        Py_DECREF(PyTuple_GET_ITEM(args, i));
+        release(PyTuple_GET_ITEM(args, i));
     }
 }
 
@@ -911,6 +934,9 @@ core_lbfgs(PyObject *Py_UNUSED(self), PyObject *args)
     if (h0o != Py_None && check_h0(h0o, o.k, o.m, &h0) < 0) {
         goto cleanup;
     }
+    if (h0 != NULL) {
+        hold((PyObject *)h0);  /* __array__ may have returned an array it keeps */
+    }
     if (h0 != NULL && PyArray_NDIM(h0) == 1) {
         o.h0_diag = PyArray_DATA(h0);
     }
@@ -955,6 +981,9 @@ cleanup:
     free(x);
     free(o.grad);
     free(o.h0_scratch);
+    if (h0 != NULL) {
+        release((PyObject *)h0);
+    }
     Py_XDECREF(h0);
     release_args(args);
     return result;
