@@ -349,7 +349,9 @@ def test_mnist_data_looks_beside_the_checkout_when_sigmax_data_is_unset(monkeypa
         return X, y, X, y
 
     monkeypatch.setattr(sigmax.datasets, "load_mnist", load_mnist)
-    monkeypatch.delenv("SIGMAX_DATA", raising=False)
+    # set, then removed: monkeypatch restores it (unset or not) after mnist_data sets it
+    monkeypatch.setenv("SIGMAX_DATA", "")
+    monkeypatch.delenv("SIGMAX_DATA")
     assert run.mnist_data().describe() == "MNIST: 3 x 4 train, 3 test, 3 classes"
     default = REPO.parent / "shared" / "data" / "mnist"
     assert seen == [str(default) if default.is_dir() else None]
