@@ -252,12 +252,13 @@ def test_hash_mismatch(tmp_path, mnist_dir, compress):
     assert hashlib.sha256(fake).hexdigest() in msg
 
 
-@pytest.mark.parametrize("explicit", [True, False])
+@pytest.mark.parametrize("where", ["data_dir", "cache", "cache without downloads"])
 @pytest.mark.parametrize("fault", ["content", "oversized", "gzip"])
 def test_bad_file_message_says_what_to_do_where_it_lies(tmp_path, mnist_dir, monkeypatch,
-                                                        explicit, fault):
+                                                        where, fault):
     """Deleting a bad file in the cache brings a fresh download; in a directory
-    given explicitly nothing is downloaded, so the message must not suggest it."""
+    given explicitly, or with download=False, nothing is downloaded, so the
+    message must not suggest it."""
     monkeypatch.delenv("SIGMAX_DATA", raising=False)
     monkeypatch.setattr(ds, "_fetch", lambda url, dest, max_bytes: pytest.fail("download"))
     name = "t10k-labels-idx1-ubyte"
@@ -269,10 +270,13 @@ def test_bad_file_message_says_what_to_do_where_it_lies(tmp_path, mnist_dir, mon
                         "gzip": gzip.compress(good)[:-20]}[fault])
     with pytest.raises(ValueError, match={"content": "SHA-256", "oversized": "more than",
                                           "gzip": "corrupt gzip"}[fault]) as info:
-        load_mnist(tmp_path) if explicit else load_mnist(cache_dir=tmp_path)
+        if where == "data_dir":
+            load_mnist(tmp_path)
+        else:
+            load_mnist(cache_dir=tmp_path, download=where == "cache")
     msg = str(info.value)
     assert str(target) in msg
-    if explicit:
+    if where != "cache":
         assert "replace it" in msg and "download" not in msg
     else:
         assert "delete it to download it again into the cache" in msg

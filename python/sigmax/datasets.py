@@ -287,11 +287,12 @@ def _check_sha256(data: bytes, name: str, path: Union[str, Path], remedy: str = 
         )
 
 
-def _remedy(explicit: bool) -> str:
+def _remedy(explicit: bool, download: bool) -> str:
     """What to do about a bad file found in the directory load_mnist reads, as
     the end of its error message: a file in the cache is downloaded again once
-    deleted; one in a directory given explicitly never is."""
-    if explicit:
+    deleted (when downloads are allowed); one in a directory given explicitly
+    never is."""
+    if explicit or not download:
         return " (replace it with the original MNIST file, gzipped or not)"
     return " (delete it to download it again into the cache, or replace it)"
 
@@ -455,15 +456,16 @@ def load_mnist(
         )
 
     arrays: Dict[str, np.ndarray] = {}
+    remedy = _remedy(explicit, download)  # the end of a bad file's message
     for name in MNIST_FILES:
         path = found[name]
         if path is None:
             data = _download(name, directory)
             where: Union[str, Path] = directory / (name + ".gz")
         else:
-            data = _read_bytes(path, limit=MNIST_BYTES[name], remedy=_remedy(explicit))
+            data = _read_bytes(path, limit=MNIST_BYTES[name], remedy=remedy)
             where = path
-            _check_sha256(data, name, where, remedy=_remedy(explicit))
+            _check_sha256(data, name, where, remedy=remedy)
         arrays[name] = _parse_idx(data, where)
 
     out: List[np.ndarray] = []
