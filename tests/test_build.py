@@ -86,3 +86,44 @@ def test_builds_and_runs_without_openmp(tmp_path, how):
     proc = subprocess.run([sys.executable, "-c", CHECK], env=run_env, capture_output=True,
                           text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stdout + proc.stderr
+
+
+def _test_imports() -> set:
+    """The top-level modules tests/*.py import from the tests directory."""
+    import ast
+
+    local = {p.stem for p in (ROOT / "tests").glob("*.py")}
+    found = set()
+    for path in (ROOT / "tests").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module.split(".")[0])
+    return found & local
+
+
+def test_source_distribution_holds_the_sources_license_and_tests(tmp_path):
+    """pip builds from the sdist off a checkout: every C source and header the
+    extension compiles, the typing files, the license, and the test suite with
+    the helper modules its tests import must be in it."""
+    src = _copy_sources(tmp_path)
+    for name in ("LICENSE", "MANIFEST.in"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "tests", src / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    proc = subprocess.run([sys.executable, "setup.py", "-q", "sdist", "-d", str(tmp_path / "dist")],
+                          cwd=src, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (archive,) = (tmp_path / "dist").glob("sigmax-*.tar.gz")
+    import tarfile
+
+    with tarfile.open(archive) as tar:
+        names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
+    wanted = {f"csrc/{p.name}" for p in (ROOT / "csrc").iterdir()}
+    wanted |= {"LICENSE", "README.md", "pyproject.toml", "setup.py",
+               "python/sigmax/py.typed", "python/sigmax/_core.pyi"}
+    wanted |= {f"tests/{p.name}" for p in (ROOT / "tests").glob("test_*.py")}
+    wanted |= {f"tests/{module}.py" for module in _test_imports()}
+    assert {"tests/marks.py", "tests/reference.py"} <= wanted  # the helpers are seen
+    assert sorted(wanted - names) == []
