@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import operator
 import warnings
 from typing import (TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple, TypeVar, Union,
                     cast)
@@ -873,6 +874,8 @@ class LogisticRegression(_LinearClassifier):
 
 # the attributes of a fitted estimator that _Fitted's fields come from, in field order
 _FITTED_ATTRIBUTES = ("coef_", "intercept_", "classes_", "_mode", "_fitted_link", "n_features_in_")
+# their values in a tuple, in one call (a prediction takes them every time)
+_fitted_values = operator.itemgetter(*_FITTED_ATTRIBUTES)
 
 
 class _Fitted(NamedTuple):
@@ -891,9 +894,13 @@ class _Fitted(NamedTuple):
         it is not fitted.  fit sets the link and the label layout along with
         coef_: coefficients set by hand on a model never fitted leave it
         unfitted."""
-        if state.get("coef_") is None or not all(name in state for name in _FITTED_ATTRIBUTES):
+        try:
+            values = _fitted_values(state)
+        except KeyError:
             return None
-        return cls(*(state[name] for name in _FITTED_ATTRIBUTES))
+        if state["coef_"] is None:
+            return None
+        return cls(*values)
 
 
 def _activate(Z: np.ndarray, link: str, log: bool) -> np.ndarray:
