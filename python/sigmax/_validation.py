@@ -7,7 +7,11 @@ that form are passed through without a copy (views and memory maps included).
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+import os
+import sys
+import warnings
+from types import FrameType
+from typing import Any, List, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -184,3 +188,102 @@ def class_indices(y: Any, n: int, n_classes: int, name: str = "y") -> np.ndarray
     if arr.dtype != np.intp or not arr.dtype.isnative or not arr.flags.aligned:
         arr = arr.astype(np.intp)
     return arr
+
+
+# The data frames whose column names are feature names, as scikit-learn (through
+# narwhals) recognizes them: (module, class, attribute listing the names).  An X
+# can only be one of them when its library is imported, so they are looked up in
+# sys.modules: sigmax imports none of them.
+_DATA_FRAMES = (
+    ("pandas", "DataFrame", "columns"),
+    ("fireducks.pandas", "DataFrame", "columns"),
+    ("modin.pandas", "DataFrame", "columns"),
+    ("cudf", "DataFrame", "columns"),
+    ("polars", "DataFrame", "columns"),
+    ("pyarrow", "Table", "column_names"),
+    ("narwhals.dataframe", "DataFrame", "columns"),
+)
+
+
+def _column_names(X: Any) -> Optional[List[Any]]:
+    """The column names of X when it is one of _DATA_FRAMES, else None."""
+    for module_name, class_name, attribute in _DATA_FRAMES:
+        frame = getattr(sys.modules.get(module_name), class_name, None)
+        if isinstance(frame, type) and isinstance(X, frame):
+            return list(getattr(X, attribute))
+    return None
+
+
+def feature_names(X: Any) -> Optional[np.ndarray]:
+    """X's feature names, scikit-learn's rule: a data frame's column names as
+    an object array when they are all strings; None when X is no data frame,
+    has no columns or none of its names is a string.  Names of which some
+    are strings and some not raise TypeError."""
+    if isinstance(X, np.ndarray):  # the usual case, at no cost
+        return None
+    columns = _column_names(X)
+    if columns is None:
+        return None
+    names = np.asarray(columns, dtype=object)
+    if len(names) == 0:
+        return None
+    types = sorted(t.__qualname__ for t in {type(v) for v in names})
+    if len(types) > 1 and "str" in types:
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, "
+            f"but your input has {types} as feature name / column name types. "
+            "If you want feature names to be stored and validated, you must convert "
+            "them all to strings, by using X.columns = X.columns.astype(str) for "
+            "example. Otherwise you can remove feature / column names from your input "
+            "data, or convert them all to a non-string data type.")
+    return names if types == ["str"] else None
+
+
+def check_feature_names(X: Any, fitted: Optional[np.ndarray], estimator: str) -> None:
+    """Check X's feature names against ``fitted``, those of the fit (None: it
+    had none), as scikit-learn does: a ValueError when they differ (names
+    unseen in fit, missing ones, another order), a UserWarning when only one
+    of the two has names.  ``estimator`` is the estimator's class name."""
+    names = feature_names(X)
+    if names is None and fitted is None:
+        return
+    if fitted is None:
+        warn_caller(f"X has feature names, but {estimator} was fitted without feature names")
+        return
+    if names is None:
+        warn_caller(f"X does not have valid feature names, but {estimator} was fitted "
+                    "with feature names")
+        return
+    if len(names) == len(fitted) and (names == fitted).all():
+        return
+    message = "The feature names should match those that were passed during fit.\n"
+    unseen = sorted(set(names) - set(fitted))
+    missing = sorted(set(fitted) - set(names))
+    if unseen:
+        message += "Feature names unseen at fit time:\n" + _listed(unseen)
+    if missing:
+        message += "Feature names seen at fit time, yet now missing:\n" + _listed(missing)
+    if not unseen and not missing:
+        message += "Feature names must be in the same order as they were in fit.\n"
+    raise ValueError(message)
+
+
+def _listed(names: List[str], most: int = 5) -> str:
+    """The first ``most`` names, one per line, then "- ..." if there are more."""
+    lines = [f"- {name}\n" for name in names[:most]]
+    return "".join(lines) + ("- ...\n" if len(names) > most else "")
+
+
+# the frames of sigmax's own code are those of the files in this directory
+_PACKAGE_DIR = os.path.dirname(__file__) + os.sep
+
+
+def warn_caller(message: str) -> None:
+    """A UserWarning, attributed to the code that called into sigmax (the
+    first frame outside the package), however deep in sigmax the call that
+    warns: as for sigmax's other warnings, the caller's line is shown."""
+    frame: Optional[FrameType] = sys._getframe(1)
+    level = 2  # warnings.warn's stacklevel of frame
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(message, UserWarning, stacklevel=level)
