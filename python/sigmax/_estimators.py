@@ -29,8 +29,10 @@ from ._validation import (
     as_float_array,
     as_real,
     check_alpha,
+    check_feature_names,
     check_finite,
     check_sample_weight,
+    feature_names,
     kernel_weights,
     unit_scaled,
     valid_sample_weight,
@@ -197,6 +199,28 @@ class _LinearClassifier(_ParamsMixin):
     n_iter_: int
     loss_curve_: List[float]
 
+    @property
+    def feature_names_in_(self) -> np.ndarray:
+        """The names of the features seen in fit (an object array of str),
+        when X was a data frame whose column names are all strings; absent
+        otherwise.  Kept with the rest of the fitted model (as
+        ``_feature_names_in``, None when absent), so that a refit replaces
+        or removes it in the same step as ``coef_``."""
+        names = self.__dict__.get("_feature_names_in")
+        if names is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute "
+                                 "'feature_names_in_'")
+        return names
+
+    @feature_names_in_.setter
+    def feature_names_in_(self, names: np.ndarray) -> None:
+        self.__dict__["_feature_names_in"] = names
+
+    @feature_names_in_.deleter
+    def feature_names_in_(self) -> None:
+        if self.__dict__.pop("_feature_names_in", None) is None:
+            raise AttributeError("feature_names_in_")
+
     def __init__(self, *, solver: str = "lbfgs", alpha: float = 0.0, tol: float = 1e-8,
                  max_iter: Optional[int] = None, learning_rate: float = 0.1,
                  batch_size: int = 256, loss: str = "log", fit_intercept: bool = True,
@@ -264,7 +288,10 @@ class _LinearClassifier(_ParamsMixin):
         ----------
         X : array_like (n, M)
             float32 (trained in float32) or float64 rows, read without a copy;
-            other numeric types are converted to float64 once.
+            other numeric types are converted to float64 once.  A data frame
+            whose column names are all strings sets ``feature_names_in_``,
+            which predictions then check X's columns against (other X
+            removes it).
         y : array_like (n,) of labels, or (n, K) 0/1 indicators
             Labels (ints, strings, bools); ``LogisticRegression`` also takes
             an indicator matrix (multi-label).
@@ -277,6 +304,7 @@ class _LinearClassifier(_ParamsMixin):
         epochs) leaves a previously fitted model as it was.
         """
         self._check_hyperparameters()
+        names = feature_names(X)
         X = as_float_array(X, "X", ndim=2)
         n, m = X.shape
         if n < 1:
@@ -310,9 +338,11 @@ class _LinearClassifier(_ParamsMixin):
             raise diverged(float(self.learning_rate), "the weights overflowed")
         fitted = {"classes_": classes, "coef_": W, "intercept_": b, "_fitted_link": link,
                   "_mode": mode, "n_features_in_": m, "n_iter_": n_iter,
-                  "loss_curve_": list(curve)}
+                  "loss_curve_": list(curve), "_feature_names_in": names}
         # in one step: a signal handler, or another thread predicting meanwhile,
-        # sees the previous fit or this one, never parts of both
+        # sees the previous fit or this one, never parts of both (feature names
+        # included: a fit without them stores None, which a deletion of
+        # feature_names_in_ after the update could not do at once)
         self.__dict__.update(fitted)
         return self
 
@@ -466,6 +496,11 @@ class _LinearClassifier(_ParamsMixin):
 
     def _check_fitted_X(self, X: ArrayLike,
                         fitted: "_Fitted") -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """X as the kernels' array, checked against the fitted model (its
+        feature names, then its number of features), and coef_ and intercept_
+        in X's dtype."""
+        if fitted.feature_names is not None or not isinstance(X, np.ndarray):
+            check_feature_names(X, fitted.feature_names, type(self).__name__)
         X = as_float_array(X, "X", ndim=2)
         if X.shape[1] != fitted.n_features:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} "
@@ -802,6 +837,13 @@ class SoftmaxRegression(_LinearClassifier):
     intercept_ : ndarray (K,)
     classes_ : ndarray (K,)
     n_features_in_ : int
+    feature_names_in_ : ndarray (M,) of str objects
+        The column names of a data frame X passed to fit, when they are all
+        strings (as in scikit-learn); only then is it set.  Predictions on a
+        data frame whose columns differ (other names, missing or extra ones,
+        another order) raise ValueError; a data frame given to a model
+        fitted without names, or other X given to one fitted with them,
+        gives a UserWarning.
     n_iter_ : int
     loss_curve_ : list of float
         The objective (mean loss plus penalty) per iteration: for "gd" at the
@@ -832,6 +874,15 @@ class LogisticRegression(_LinearClassifier):
     ``loss="mse"`` trains sigma(z) on the squared error instead (the lectures'
     attenuated-gradient comparison).  Parameters and attributes are those of
     :class:`SoftmaxRegression`.
+
+    Attributes
+    ----------
+    coef_, intercept_, classes_, n_features_in_, n_iter_, loss_curve_
+        As in :class:`SoftmaxRegression`.
+    feature_names_in_ : ndarray (M,) of str objects
+        The column names of a data frame X passed to fit, when they are all
+        strings; only then is it set.  Predictions check X's columns against
+        it, as :class:`SoftmaxRegression`'s do.
     """
 
     _link = "sigmoid"
@@ -873,6 +924,8 @@ class LogisticRegression(_LinearClassifier):
 
 
 # the attributes of a fitted estimator that _Fitted's fields come from, in field order
+# (and last _feature_names_in, the feature names or None, absent from a model
+# pickled before sigmax kept them: None then)
 _FITTED_ATTRIBUTES = ("coef_", "intercept_", "classes_", "_mode", "_fitted_link", "n_features_in_")
 # their values in a tuple, in one call (a prediction takes them every time)
 _fitted_values = operator.itemgetter(*_FITTED_ATTRIBUTES)
@@ -887,6 +940,7 @@ class _Fitted(NamedTuple):
     mode: str        # "softmax", "binary", "ovr" or "multilabel"
     link: str        # the link fit trained
     n_features: int
+    feature_names: Optional[np.ndarray]  # feature_names_in_, None without
 
     @classmethod
     def of(cls, state: Dict[str, Any]) -> Optional["_Fitted"]:
@@ -900,7 +954,7 @@ class _Fitted(NamedTuple):
             return None
         if state["coef_"] is None:
             return None
-        return cls(*values)
+        return cls(*(values + (state.get("_feature_names_in"),)))
 
 
 def _activate(Z: np.ndarray, link: str, log: bool) -> np.ndarray:
