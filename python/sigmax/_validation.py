@@ -230,12 +230,10 @@ def feature_names(X: Any) -> Optional[np.ndarray]:
     types = sorted(t.__qualname__ for t in {type(v) for v in names})
     if len(types) > 1 and "str" in types:
         raise TypeError(
-            "Feature names are only supported if all input features have string names, "
-            f"but your input has {types} as feature name / column name types. "
-            "If you want feature names to be stored and validated, you must convert "
-            "them all to strings, by using X.columns = X.columns.astype(str) for "
-            "example. Otherwise you can remove feature / column names from your input "
-            "data, or convert them all to a non-string data type.")
+            f"X's column names mix strings with other types ({', '.join(types)}): feature "
+            "names are kept only when every column name is a string.  Make them all "
+            "strings (X.columns = X.columns.astype(str), for a pandas DataFrame) to have "
+            "them stored and checked, or none of them strings to go without")
     return names if types == ["str"] else None
 
 
