@@ -841,9 +841,9 @@ class SoftmaxRegression(_LinearClassifier):
         The column names of a data frame X passed to fit, when they are all
         strings (as in scikit-learn); only then is it set.  Predictions on a
         data frame whose columns differ (other names, missing or extra ones,
-        another order) raise ValueError; a data frame given to a model
-        fitted without names, or other X given to one fitted with them,
-        gives a UserWarning.
+        another order) raise ValueError; a data frame with string column
+        names given to a model fitted without names, or other X given to
+        one fitted with them, gives a UserWarning.
     n_iter_ : int
     loss_curve_ : list of float
         The objective (mean loss plus penalty) per iteration: for "gd" at the

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections import Counter
 from types import FrameType
 from typing import Any, List, Optional
 
@@ -246,11 +247,13 @@ def check_feature_names(X: Any, fitted: Optional[np.ndarray], estimator: str) ->
     if names is None and fitted is None:
         return
     if fitted is None:
-        warn_caller(f"X has feature names, but {estimator} was fitted without feature names")
+        warn_caller(f"X has feature names, but {estimator} was fitted on data without any: "
+                    "its columns are taken by position, unchecked")
         return
     if names is None:
         warn_caller(f"X does not have valid feature names, but {estimator} was fitted "
-                    "with feature names")
+                    "with them (feature_names_in_): its columns are taken by position, "
+                    "unchecked")
         return
     if len(names) == len(fitted) and (names == fitted).all():
         return
@@ -261,7 +264,9 @@ def check_feature_names(X: Any, fitted: Optional[np.ndarray], estimator: str) ->
         message += "Feature names unseen at fit time:\n" + _listed(unseen)
     if missing:
         message += "Feature names seen at fit time, yet now missing:\n" + _listed(missing)
-    if not unseen and not missing:
+    if not unseen and not missing and Counter(names.tolist()) != Counter(fitted.tolist()):
+        message += "Some feature names are repeated more or fewer times than in fit.\n"
+    elif not unseen and not missing:
         message += "Feature names must be in the same order as they were in fit.\n"
     raise ValueError(message)
 
