@@ -78,14 +78,8 @@ class SigmaxEstimatorSGD:
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         return self.model.score(X, y)
 
-    @contextlib.contextmanager
-    def stored_order(self) -> Iterator[None]:
-        shuffle = self.model.shuffle
-        self.model.set_params(shuffle=False)
-        try:
-            yield
-        finally:
-            self.model.set_params(shuffle=shuffle)
+    def stored_order(self) -> contextlib.AbstractContextManager:
+        return replaced(self.model, "shuffle", False)
 
     def weights(self) -> Tuple[np.ndarray, np.ndarray]:
         return self.model.coef_, self.model.intercept_
