@@ -437,8 +437,9 @@ def test_block_h0_rescales_a_row_subsample_to_all_rows_and_the_weights(monkeypat
 
 def test_block_h0_without_penalty_keeps_its_curvature_above_a_floor():
     """alpha = 0 with a column of zeros, a rare column and two collinear ones:
-    M's smallest eigenvalue is still BLOCK_RIDGE times its mean diagonal
-    (else the first steps run off along those directions)."""
+    M's smallest eigenvalue is still BLOCK_RIDGE times the mean of its
+    weights' diagonal entries (else the first steps run off along those
+    directions)."""
     from sigmax._solvers import BLOCK_RIDGE, Problem, _curvature, _second_moments, block_h0
 
     rng = np.random.default_rng(9)
@@ -452,9 +453,48 @@ def test_block_h0_without_penalty_keeps_its_curvature_above_a_floor():
     problem = Problem(X, y, None, None, 0, 0, 0.0, 1)
     M = np.linalg.inv(block_h0(problem, k, True, _second_moments(problem)))
     plain = _block_m(X, 0.0, _curvature(problem, k), True)
-    floor = BLOCK_RIDGE * np.mean(np.diag(plain))
+    floor = BLOCK_RIDGE * np.mean(np.diag(plain)[:m])
     assert np.linalg.eigvalsh(M).min() >= 0.99 * floor
     np.testing.assert_allclose(np.diag(M)[:m], np.diag(plain)[:m] + floor, rtol=1e-9)
+
+
+@pytest.mark.parametrize("precondition", ["block", "diagonal"])
+def test_preconditioned_lbfgs_does_not_depend_on_the_features_scale(precondition):
+    """X * s with alpha * s^2 is the same problem (its optimum is W / s): the
+    preconditioners take the scale out, so the iterations stay about the same
+    at s = 1e-4 (the intercept's curvature, 1 whatever s, once set the
+    block's floor and multiplied them by 15)."""
+    from sigmax._solvers import Problem, lbfgs
+
+    rng = np.random.default_rng(0)
+    n, m, k = 1000, 5, 3
+    X = rng.standard_normal((n, m))
+    y = np.argmax(X @ rng.standard_normal((m, k)) + rng.gumbel(size=(n, k)), 1).astype(np.intp)
+    iterations = {}
+    for s in (1.0, 1e-4):
+        W, b = np.zeros((k, m)), np.zeros(k)
+        problem = Problem(X * s, y, None, None, 0, 0, 1e-2 * s ** 2, 1)
+        iterations[s] = lbfgs(problem, W, b, tol=1e-8, max_iter=5000, fit_intercept=True,
+                              on_epoch=lambda i, v: None, precondition=precondition)[0]
+    assert iterations[1e-4] <= iterations[1.0] + 5, iterations
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_a_huge_penalty_leaves_the_intercept_its_own_curvature(order):
+    """With alpha = 1e20 the weights stay at 0 and the unpenalized intercept
+    goes to the log class frequencies (centred), whichever preconditioner X's
+    layout selects: the diagonal one's floor, 1e-12 of the weights' curvature,
+    once applied to the intercept too and stopped the fit at b = 0."""
+    rng = np.random.default_rng(0)
+    X = np.asarray(rng.standard_normal((300, 5)), order=order)
+    y = rng.integers(0, 3, 300)
+    y[:50] = 0
+    log_freq = np.log(np.bincount(y) / y.size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = SoftmaxRegression(alpha=1e20).fit(X, y)
+    np.testing.assert_allclose(model.coef_, 0.0, atol=1e-12)
+    np.testing.assert_allclose(model.intercept_, log_freq - log_freq.mean(), atol=1e-6)
 
 
 def test_block_h0_is_skipped_when_it_does_not_fit_or_pay():

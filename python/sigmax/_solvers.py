@@ -181,7 +181,7 @@ BLOCK_ROWS_PER_ENTRY = 12
 BLOCK_MAX_PASSES = 4
 BLOCK_PANEL = 64  # columns per float32 product
 # Without a penalty, the weights' entries of M get at least BLOCK_RIDGE times
-# the mean of M's diagonal: M^{-1} would otherwise send the first steps along
+# the mean of those entries: M^{-1} would otherwise send the first steps along
 # rare pixels and near-collinear combinations of pixels (where the curvature at
 # zero is tiny and the objective far from quadratic); on MNIST with alpha = 0,
 # a floor of 1e-10 left the loss at 2.01 after 100 iterations, 1e-3 at 0.20.
@@ -253,10 +253,10 @@ def jacobi_h0(problem: Problem, k: int, msq: np.ndarray) -> np.ndarray:
     msq: _second_moments(problem).
     """
     weights, c = _hessian_diagonal_at_zero(problem, k, msq)
-    diag = np.concatenate([np.tile(weights, k), np.full(k, c)])
-    # a column of zeros without a penalty has a zero gradient: any entry will do
-    floor = 1e-12 * diag.max() if diag.max() > 0 else 1.0
-    return 1.0 / np.maximum(diag, floor)
+    # a column of zeros without a penalty has a zero gradient: any entry will
+    # do (the floor is the weights' own: the intercept's c may be far larger)
+    floor = 1e-12 * weights.max() if weights.max() > 0 else 1.0
+    return 1.0 / np.concatenate([np.tile(np.maximum(weights, floor), k), np.full(k, c)])
 
 
 def block_h0(problem: Problem, k: int, fit_intercept: bool,
@@ -313,8 +313,9 @@ def block_h0(problem: Problem, k: int, fit_intercept: bool,
     idx = np.arange(q)
     A[idx, idx] = full
     A *= _curvature(problem, k)
-    # the penalty, at least BLOCK_RIDGE times the mean curvature
-    A[idx[:m], idx[:m]] += max(problem.alpha, BLOCK_RIDGE * float(np.mean(np.diagonal(A))))
+    # the penalty, at least BLOCK_RIDGE times the weights' mean curvature (the intercept's,
+    # c whatever the features' scale, would make the floor depend on that scale)
+    A[idx[:m], idx[:m]] += max(problem.alpha, BLOCK_RIDGE * float(np.mean(np.diagonal(A)[:m])))
     try:
         _core.spd_inverse(A)
     except ValueError:  # not positive definite in floating point: use the diagonal
