@@ -118,6 +118,18 @@ def test_without_intercept_same_optimum_as_scikit_learn(name, C):
     np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-5)
 
 
+@pytest.mark.parametrize("C", [0.1, 1.0])
+def test_two_class_softmax_takes_twice_the_binary_alpha(C):
+    """SoftmaxRegression on two classes has two rows of weights, -w/2 and w/2
+    at the optimum, whose penalty is half that of scikit-learn's one vector w:
+    its alpha for scikit-learn's C is 2 / (C * n), as the docs say."""
+    X, y = standardized(DATA["breast_cancer"])
+    ref = sklearn_fit(X, y, C=C, tol=1e-12, max_iter=100000)
+    ours = SoftmaxRegression(alpha=2.0 / (C * len(y))).fit(X, y)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-6)
+    np.testing.assert_allclose(ours.coef_[1] - ours.coef_[0], ref.coef_[0], rtol=1e-5, atol=1e-6)
+
+
 def test_default_tol_converges_without_warning():
     X, y = standardized(datasets.load_wine)
     with warnings.catch_warnings():

@@ -775,7 +775,10 @@ class SoftmaxRegression(_LinearClassifier):
     alpha : float, default 0
         L2 penalty (bias not penalized).  scikit-learn's ``C`` corresponds to
         ``alpha = 1 / (C * s)``, s the sum of the rows' weights
-        (``sample_weight`` times the class weights).
+        (``sample_weight`` times the class weights); on two classes to
+        ``alpha = 2 / (C * s)``: scikit-learn's binary model has one weight
+        vector w, where the two rows here are -w/2 and w/2 at the optimum,
+        with half w's penalty.
     tol : float, default 1e-8
         "lbfgs" stops when ||gradient||_2 <= tol * max(1, initial norm).
         The default, 1e-8, is tight on purpose: the objective's excess over
