@@ -130,6 +130,23 @@ def test_two_class_softmax_takes_twice_the_binary_alpha(C):
     np.testing.assert_allclose(ours.coef_[1] - ours.coef_[0], ref.coef_[0], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tol_zero_runs_lbfgs_until_its_line_search_stalls(dtype):
+    """tol=0 (scikit-learn takes it too) asks for no gradient target: lbfgs
+    goes on until the line search finds no decrease, quietly at the optimum,
+    at or below the objective the default tol reaches."""
+    X, y = standardized(DATA["wine"])
+    X = X.astype(dtype)
+    alpha = 1e-3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        exact = SoftmaxRegression(alpha=alpha, tol=0).fit(X, y)
+    default = SoftmaxRegression(alpha=alpha).fit(X, y)
+    assert exact.n_iter_ >= default.n_iter_
+    f_exact, f_default = (sigmax_objective(model, X, y, None, alpha) for model in (exact, default))
+    assert f_exact <= f_default * (1 + 10 * np.finfo(dtype).eps), (f_exact, f_default)
+
+
 def test_default_tol_converges_without_warning():
     X, y = standardized(datasets.load_wine)
     with warnings.catch_warnings():

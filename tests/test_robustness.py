@@ -50,6 +50,12 @@ def _set_by_hand(model, rows=3, width=3, intercepts=None):
     return model
 
 
+def _without_intercept(model):
+    """model with only coef_ assigned."""
+    model.coef_ = np.ones((3, 3))
+    return model
+
+
 BAD_CALLS = {
     "nan in X (fit)": (lambda: SoftmaxRegression().fit(with_nan(X), Y3), ValueError,
                        "X contains NaN or infinity (the first at row 0, column 0)"),
@@ -98,6 +104,26 @@ BAD_CALLS = {
     "max_iter 0": (lambda: SoftmaxRegression(max_iter=0).fit(X, Y3), ValueError, "max_iter"),
     "max_iter 1e30": (lambda: SoftmaxRegression(max_iter=10**30).fit(X, Y3), ValueError, "max_iter"),
     "alpha < 0": (lambda: SoftmaxRegression(alpha=-1).fit(X, Y3), ValueError, "alpha"),
+    "tol < 0": (lambda: SoftmaxRegression(tol=-1e-9).fit(X, Y3), ValueError,
+                "tol must be a finite number >= 0, got -1e-09"),
+    "tol inf": (lambda: SoftmaxRegression(tol=float("inf")).fit(X, Y3), ValueError, "tol must be"),
+    "warm start on other features": (
+        lambda: SoftmaxRegression(warm_start=True).fit(X, Y3).fit(X[:, :2], Y3), ValueError,
+        "warm_start=True: coef_ has shape (3, 3), but this fit of SoftmaxRegression needs "
+        "(3, 2), from y's 3 classes and X's 2 features"),
+    "warm start on other classes": (
+        lambda: SoftmaxRegression(warm_start=True).fit(X, Y3).fit(X, Y3 + 1), ValueError,
+        "coef_ belongs to the classes [0, 1, 2], but y's are [1, 2, 3]"),
+    "warm start on fewer classes": (
+        lambda: LogisticRegression(warm_start=True).fit(X, Y3).fit(X, Y3 % 2), ValueError,
+        "needs (1, 3), from y's 2 classes"),
+    "warm start from coef_ without intercept_": (
+        lambda: _without_intercept(SoftmaxRegression(warm_start=True)).fit(X, Y3), ValueError,
+        "warm_start=True: coef_ is set but intercept_ is not"),
+    "warm start from an intercept_ of the wrong length": (
+        lambda: _set_by_hand(SoftmaxRegression(warm_start=True), intercepts=2).fit(X, Y3),
+        ValueError, "warm_start=True: intercept_ has shape (2,), but this fit of "
+                    "SoftmaxRegression needs (3,)"),
     "fit_intercept not bool": (lambda: SoftmaxRegression(fit_intercept="no").fit(X, Y3), ValueError, "fit_intercept"),
     "max_iter too large": (lambda: SoftmaxRegression(max_iter=2**62).fit(X, Y3), ValueError,
                            "max_iter must be a positive integer below 2**62, got 4611686018427387904"),

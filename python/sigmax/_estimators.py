@@ -143,8 +143,9 @@ class _ParamsMixin:
         return f"{type(self).__name__}({', '.join(changed)})"
 
 
-def _check_positive(value: Any, name: str, kind: type = numbers.Real) -> Any:
-    """value, if it is a positive finite number (a positive integer < 2**62 for Integral)."""
+def _check_positive(value: Any, name: str, kind: type = numbers.Real, zero: bool = False) -> Any:
+    """value, if it is a positive finite number (a positive integer < 2**62
+    for Integral); zero=True admits 0 too (Real only)."""
     if kind is numbers.Integral:
         # typeshed's numbers.Integral declares no __gt__, which 0 < value falls back
         # to: ints and NumPy integers have it
@@ -153,10 +154,11 @@ def _check_positive(value: Any, name: str, kind: type = numbers.Real) -> Any:
         what = "a positive integer below 2**62"
     else:  # any real number as_real takes (alpha's and class_weight's rule)
         try:
-            ok = 0 < as_real(value, name) < float("inf")
+            number = as_real(value, name)
+            ok = (0 <= number if zero else 0 < number) and number < float("inf")
         except TypeError:
             ok = False
-        what = "a positive finite number"
+        what = "a finite number >= 0" if zero else "a positive finite number"
     if not ok:
         raise ValueError(f"{name} must be {what}, got {value!r}")
     return value
@@ -177,6 +179,12 @@ def _random_generator(random_state: Any) -> np.random.Generator:
     except (TypeError, ValueError) as err:
         raise ValueError(f"random_state must be None, an int, a numpy SeedSequence or Generator, "
                          f"got {random_state!r}: {err}") from None
+
+
+def _shown(labels: Any, most: int = 10) -> str:
+    """labels as a list for a message, the first `most` of them."""
+    listed = np.asarray(labels).tolist()
+    return repr(listed) if len(listed) <= most else repr(listed[:most])[:-1] + ", ...]"
 
 
 def _check_bool(value: Any, name: str) -> bool:
@@ -259,7 +267,7 @@ class _LinearClassifier(_ParamsMixin):
         if self.max_iter is not None:
             _check_positive(self.max_iter, "max_iter", numbers.Integral)
         _check_positive(self.batch_size, "batch_size", numbers.Integral)
-        _check_positive(self.tol, "tol")
+        _check_positive(self.tol, "tol", zero=True)
         alpha = check_alpha(self.alpha)
         if self.solver in ("gd", "sgd") and float(self.learning_rate) * alpha > 2:
             # W <- (1 - learning_rate * alpha) W - learning_rate * (bounded data gradient)
@@ -279,6 +287,43 @@ class _LinearClassifier(_ParamsMixin):
                              f"got {self.class_weight!r}")
         _threads(self.n_jobs)
         _random_generator(self.random_state)
+
+    def _starting_weights(self, classes: np.ndarray, k: int, m: int,
+                          dtype: np.dtype) -> Tuple[np.ndarray, np.ndarray]:
+        """W (k, m) and b (k,) to train from: zeros, or with warm_start the
+        coefficients the estimator holds (from its last fit, or set by hand),
+        which must be those of this fit's classes and features."""
+        W = np.zeros((k, m), dtype=dtype)
+        b = np.zeros(k, dtype=dtype)
+        coef = getattr(self, "coef_", None)
+        if not self.warm_start or coef is None:
+            return W, b
+        name = type(self).__name__
+        if np.shape(coef) != W.shape:
+            raise ValueError(
+                f"warm_start=True: coef_ has shape {np.shape(coef)}, but this fit of {name} "
+                f"needs {W.shape}, from y's {len(classes)} classes and X's {m} features; set "
+                "warm_start=False to start from zero")
+        previous = getattr(self, "classes_", None)
+        if previous is not None and not (
+                len(previous) == len(classes)
+                and all(bool(p == c) for p, c in zip(np.asarray(previous).tolist(),
+                                                     classes.tolist()))):
+            raise ValueError(
+                f"warm_start=True: coef_ belongs to the classes {_shown(previous)}, but y's "
+                f"are {_shown(classes)}; set warm_start=False to start from zero")
+        W[...] = coef
+        if self.fit_intercept:  # else b stays 0, as in a cold fit
+            intercept = getattr(self, "intercept_", None)
+            if intercept is None:
+                raise ValueError("warm_start=True: coef_ is set but intercept_ is not; set "
+                                 "intercept_ too (zeros to start it from 0), or "
+                                 "fit_intercept=False")
+            if np.shape(intercept) != b.shape:
+                raise ValueError(f"warm_start=True: intercept_ has shape {np.shape(intercept)}, "
+                                 f"but this fit of {name} needs {b.shape}")
+            b[...] = intercept
+        return W, b
 
     def fit(self: _Classifier, X: ArrayLike, y: ArrayLike,
             sample_weight: Optional[ArrayLike] = None) -> _Classifier:
@@ -320,14 +365,7 @@ class _LinearClassifier(_ParamsMixin):
         problem = Problem(X, y_index, Y, sw, LINKS[link], LOSSES[self.loss], alpha,
                           _threads(self.n_jobs))
 
-        W = np.zeros((k, m), dtype=X.dtype)
-        b = np.zeros(k, dtype=X.dtype)
-        if self.warm_start and getattr(self, "coef_", None) is not None \
-                and np.shape(self.coef_) == W.shape:
-            W[...] = self.coef_
-            if self.fit_intercept:  # else b stays 0, as in a cold fit
-                b[...] = self.intercept_
-
+        W, b = self._starting_weights(classes, k, m, X.dtype)
         max_iter = int(self.max_iter if self.max_iter is not None else DEFAULT_MAX_ITER[self.solver])
         on_epoch = self._progress(max_iter)
         try:
@@ -780,7 +818,9 @@ class SoftmaxRegression(_LinearClassifier):
         vector w, where the two rows here are -w/2 and w/2 at the optimum,
         with half w's penalty.
     tol : float, default 1e-8
-        "lbfgs" stops when ||gradient||_2 <= tol * max(1, initial norm).
+        "lbfgs" stops when ||gradient||_2 <= tol * max(1, initial norm)
+        (``tol=0``: when its line search finds no decrease; "gd" and "sgd"
+        run their ``max_iter`` epochs whatever ``tol``).
         The default, 1e-8, is tight on purpose: the objective's excess over
         the optimum grows like ||gradient||^2 / alpha, so a weak penalty
         (alpha ~ 1e-5, scikit-learn's C = 100 on small data) needs a small
@@ -821,7 +861,9 @@ class SoftmaxRegression(_LinearClassifier):
     random_state : int, numpy SeedSequence or Generator, or None, default None
         Seed of the shuffling.
     warm_start : bool, default False
-        Start from the previous fit's coefficients.  (A warm-started "sgd"
+        Start from the previous fit's coefficients (or ``coef_`` and
+        ``intercept_`` set by hand), which must be of this fit's shape and,
+        after a fit, of its classes: else ValueError.  (A warm-started "sgd"
         fit reads X once more, for the objective at its starting weights that
         the rising-objective warning compares with: a fresh fit gets it
         without reading X.)
