@@ -16,7 +16,7 @@ from setuptools.command.build_ext import build_ext
 compile_args = ["-O3", "-std=c99", "-Wall", "-Wextra", "-fno-math-errno",
                 "-ffp-contract=fast", "-Wno-psabi"]
 
-OPENMP_CHECK = "#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n"
+OPENMP_CHECK = "#include <omp.h>\nint sx_openmp_check(void) { return omp_get_max_threads(); }\n"
 
 
 class BuildExt(build_ext):
@@ -54,6 +54,12 @@ class BuildExt(build_ext):
             f.write(choice)
 
     def _openmp_works(self) -> bool:
+        """Whether a small OpenMP file compiles and links as the extension
+        does: into a shared object, so with the link command and flags the
+        extension gets ($LDSHARED, $LDFLAGS and $CFLAGS).  An executable's link
+        gets neither flag variable, so with CFLAGS=-fsanitize=address or
+        --coverage its objects' references to the sanitizer or gcov runtime
+        failed to link, and the extension was built without threads."""
         with tempfile.TemporaryDirectory() as tmp:
             source = os.path.join(tmp, "openmp_check.c")
             with open(source, "w") as f:
@@ -61,8 +67,9 @@ class BuildExt(build_ext):
             try:
                 objects = self.compiler.compile([source], output_dir=tmp,
                                                 extra_postargs=["-fopenmp"])
-                self.compiler.link_executable(objects, "openmp_check", output_dir=tmp,
-                                              extra_postargs=["-fopenmp"])
+                self.compiler.link_shared_object(
+                    objects, self.compiler.shared_object_filename("openmp_check"),
+                    output_dir=tmp, extra_postargs=["-fopenmp"])
             except Exception:  # CompileError, LinkError: no usable OpenMP
                 return False
         return True

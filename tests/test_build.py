@@ -1,7 +1,9 @@
 """The build without OpenMP: with SIGMAX_OPENMP=0, or with a compiler that
 cannot build an OpenMP program (Clang without libomp), setup.py builds the
 single-thread kernels instead of failing, and n_jobs then runs on one thread
-with the same results.  Each case builds a copy of the sources (a few seconds)."""
+with the same results; and flags that instrument the code (--coverage,
+-fsanitize) do not make it miss OpenMP.  Each case builds a copy of the sources
+(a few seconds)."""
 from __future__ import annotations
 
 import os
@@ -86,6 +88,22 @@ def test_builds_and_runs_without_openmp(tmp_path, how):
     proc = subprocess.run([sys.executable, "-c", CHECK], env=run_env, capture_output=True,
                           text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(not LINUX, reason="OpenMP is used by Linux builds only")
+def test_openmp_is_found_with_instrumenting_flags(tmp_path):
+    """With CFLAGS and LDFLAGS that instrument the code (--coverage here; the
+    tools' -fsanitize=address likewise), whose objects need a runtime library
+    at link time, the build still finds OpenMP: tools/sanitize.sh would
+    otherwise check only the single-thread kernels."""
+    src = _copy_sources(tmp_path)
+    env = dict(os.environ, CFLAGS="--coverage", LDFLAGS="--coverage")
+    env.pop("SIGMAX_OPENMP", None)
+    assert "building without threads" not in _build(src, env)
+    run_env = dict(os.environ, PYTHONPATH=str(src / "python"))
+    proc = subprocess.run([sys.executable, "-c", "import sigmax._core as c; print(c.has_openmp())"],
+                          cwd=tmp_path, env=run_env, capture_output=True, text=True)
+    assert proc.stdout.strip() == "True", proc.stdout + proc.stderr
 
 
 def _test_imports() -> set:
