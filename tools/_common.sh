@@ -109,6 +109,33 @@ def pytest_sessionstart(session):
 PY
 }
 
+# sx_require_openmp [NAME=VALUE...]: exit 2 unless the build in $SX_WORK/lib has
+# OpenMP threads (sigmax._core.has_openmp()).  setup.py falls back to a
+# single-thread build, with only a line in the build log, when the probe for
+# OpenMP fails; the threaded code would then go unchecked while the run reports
+# OK.  NAME=VALUE are set for the import (an ASan build needs its runtime
+# preloaded).  SIGMAX_OPENMP=0 in the environment asks for the single-thread
+# build: the check is skipped.
+sx_require_openmp() {
+    if [ "${SIGMAX_OPENMP:-}" = 0 ]; then
+        sx_log "SIGMAX_OPENMP=0: checking the single-thread build"
+        return 0
+    fi
+    local has
+    has=$(cd "$SX_WORK/run" && env "$@" PYTHONPATH="$SX_WORK/lib" PYTHONDONTWRITEBYTECODE=1 \
+        "$SX_PYTHON" -c "import sigmax._core as c; print(c.has_openmp())") || {
+        sx_log "the build cannot be imported"
+        exit 2
+    }
+    if [ "$has" != True ]; then
+        sx_log "the build has no OpenMP threads (has_openmp() is $has): the threaded code would go" \
+            "unchecked; the build log says:"
+        grep -E 'OpenMP|openmp_check' "$SX_WORK/build.log" >&2 || true
+        exit 2
+    fi
+    sx_log "the build has OpenMP threads"
+}
+
 # sx_test_selection DEFAULT... -- ARG...: sets SX_ARGS, the pytest arguments a
 # script was given (ARG), for sx_pytest, which runs pytest in $SX_WORK/run.
 # Each ARG naming an existing path from the caller's directory (a file, a

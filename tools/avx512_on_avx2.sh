@@ -26,7 +26,8 @@
 #                                           # if the run on that copy fails
 #   SX_PYTHON=.venv/bin/python tools/avx512_on_avx2.sh   # the interpreter (numpy, pytest,
 #                                           # hypothesis, setuptools>=77; default python3)
-# Exit status: 0 = the AVX-512 kernels were in use and the tests passed.
+# Exit status: 0 = the AVX-512 kernels were in use and the tests passed; 2 = the
+# build runs other kernels or has no OpenMP threads.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
@@ -68,6 +69,7 @@ if [ "$in_use" != avx512 ]; then
     sx_log "the build runs the '$in_use' kernels, not avx512 (does this CPU have AVX2 and FMA?)"
     exit 2
 fi
+sx_require_openmp
 
 sx_test_selection "$SX_REPO/tests" \
     --ignore "$SX_REPO/tests/test_mnist.py" --ignore "$SX_REPO/tests/test_notebooks.py" \

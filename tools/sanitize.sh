@@ -27,8 +27,9 @@
 #                                     # overflow, in copies of the sources; exits 0
 #                                     # only if both runs fail with the report
 #   SX_SOURCE_DIR=/path/to/copy tools/sanitize.sh   # check another source tree
-# Exit status: 0 = tests passed and no sanitizer report; non-zero otherwise
-# (the reports, with stack traces, are printed at the end).
+# Exit status: 0 = tests passed and no sanitizer report; 2 = the build is not
+# instrumented or has no OpenMP threads (see sx_require_openmp in _common.sh);
+# 1 otherwise (the reports, with stack traces, are printed at the end).
 #
 # Runtime notes:
 # * CPython itself is not instrumented, so the ASan runtime must be the first
@@ -103,19 +104,21 @@ fi
 start=$SECONDS
 sx_make_work asan
 
+# libstdc++ is preloaded too: ASan intercepts __cxa_throw and must find the real
+# one at start-up, or the first C++ exception in a C++ extension loaded later
+# (matplotlib's ft2font, for one) aborts with "CHECK failed ... real___cxa_throw".
+ASAN_RT="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)"
+
 sx_build "$OPT" "$SAN_FLAGS"
 # (grep -q would close the pipe early: under pipefail, nm's SIGPIPE then failed the check)
 grep -q __asan_report <<<"$(nm -D "$SX_CORE")" || { sx_log "the build is not instrumented"; exit 2; }
+sx_require_openmp LD_PRELOAD="$ASAN_RT" ASAN_OPTIONS=detect_leaks=0
 
 sx_test_selection "$SX_REPO/tests" \
     --ignore "$SX_REPO/tests/test_mnist.py" --ignore "$SX_REPO/tests/test_notebooks.py" \
     --ignore "$SX_REPO/tests/test_benchmarks.py" -m "not slow" -- "$@"
 set -- "${SX_ARGS[@]}"
 
-# libstdc++ is preloaded too: ASan intercepts __cxa_throw and must find the real
-# one at start-up, or the first C++ exception in a C++ extension loaded later
-# (matplotlib's ft2font, for one) aborts with "CHECK failed ... real___cxa_throw".
-ASAN_RT="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)"
 reports=$SX_WORK/reports
 mkdir -p "$reports"
 sx_log "running pytest under ASan/UBSan: $*"

@@ -29,7 +29,8 @@
 #                                        # if both are reported
 # Extra valgrind options: VALGRIND_OPTS="--track-origins=yes" tools/valgrind.sh
 # Exit status: 0 = tests passed, no unsuppressed memcheck error, no definite leak;
-# non-zero otherwise.  The summary reports "definitely lost" bytes attributable to
+# 2 = the build has no OpenMP threads (see sx_require_openmp in _common.sh);
+# 1 otherwise.  The summary reports "definitely lost" bytes attributable to
 # sigmax (a frame in csrc/ or _core*.so in the allocation stack) separately.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
@@ -79,6 +80,7 @@ fi
 start=$SECONDS
 sx_make_work valgrind
 sx_build -O1 "-g"
+sx_require_openmp
 
 sx_test_selection "$SX_REPO/tests/test_worked_examples.py" "$SX_REPO/tests/test_reference.py" \
     "$SX_REPO/tests/test_gradients.py" "$SX_REPO/tests/test_estimators.py" \
