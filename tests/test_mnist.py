@@ -2,6 +2,7 @@
 lr 0.1) reaches about the lecture's accuracy: at least 92% (the lecture reports
 92.16%; the shuffle's seed moves it by about 0.2 points).  The update rule
 itself is checked step by step against NumPy on small data (test_estimators)."""
+import errno
 import os
 import subprocess
 import sys
@@ -85,16 +86,24 @@ def test_main_job_runs(capsys, monkeypatch):
     assert "test accuracy" in out and "per epoch" in out
 
 
-def test_main_job_keeps_its_lines_in_order_in_one_pipe():
-    """stdout and stderr into one pipe (`2>&1 | tee log`): stdout is then
-    block-buffered, and the header must still come before the epochs' lines."""
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+def _job_env() -> dict:
+    """The environment for `python -m sigmax` in a child process: this sigmax,
+    the MNIST files, stdout buffered as it is by default, Python's default
+    warning filters."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("PYTHONUNBUFFERED", "PYTHONWARNINGS")}
     package_parent = str(Path(sigmax.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
     env["SIGMAX_DATA"] = str(mnist_dir())
+    return env
+
+
+def test_main_job_keeps_its_lines_in_order_in_one_pipe():
+    """stdout and stderr into one pipe (`2>&1 | tee log`): stdout is then
+    block-buffered, and the header must still come before the epochs' lines."""
     run = subprocess.run([sys.executable, "-m", "sigmax", "--epochs", "2", "--n-jobs", "1"],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                         timeout=300)
+                         env=_job_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, timeout=300)
     assert run.returncode == 0, run.stdout
     lines = run.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == \
@@ -115,6 +124,37 @@ def test_main_job_reports_a_failed_fit_as_an_error(capsys, monkeypatch):
     assert last.startswith("python -m sigmax: error: ") and "training diverged" in last
     assert "--learning-rate=1e+300 is too large" in last  # the option, not learning_rate
     assert err.endswith(last + "\n") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("stderr_too", [False, True], ids=["stdout", "stdout and stderr"])
+def test_main_job_stops_quietly_when_its_reader_has_gone(stderr_too):
+    """`python -m sigmax | head -1` (or `2>&1 | head -1`): once the pipe's
+    reader has gone, the job stops with status 141, as a program stopped by
+    SIGPIPE does, without a traceback or a message.  The pipe's read end is
+    closed before the job starts, so that its first line already meets it."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        run = subprocess.run([sys.executable, "-m", "sigmax", "--epochs", "1", "--n-jobs", "1"],
+                             env=_job_env(), stdout=write_end,
+                             stderr=write_end if stderr_too else subprocess.PIPE, timeout=300)
+    finally:
+        os.close(write_end)
+    assert run.returncode == 141, run.stderr
+    assert run.stderr in (None, b"")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_main_job_reports_output_it_cannot_write_as_an_error():
+    """stdout on a full disk: exit status 1 and a one-line message, not a
+    traceback (nor a second report from Python's flush of stdout at exit)."""
+    with open("/dev/full", "w") as full:
+        run = subprocess.run([sys.executable, "-m", "sigmax", "--epochs", "1", "--n-jobs", "1"],
+                             env=_job_env(), stdout=full, stderr=subprocess.PIPE, text=True,
+                             timeout=300)
+    assert run.returncode == 1
+    assert run.stderr == ("python -m sigmax: error: cannot write output: "
+                          f"[Errno {errno.ENOSPC}] {os.strerror(errno.ENOSPC)}\n")
 
 
 @pytest.mark.parametrize("during", ["loading", "training"])

@@ -3,21 +3,27 @@
 Zero initialisation, 25 epochs of minibatch SGD with batch size 256 and
 learning rate 0.1, as in the lecture (which reports 92.16% test accuracy).
 MNIST is read from $SIGMAX_DATA, or downloaded and verified into a cache.
-Exit status: 0, 2 for a bad option, 1 when the data cannot be read or the
-training fails, 130 when interrupted (Ctrl-C).
+Exit status: 0, 2 for a bad option, 1 when the data cannot be read, the
+training fails or the output cannot be written (a full disk), 130 when
+interrupted (Ctrl-C), 141 when the output's reader has gone (a closed pipe, as
+after `| head -1`; the status of a program stopped by SIGPIPE), which is not
+reported.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Optional, Sequence, TextIO
 
 import numpy as np
 
 from . import SoftmaxRegression
 from .datasets import load_mnist
 
+
+_PROG = "python -m sigmax"
 
 # the options that are estimator parameters, checked by the estimator's own rules
 _PARAMETERS = {"epochs": ("--epochs", "max_iter"), "batch_size": ("--batch-size", "batch_size"),
@@ -35,9 +41,42 @@ def _in_flags(message: str) -> str:
     return " ".join(message.splitlines())
 
 
+class _OutputError(Exception):
+    """stdout refused a line (a full disk, a closed file): the OSError is the cause."""
+
+
+def _print(line: str) -> None:
+    """A line on stdout, flushed: it comes before the fit's lines on stderr,
+    and a refused write is seen here (a broken pipe as itself, any other
+    OSError as _OutputError), not in the flush at exit."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        raise
+    except OSError as err:
+        raise _OutputError from err
+
+
+def _to_devnull(*streams: TextIO) -> None:
+    """Points the streams' file descriptors at os.devnull.  What a refused
+    write left in a stream's buffer is written again when Python flushes the
+    stream at exit, and fails again: an "Exception ignored" message and exit
+    status 120 instead of the one chosen."""
+    for stream in streams:
+        try:
+            fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):  # not a file (replaced, closed)
+            continue
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, fd)
+        finally:
+            os.close(devnull)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m sigmax",
+        prog=_PROG,
         description="The lectures' MNIST softmax regression: minibatch SGD from zero weights, "
                     "then the test accuracy (the lecture reports 92.16%).")
     parser.add_argument("--epochs", type=int, default=25, help="passes over the training set "
@@ -60,6 +99,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _run(parser, args)
     except KeyboardInterrupt:  # Ctrl-C while the data load or the model trains
         parser.exit(130, f"{parser.prog}: interrupted\n")
+    except BrokenPipeError:  # the reader has gone (`| head -1`): nobody to tell
+        _to_devnull(sys.stdout, sys.stderr)  # stderr may be the same pipe (`2>&1 |`)
+        return 141
+    except _OutputError as err:
+        _to_devnull(sys.stdout)
+        parser.exit(1, f"{parser.prog}: error: cannot write output: {err.__cause__}\n")
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -78,8 +123,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         X_train, y_train, X_test, y_test = load_mnist(args.data_dir, dtype=np.dtype(args.dtype))
     except (OSError, ValueError) as err:  # missing, corrupt or undownloadable files
         parser.exit(1, f"{parser.prog}: error: {err}\n")
-    print(f"MNIST: {X_train.shape[0]} training and {X_test.shape[0]} test images, "
-          f"{X_train.shape[1]} features, {args.dtype}", flush=True)  # before the fit's stderr lines
+    _print(f"MNIST: {X_train.shape[0]} training and {X_test.shape[0]} test images, "
+           f"{X_train.shape[1]} features, {args.dtype}")
     model = SoftmaxRegression(solver="sgd", learning_rate=args.learning_rate,
                               max_iter=args.epochs, batch_size=args.batch_size,
                               random_state=args.seed, n_jobs=args.n_jobs, verbose=1)
@@ -90,9 +135,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         accuracy = model.score(X_test, y_test)
     except ValueError as err:  # e.g. weights that overflow at too large a learning rate
         parser.exit(1, f"{parser.prog}: error: {_in_flags(str(err))}\n")
-    print(f"test accuracy: {100 * accuracy:.2f}%  (the lecture reports 92.16%)", flush=True)
-    print(f"training: {elapsed:.2f} s, {1000 * elapsed / args.epochs:.1f} ms per epoch",
-          flush=True)
+    _print(f"test accuracy: {100 * accuracy:.2f}%  (the lecture reports 92.16%)")
+    _print(f"training: {elapsed:.2f} s, {1000 * elapsed / args.epochs:.1f} ms per epoch")
     return 0
 
 
