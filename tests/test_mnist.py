@@ -126,6 +126,20 @@ def test_main_job_reports_a_failed_fit_as_an_error(capsys, monkeypatch):
     assert err.endswith(last + "\n") and "Traceback" not in err
 
 
+def test_main_job_reports_warnings_in_the_options_terms():
+    """A warning of the fit is one line in the job's own terms, as its errors
+    are: the option (--learning-rate), not the estimator's parameter, and not
+    Python's warning format with the path and source line of sigmax's call."""
+    run = subprocess.run([sys.executable, "-m", "sigmax", "--epochs", "3", "--learning-rate", "30",
+                          "--n-jobs", "1"], env=_job_env(), capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    lines = [line for line in run.stderr.splitlines() if not line.startswith("SoftmaxRegression: ")]
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("python -m sigmax: warning: SoftmaxRegression: the objective rose")
+    assert lines[0].endswith("--learning-rate=30.0 is likely too large for this data")
+
+
 @pytest.mark.parametrize("stderr_too", [False, True], ids=["stdout", "stdout and stderr"])
 def test_main_job_stops_quietly_when_its_reader_has_gone(stderr_too):
     """`python -m sigmax | head -1` (or `2>&1 | head -1`): once the pipe's

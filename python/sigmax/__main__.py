@@ -3,6 +3,8 @@
 Zero initialisation, 25 epochs of minibatch SGD with batch size 256 and
 learning rate 0.1, as in the lecture (which reports 92.16% test accuracy).
 MNIST is read from $SIGMAX_DATA, or downloaded and verified into a cache.
+Warnings of the fit (a learning rate likely too large, say) are printed as
+one line each, in the options' terms.
 Exit status: 0, 2 for a bad option, 1 when the data cannot be read, the
 training fails or the output cannot be written (a full disk), 130 when
 interrupted (Ctrl-C), 141 when the output's reader has gone (a closed pipe, as
@@ -15,7 +17,8 @@ import argparse
 import os
 import sys
 import time
-from typing import Optional, Sequence, TextIO
+import warnings
+from typing import Optional, Sequence, TextIO, Type, Union
 
 import numpy as np
 
@@ -57,6 +60,22 @@ def _print(line: str) -> None:
         raise _OutputError from err
 
 
+def _show_warning(message: Union[Warning, str], category: Type[Warning], filename: str,
+                  lineno: int, file: Optional[TextIO] = None,
+                  line: Optional[str] = None) -> None:
+    """warnings.showwarning for the run: a warning on one line of stderr in
+    the options' terms, as the errors are, without the source line of the
+    call that warned (which is in sigmax, not in anything the user wrote)."""
+    stream = sys.stderr if file is None else file
+    if stream is None:  # no stderr (pythonw)
+        return
+    try:
+        stream.write(f"{_PROG}: warning: {_in_flags(str(message))}\n")
+        stream.flush()
+    except OSError:  # stderr refuses it: warnings.showwarning ignores that too
+        pass
+
+
 def _to_devnull(*streams: TextIO) -> None:
     """Points the streams' file descriptors at os.devnull.  What a refused
     write left in a stream's buffer is written again when Python flushes the
@@ -96,7 +115,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="directory with the four MNIST IDX files (default: $SIGMAX_DATA or a cache)")
     args = parser.parse_args(argv)
     try:
-        return _run(parser, args)
+        with warnings.catch_warnings():  # restores showwarning on the way out
+            warnings.showwarning = _show_warning
+            return _run(parser, args)
     except KeyboardInterrupt:  # Ctrl-C while the data load or the model trains
         parser.exit(130, f"{parser.prog}: interrupted\n")
     except BrokenPipeError:  # the reader has gone (`| head -1`): nobody to tell
