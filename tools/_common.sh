@@ -6,7 +6,9 @@
 # no __pycache__, .pytest_cache or .hypothesis).
 #
 # Layout of the work directory $SX_WORK:
-#   src/   copy of csrc/, setup.py, pyproject.toml, README.md and python/ (no .so)
+#   src/   copy of csrc/, setup.py, pyproject.toml, README.md, LICENSE and python/
+#          (no .so; pyproject.toml names README.md and LICENSE, and setuptools
+#          warns that builds without the latter will fail)
 #   lib/   the importable package: lib/sigmax/*.py + the freshly built _core*.so
 #   obj/   object files;  bin/cc  the compiler wrapper;  run/  pytest's cwd
 #
@@ -44,10 +46,11 @@ sx_selftest_dir() {
 }
 
 # sx_copy_sources DIR: a copy of the checkout's sources (csrc/, python/, setup.py,
-# pyproject.toml) in DIR, for SX_SOURCE_DIR.
+# pyproject.toml, README.md, LICENSE) in DIR, for SX_SOURCE_DIR.
 sx_copy_sources() {
     mkdir -p "$1"
-    cp -r "$SX_REPO/csrc" "$SX_REPO/python" "$SX_REPO/setup.py" "$SX_REPO/pyproject.toml" "$1/"
+    cp -r "$SX_REPO/csrc" "$SX_REPO/python" "$SX_REPO/setup.py" "$SX_REPO/pyproject.toml" \
+        "$SX_REPO/README.md" "$SX_REPO/LICENSE" "$1/"
 }
 
 # sx_build OPT "FLAGS": copy the sources and build the extension into $SX_WORK/lib
@@ -61,7 +64,10 @@ sx_build() {
     local opt=$1 flags="$2 ${SX_EXTRA_CFLAGS:-}"
     local src=$SX_WORK/src
     cp -r "$SX_SOURCE_DIR/csrc" "$SX_SOURCE_DIR/setup.py" "$SX_SOURCE_DIR/pyproject.toml" "$src/"
-    [ -f "$SX_SOURCE_DIR/README.md" ] && cp "$SX_SOURCE_DIR/README.md" "$src/"
+    local name
+    for name in README.md LICENSE; do  # pyproject.toml's readme and license-files
+        if [ -f "$SX_SOURCE_DIR/$name" ]; then cp "$SX_SOURCE_DIR/$name" "$src/"; fi
+    done
     mkdir -p "$src/python"
     # the package's Python files, without any in-place built extension or bytecode
     (cd "$SX_SOURCE_DIR/python" && find sigmax -type f ! -name '*.so' ! -name '*.pyd' \
