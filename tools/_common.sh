@@ -27,9 +27,27 @@ SX_SOURCE_DIR=${SX_SOURCE_DIR:-$SX_REPO}
 
 sx_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# sx_tmp_base: the directory the work directories go in, ${TMPDIR:-/tmp}; exits 2
+# if its path holds whitespace, which the build cannot carry: setuptools splits
+# $CC (the wrapper $SX_WORK/bin/cc) on it, so the OpenMP probe failed, reported
+# as a compiler without OpenMP, and then the build.
+sx_tmp_base() {
+    local base=${TMPDIR:-/tmp}
+    case "$base" in
+        *[[:space:]]*)
+            sx_log "the temporary directory '$base' (\$TMPDIR) has whitespace in its path, which" \
+                "the build's compiler command cannot hold; set TMPDIR to a directory whose" \
+                "path has none (TMPDIR=/tmp, say)"
+            exit 2 ;;
+    esac
+    printf '%s\n' "$base"
+}
+
 # sx_make_work NAME: creates $SX_WORK, removed on exit unless SX_KEEP_WORK=1.
 sx_make_work() {
-    SX_WORK=$(mktemp -d "${TMPDIR:-/tmp}/sigmax-$1.XXXXXX")
+    local base
+    base=$(sx_tmp_base) || exit 2
+    SX_WORK=$(mktemp -d "$base/sigmax-$1.XXXXXX")
     mkdir -p "$SX_WORK"/{src,lib,obj,bin,run}
     if [ "${SX_KEEP_WORK:-0}" = 1 ]; then
         sx_log "work directory (kept): $SX_WORK"
@@ -41,7 +59,9 @@ sx_make_work() {
 # sx_selftest_dir: for a script's --self-test, a temporary directory $SX_SELFTEST
 # (removed on exit) in which sx_copy_sources makes copies to plant bugs in.
 sx_selftest_dir() {
-    SX_SELFTEST=$(mktemp -d "${TMPDIR:-/tmp}/sigmax-selftest.XXXXXX")
+    local base
+    base=$(sx_tmp_base) || exit 2
+    SX_SELFTEST=$(mktemp -d "$base/sigmax-selftest.XXXXXX")
     trap 'rm -rf "$SX_SELFTEST"' EXIT
 }
 
