@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 import sys
 
-# a frame of sigmax: one of csrc/'s files (valgrind prints base names) or the module
+# a frame of sigmax: one of csrc/'s files (valgrind prints base names: module.c,
+# lbfgs.[ch], linalg.[ch], kernels.[ch], kernels_<isa>.c, kernels_impl.h, ...) or
+# the module; tests/test_tools.py checks that every file in csrc/ is matched
 SIGMAX_FRAME = re.compile(
-    r"\((?:module\.c|kernels\.c|kernels\.h|kernels_impl\.h|lbfgs\.c|lbfgs\.h):\d+\)"
+    r"\((?:module|lbfgs|linalg|kernels(?:_\w+)?)\.[ch]:\d+\)"
     r"|/sigmax/_core[^ )]*\.so"
 )
 ERROR_HEAD = re.compile(
