@@ -12,7 +12,7 @@
 #         --suppressions=tools/valgrind-python.supp
 # PYTHONMALLOC=malloc sends every Python object through malloc, so memcheck
 # sees them; the suppressions silence CPython's / numpy's / glibc's own noise
-# (see the file).  The selection (about 750 tests, ~4 minutes) is:
+# (see the file).  The selection (about 900 tests, ~4 minutes) is:
 #   tests/test_worked_examples.py        all
 #   tests/test_reference.py              all but the hypothesis property tests
 #   tests/test_gradients.py              the sample_weight+alpha variants
