@@ -93,7 +93,8 @@ def test_notebook_runs(path, kernel_environment, tmp_path):
     finally:
         nbformat.write(nb, tmp_path / path.name)
 
-    report = "".join(out.get("text", "") for out in nb.cells[-1].outputs).split()
+    # one line each: a path may hold spaces
+    report = "".join(out.get("text", "") for out in nb.cells[-1].outputs).splitlines()
     assert report[0] == sys.executable
     assert Path(report[1]).resolve() == Path(sigmax.__file__).resolve()
 
