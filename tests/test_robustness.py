@@ -4,7 +4,7 @@ concurrent use from threads."""
 import ctypes
 import multiprocessing
 import os
-import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -665,14 +665,45 @@ def test_a_child_forked_after_threads_ran_does_not_hang():
         assert np.array_equal(g, want)
 
 
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
 def _openmp_runtime_path():
-    """The OpenMP runtime library sigmax's extension runs on, if one is loaded."""
-    with open("/proc/self/maps") as maps:
-        for line in maps:
-            name = line.split()[-1]
-            if re.search(r"/lib(g|i)?omp[^/]*\.so", name):
-                return name
-    return None
+    """The file of the OpenMP runtime sigmax's extension runs on; None if it
+    has none.  It is where the dynamic linker finds GOMP_parallel for _core:
+    among _core's own dependencies, not whichever OpenMP runtime comes first
+    in /proc/self/maps, which may be another copy loaded for another library
+    (scikit-learn bundles its own libgomp)."""
+    core = ctypes.CDLL(_core.__file__)  # already loaded: its handle
+    try:  # dlsym on a library's handle searches the library and its dependencies
+        address = ctypes.cast(core.GOMP_parallel, ctypes.c_void_p).value
+    except AttributeError:  # a build without OpenMP
+        return None
+    info = _DlInfo()
+    if not ctypes.CDLL(None).dladdr(ctypes.c_void_p(address), ctypes.byref(info)):
+        return None
+    return os.fsdecode(info.dli_fname)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or shutil.which("ldd") is None,
+                    reason="reads ldd's list of the extension's libraries")
+def test_the_openmp_runtime_found_is_the_one_the_extension_links():
+    """The fork test below starts a team on the OpenMP runtime the extension
+    runs on; another copy of a runtime loaded into the process as well
+    (scikit-learn's bundled libgomp) must not be taken for it, or that test
+    checks nothing."""
+    pytest.importorskip("sklearn.cluster")  # loads scikit-learn's own libgomp, if it has one
+    path = _openmp_runtime_path()
+    if path is None:
+        pytest.skip("the extension was built without OpenMP")
+    listed = subprocess.run(["ldd", _core.__file__], capture_output=True, text=True,
+                            check=True).stdout
+    # "\tlibgomp.so.1 => /path/to/libgomp.so.1 (0x...)"; the path may hold spaces
+    linked = [line.split(" => ", 1)[1].rsplit(" (", 1)[0] for line in listed.splitlines()
+              if " => " in line and "omp" in line.split(" => ", 1)[0]]
+    assert [os.path.realpath(p) for p in linked] == [os.path.realpath(path)]
 
 
 def _team_of_another_library(path):
@@ -689,7 +720,7 @@ def test_a_child_forked_after_another_librarys_threads_ran_does_not_hang():
     a forked child as well: a child asking for a team waited forever, although
     sigmax itself had run no threads in the parent."""
     path = _openmp_runtime_path()
-    if path is None or "gomp" not in path:
+    if path is None or "gomp" not in os.path.basename(path):
         pytest.skip("sigmax's kernels do not run on libgomp here")
     here = os.path.dirname(os.path.abspath(__file__))
     code = textwrap.dedent(f"""
