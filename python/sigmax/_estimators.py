@@ -699,28 +699,30 @@ def _label_kind(a: np.ndarray) -> Optional[str]:
 
 def _encode_labels(y: ArrayLike, n: int) -> Tuple[np.ndarray, np.ndarray]:
     """classes_ (sorted unique labels) and the class index of each row."""
-    y = _column_to_1d(_targets(y), stacklevel=5)
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-dimensional (n,), got shape {y.shape}")
-    if y.shape[0] != n:
-        raise ValueError(f"X has {n} rows but y has {y.shape[0]}")
+    # the arrays under names of their own: y is typed as any array-like, and type
+    # checkers may keep that type for it after an assignment
+    column = _column_to_1d(_targets(y), stacklevel=5)
+    if column.ndim != 1:
+        raise ValueError(f"y must be 1-dimensional (n,), got shape {column.shape}")
+    if column.shape[0] != n:
+        raise ValueError(f"X has {n} rows but y has {column.shape[0]}")
     # a private copy (n labels, small beside X): another thread writing into the
     # caller's y could otherwise change labels between NumPy's index checks and
     # its writes (np.bincount, table[y]), which corrupted memory
-    y = y.copy()
-    if y.dtype.kind == "c":
+    labels = column.copy()
+    if labels.dtype.kind == "c":
         raise TypeError("y must not be complex")
-    if y.dtype.kind == "f":
-        if not np.isfinite(y).all():
+    if labels.dtype.kind == "f":
+        if not np.isfinite(labels).all():
             raise ValueError("y contains NaN or infinity")
-        if (y != np.round(y)).any():
+        if (labels != np.round(labels)).any():
             raise ValueError(_CONTINUOUS_LABELS)
-    if y.dtype.kind == "O":
-        if any(_missing_label(v) for v in y):
+    if labels.dtype.kind == "O":
+        if any(_missing_label(v) for v in labels):
             raise ValueError("y contains None, NaN or infinite labels")
-        if any(_fractional(v) for v in y):  # as for a float array of the same values
+        if any(_fractional(v) for v in labels):  # as for a float array of the same values
             raise ValueError(_CONTINUOUS_LABELS)
-    classes, y_index = _unique_inverse(y)
+    classes, y_index = _unique_inverse(labels)
     if classes.shape[0] < 2:
         raise ValueError(f"y needs at least 2 classes, got {classes.shape[0]} class "
                          f"({classes!r})")
