@@ -55,6 +55,19 @@ def data_environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     return env
 
 
+def absolute_pythonpath(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """``PYTHONPATH`` for the kernels, each entry made absolute: they run in
+    this directory, so ``PYTHONPATH=python`` given at the repository's root
+    would name a directory that does not exist here, and the kernels would
+    import an installed sigmax instead of the checkout's.  Empty when unset."""
+    value = environ.get("PYTHONPATH")
+    if not value:
+        return {}
+    entries = (str(Path(entry).expanduser().resolve()) if entry else entry
+               for entry in value.split(os.pathsep))
+    return {"PYTHONPATH": os.pathsep.join(entries)}
+
+
 def normalize(nb: nbformat.NotebookNode) -> None:
     """Drop metadata that changes from run to run or machine to machine."""
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python",
@@ -87,6 +100,7 @@ def execute(path: Path) -> float:
 
 def main(argv: list[str]) -> int:
     os.environ.update(data_environment())
+    os.environ.update(absolute_pythonpath())
     paths = [HERE / name for name in argv] if argv else sorted(HERE.glob("*.ipynb"))
     for path in paths:
         elapsed = execute(path.resolve())

@@ -68,9 +68,9 @@ def mnist_dir() -> Path:
 
 @pytest.fixture
 def kernel_environment(monkeypatch):
-    """The kernel inherits this process's environment: the data directories,
-    as absolute paths, as ``notebooks/execute.py`` gives them."""
-    for var, value in execute.data_environment().items():
+    """The kernel inherits this process's environment: the data directories
+    and PYTHONPATH, as absolute paths, as ``notebooks/execute.py`` gives them."""
+    for var, value in {**execute.data_environment(), **execute.absolute_pythonpath()}.items():
         monkeypatch.setenv(var, value)
 
 
@@ -123,6 +123,16 @@ def test_data_environment_makes_paths_absolute(tmp_path, monkeypatch):
     env = execute.data_environment({"SIGMAX_DATA": "data/mnist", "SIGMAX_LECTURE_DATA": "lect"})
     assert env == {"SIGMAX_DATA": str(tmp_path / "data" / "mnist"),
                    "SIGMAX_LECTURE_DATA": str(tmp_path / "lect")}
+
+
+def test_pythonpath_reaches_the_kernels_absolute(tmp_path, monkeypatch):
+    """PYTHONPATH=python at the repository's root must name the same directory
+    for the kernels, which run in notebooks/."""
+    monkeypatch.chdir(tmp_path)
+    given = os.pathsep.join(["python", str(tmp_path / "other")])
+    assert execute.absolute_pythonpath({"PYTHONPATH": given}) == {
+        "PYTHONPATH": os.pathsep.join([str(tmp_path / "python"), str(tmp_path / "other")])}
+    assert execute.absolute_pythonpath({}) == {}
 
 
 def test_data_environment_defaults_only_to_existing_directories(tmp_path, monkeypatch):
