@@ -64,6 +64,12 @@ typedef uint64_t UVEC __attribute__((vector_size(SX_VECTOR_BYTES)));
 #ifndef SX_BLOCK_BYTES
 #define SX_BLOCK_BYTES (160 * 1024)
 #endif
+/* Bytes of a block's per-class scratch (its logits, their exps and partial
+ * sums, and dl/dz: about 100 bytes per row and class): with X's block, in L2.
+ * Many classes make shorter blocks, down to one row tile. */
+#ifndef SX_SCRATCH_BYTES
+#define SX_SCRATCH_BYTES (2 * SX_BLOCK_BYTES)
+#endif
 /* Columns per chunk of the logits (bytes of a row): SX_LC rows of W's chunk
  * (at most 20 KB) stay in L1 while the block's rows stream by. */
 #ifndef SX_CHUNK_BYTES
@@ -832,11 +838,28 @@ static int SX_NAME(all_finite)(const double *Z, sx_size count)
     return finite;
 }
 
-/* Rows per block: its rows of X fit in SX_BLOCK_BYTES, a multiple of SX_LR. */
-static sx_size SX_NAME(block_rows)(sx_size m)
+/* Bytes per row and class of a work area's block scratch (work_init): Z, E
+ * and L in double, dzs in SX_T, P in vectors; and per row whatever the class
+ * count: two row pointers, zmax and tsum. */
+#define SX_SCRATCH_PER_CLASS (3 * sizeof(double) + sizeof(SX_T) + sizeof(VEC))
+#define SX_SCRATCH_PER_ROW (2 * sizeof(char *) + 2 * sizeof(double))
+
+/*
+ * Rows per block, a multiple of SX_LR, at most SX_BLOCK_ROWS: its rows of X
+ * fit in SX_BLOCK_BYTES, and its scratch for k classes in SX_SCRATCH_BYTES
+ * (so that a few features and many classes do not make the scratch many times
+ * the size of X and W); at least SX_LR rows whatever m and k.
+ */
+static sx_size SX_NAME(block_rows)(sx_size m, sx_size k)
 {
     sx_size rows = SX_BLOCK_BYTES / ((m > 0 ? m : 1) * (sx_size)sizeof(SX_T));
     rows = rows > SX_BLOCK_ROWS ? SX_BLOCK_ROWS : rows;
+    /* k * SX_SCRATCH_PER_CLASS is formed only when it is below SX_SCRATCH_BYTES */
+    const size_t fit = (size_t)k > SX_SCRATCH_BYTES / SX_SCRATCH_PER_CLASS
+                           ? 0
+                           : SX_SCRATCH_BYTES /
+                                 ((size_t)k * SX_SCRATCH_PER_CLASS + SX_SCRATCH_PER_ROW);
+    rows = (size_t)rows > fit ? (sx_size)fit : rows;
     rows -= rows % SX_LR;
     return rows < SX_LR ? SX_LR : rows;
 }
@@ -858,8 +881,10 @@ static sx_size SX_NAME(pass_block_rows)(sx_size count, sx_size br)
 
 /*
  * The scratch of one thread's pass over rows, for k classes and m features,
- * allocated once per call of a public kernel (per part, per epoch), never
- * per block: O(block x k + k x m), nothing that grows with n.
+ * allocated once per call of a public kernel (per part, or per thread and
+ * epoch), never per block: O(block x k + k x m), nothing that grows with n,
+ * its block x k part within SX_SCRATCH_BYTES unless k alone exceeds it
+ * (block_rows).
  */
 typedef struct {
     sx_size k, m, br;
@@ -888,7 +913,7 @@ static int SX_NAME(work_init)(SX_NAME(work) *w, sx_size k, sx_size m, int want_g
 {
     int status = SX_OK;
     memset(w, 0, sizeof(*w));
-    const sx_size br = SX_NAME(block_rows)(m);
+    const sx_size br = SX_NAME(block_rows)(m, k);
     w->k = k;
     w->m = m;
     w->br = br;
@@ -1438,7 +1463,13 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
      * `span` apart; one batch (full-batch descent) needs no second half */
     const sx_size span = batch_size < n ? batch_size : n;
     sx_size *rows = sx_calloc2(n > batch_size ? 2 : 1, (size_t)span, sizeof(sx_size));
-    SX_NAME(work) *work = calloc((size_t)parts, sizeof(SX_NAME(work)));
+    const int team = n_threads > 1 && parts > 1 ? n_threads : 1;
+    /* a work area per thread (thread t takes parts t, t + threads, ...; the
+     * first thread all of them when it goes on alone): a call of loss_grad_rows
+     * that succeeds leaves nothing in it that the next one reads (float32 G is
+     * flushed to zero at its end), and after one that fails the epoch stops */
+    const sx_size nwork = (sx_size)team < parts ? (sx_size)team : parts;
+    SX_NAME(work) *work = calloc((size_t)nwork, sizeof(SX_NAME(work)));
     void *w_raw = NULL;
     /* the epoch works on a vector-aligned copy of W, written back at the end */
     SX_T *w = (SX_T *)sx_aligned_copy(W, (size_t)km * sizeof(SX_T), &w_raw);
@@ -1453,8 +1484,8 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
         status = SX_ERR_NOMEM;
         goto done;
     }
-    for (sx_size q = 0; q < parts; q++) {
-        if (SX_NAME(work_init)(&work[q], k, m, 1) != SX_OK) {
+    for (sx_size t = 0; t < nwork; t++) {
+        if (SX_NAME(work_init)(&work[t], k, m, 1) != SX_OK) {
             status = SX_ERR_NOMEM;
             goto done;
         }
@@ -1466,8 +1497,6 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
         wnorm2 += (double)w[j] * (double)w[j];
     }
     double *wsq = sums + parts;
-    const int team = n_threads > 1 && parts > 1 ? n_threads : 1;
-    (void)team;
     /* One team for the whole epoch: per batch, a barrier after the parts and one
      * after the step (sx_barrier: it yields the CPU on a busy machine).  Every
      * thread derives the same batch sums from the parts, so all of them leave
@@ -1528,7 +1557,7 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
                                                 ready_q, after_idx, &nready);
                 }
                 sx_accum acc = {0.0, 0.0, grads + q * gsize, grads + q * gsize + km};
-                codes[q] = SX_NAME(loss_grad_rows)(&work[q], d, &p, mine, 0, nmine, ready, nready,
+                codes[q] = SX_NAME(loss_grad_rows)(&work[tid], d, &p, mine, 0, nmine, ready, nready,
                                                    &acc);
                 sums[q] = acc.loss;
             }
@@ -1615,8 +1644,8 @@ done:
     if (w != NULL) {
         memcpy(W, w, (size_t)km * sizeof(SX_T));
     }
-    for (sx_size q = 0; q < parts && work != NULL; q++) {
-        SX_NAME(work_free)(&work[q]);
+    for (sx_size t = 0; t < nwork && work != NULL; t++) {
+        SX_NAME(work_free)(&work[t]);
     }
     free(work);
     free(grads);
@@ -1673,3 +1702,5 @@ static double SX_NAME(fma_probe)(sx_size rounds, int n_threads, double *sink)
 #undef VLEN
 #undef DLEN
 #undef SX_LOAD
+#undef SX_SCRATCH_PER_CLASS
+#undef SX_SCRATCH_PER_ROW
