@@ -94,6 +94,14 @@ typedef uint64_t UVEC __attribute__((vector_size(SX_VECTOR_BYTES)));
 #endif
 /* float32 gradient sums are kept in float over at most this many rows. */
 #define SX_FLUSH_ROWS 256
+/* Rows per piece of an SGD part, about (piece_rows): the room for a shuffled
+ * order's row indices, per thread, is two pieces'. */
+#ifndef SX_SGD_PIECE_ROWS
+#define SX_SGD_PIECE_ROWS 4096
+#endif
+#if SX_SGD_PIECE_ROWS < SX_FLUSH_ROWS + SX_BLOCK_ROWS
+#error "SX_SGD_PIECE_ROWS must hold a flush of the longest blocks"
+#endif
 /* Independent multiply-add chains of fma_probe: all but a few registers. */
 #define SX_PROBE_CHAINS (SX_VECTOR_REGS >= 32 ? 24 : 12)
 #endif
@@ -961,33 +969,28 @@ done:
 }
 
 /*
- * xr[0 .. nrows): the block's row pointers (rows[start ..], or begin + start ..
- * when rows is NULL); then, for prefetching, those of the rows that come next:
- * the pass's next block or, after its last block, the first of the `nafter`
- * rows that `after` lists (the pass this thread makes next).  *nnext receives
- * how many (at most nrows), *next their indices (NULL: begin + start + nrows ..).
+ * xr[0 .. nrows): the pointers of the block's rows, rows' from the start-th;
+ * then, for prefetching, those of the rows that come next: the pass's next
+ * block or, after its last block, the first of `after` (the rows this thread
+ * takes next).  Returns those next rows (at most nrows).
  */
-static void SX_NAME(row_pointers)(const sx_view *X, const sx_size *rows, sx_size begin,
-                                  sx_size start, sx_size nrows, sx_size count,
-                                  const sx_size *after, sx_size nafter, const char **xr,
-                                  const sx_size **next, sx_size *nnext)
+static sx_rows SX_NAME(row_pointers)(const sx_view *X, const sx_rows rows, sx_size start,
+                                     sx_size nrows, const sx_rows after, const char **xr)
 {
-    const sx_size left = count - start - nrows;
     for (sx_size r = 0; r < nrows; r++) {
-        xr[r] = X->data + (rows ? rows[start + r] : begin + start + r) * X->s0;
+        xr[r] = X->data + sx_row(&rows, start + r) * X->s0;
     }
-    *next = left > 0 ? (rows ? rows + start + nrows : NULL) : after;
-    *nnext = left > 0 ? left : nafter;
-    *nnext = *nnext < nrows ? *nnext : nrows;
-    for (sx_size r = 0; r < *nnext; r++) {
-        const sx_size i = *next ? (*next)[r] : begin + start + nrows + r;
-        xr[nrows + r] = X->data + i * X->s0;
+    const sx_rows next = start + nrows < rows.count ? sx_rows_from(&rows, start + nrows, nrows)
+                                                    : sx_rows_from(&after, 0, nrows);
+    for (sx_size r = 0; r < next.count; r++) {
+        xr[nrows + r] = X->data + sx_row(&next, r) * X->s0;
     }
+    return next;
 }
 
 /*
- * Reads the targets and weights of rows idx[0 .. count) (none when idx is
- * NULL: contiguous rows' stream in), so that they are in cache when the rows'
+ * Reads the targets and weights of the rows (none when they are contiguous:
+ * contiguous rows' stream in), so that they are in cache when the rows'
  * turn comes; returns their sum, which the caller keeps so that the reads
  * stay.  Loads, not prefetches: in shuffled order each is a cache miss, and
  * prefetches of them left the per-row loop stalling on those misses as if
@@ -995,11 +998,11 @@ static void SX_NAME(row_pointers)(const sx_view *X, const sx_size *rows, sx_size
  * (a shuffled float32 SGD epoch on MNIST took 6-17% less time, in minima and
  * medians of interleaved runs).
  */
-static double SX_NAME(touch_targets)(const sx_data *d, const sx_size *idx, sx_size count)
+static double SX_NAME(touch_targets)(const sx_data *d, const sx_rows *rows)
 {
     double sum = 0.0;
-    for (sx_size r = 0; idx != NULL && r < count; r++) {
-        const sx_size i = idx[r];
+    for (sx_size r = 0; rows->idx != NULL && r < rows->count; r++) {
+        const sx_size i = rows->idx[r];
         if (d->y_index) {
             sum += (double)*(const sx_size *)(d->y_index + i * d->y_stride);
         }
@@ -1024,43 +1027,44 @@ static const char *SX_NAME(aligned_W)(const sx_params *p, void **raw)
 }
 
 /*
- * Loss and gradient sums over rows[0..count) (or begin .. begin + count), on
- * this thread, with W vector-aligned; adds into acc.  float32 gradient sums
- * are flushed into acc's doubles every SX_FLUSH_ROWS rows and at the end.
- * The rows after[0 .. nafter), which this thread takes next, are prefetched
- * during the last block like every block's successor.
+ * Loss and gradient sums over the rows, on this thread, with W vector-aligned,
+ * in blocks of `block` rows (at most w->br; the last one shorter); adds into
+ * acc, the loss and weight sums going on from acc's own.  float32 gradient
+ * sums are flushed into acc's doubles after every ceil(SX_FLUSH_ROWS / block)
+ * blocks and at the end.  So a call over rows that are a whole number of such
+ * flushes, followed by a call over the rows after them, gives the sums of one
+ * call over both, bit for bit.  The rows `after`, which this thread takes
+ * next, are prefetched during the last block like every block's successor.
  */
 static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_params *p,
-                                   const sx_size *rows, sx_size begin, sx_size count,
-                                   const sx_size *after, sx_size nafter, sx_accum *acc)
+                                   const sx_rows *rows, sx_size block, const sx_rows *after,
+                                   sx_accum *acc)
 {
-    const sx_size k = p->W.rows, m = d->X.cols, xs = d->X.s1, br = w->br;
+    const sx_size k = p->W.rows, m = d->X.cols, xs = d->X.s1, count = rows->count;
+    const sx_size *const idx = rows->idx, begin = rows->begin;  /* in registers */
     const int want_grad = acc->gW != NULL;
 #if SX_TSIZE == 4
     SX_T *G = w->G;
 #else
     SX_T *G = acc->gW;  /* double sums: no separate block sums needed */
 #endif
-    double loss = 0.0, weight = 0.0;
+    double loss = acc->loss, weight = acc->weight;
     sx_size unflushed = 0;
-    const sx_size block = SX_NAME(pass_block_rows)(count, br);
     /* the caller checked y's class indices, but another thread may write y while the
      * kernel runs without the GIL: each index is checked again where it is read */
     const size_t classes = (size_t)(d->link == SX_LINK_SIGMOID && k == 1 ? 2 : k);
     const sx_size lognorms_per_row = d->link == SX_LINK_SOFTMAX ? 1 : k;  /* block_lognorms */
     for (sx_size start = 0; start < count; start += block) {
         const sx_size nrows = count - start < block ? count - start : block;
-        const sx_size *next;
-        sx_size nnext;
-        SX_NAME(row_pointers)(&d->X, rows, begin, start, nrows, count, after, nafter, w->xr,
-                              &next, &nnext);
+        const sx_rows next = SX_NAME(row_pointers)(&d->X, *rows, start, nrows, *after, w->xr);
+        const sx_rows own = sx_rows_from(rows, start, nrows);
         /* the next block's targets and weights (and the first block's own): in shuffled
          * order each is a cache miss, whose latency the block's logits then hide */
-        w->touched = SX_NAME(touch_targets)(d, next, nnext) +
-                     (start == 0 ? SX_NAME(touch_targets)(d, rows, nrows) : 0.0);
+        w->touched = SX_NAME(touch_targets)(d, &next) +
+                     (start == 0 ? SX_NAME(touch_targets)(d, &own) : 0.0);
         /* the next block's rows are prefetched during both passes over this one */
         SX_NAME(prefetcher) pf =
-            SX_NAME(block_prefetcher)(w->xr + nrows, nnext, xs, nrows, k, m, want_grad);
+            SX_NAME(block_prefetcher)(w->xr + nrows, next.count, xs, nrows, k, m, want_grad);
         SX_NAME(block_logits)(w->xr, xs, nrows, p, m, w->P, w->Z, &pf);
         if (!SX_NAME(all_finite)(w->Z, nrows * k)) {
             return SX_ERR_NONFINITE;
@@ -1070,7 +1074,7 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
             SX_NAME(block_lognorms)(d->link, w->E, w->tsum, nrows, k, w->L);
         }
         for (sx_size r = 0; r < nrows; r++) {
-            const sx_size i = rows ? rows[start + r] : begin + start + r;
+            const sx_size i = idx ? idx[start + r] : begin + start + r;
             sx_size y = 0;
             const double *t = NULL;
             if (d->y_index) {
@@ -1116,8 +1120,8 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
 #endif
         }
     }
-    acc->loss += loss;
-    acc->weight += weight;
+    acc->loss = loss;
+    acc->weight = weight;
     return SX_OK;
 }
 
@@ -1160,11 +1164,13 @@ static int SX_NAME(loss_grad_parallel)(const sx_data *d, const sx_params *p, con
 #endif
     for (sx_size q = 0; q < parts; q++) {
         const sx_size lo = sx_part_start(count, q, parts), hi = sx_part_start(count, q + 1, parts);
+        const sx_rows mine = {rows ? rows + lo : NULL, begin + lo, hi - lo}, none = {NULL, 0, 0};
         SX_NAME(work) w;
         codes[q] = SX_NAME(work_init)(&w, k, m, gsize != 0);
         if (codes[q] == SX_OK) {
-            codes[q] = SX_NAME(loss_grad_rows)(&w, d, &pa, rows ? rows + lo : NULL, begin + lo,
-                                               hi - lo, NULL, 0, &part[q]);
+            codes[q] = SX_NAME(loss_grad_rows)(&w, d, &pa, &mine,
+                                               SX_NAME(pass_block_rows)(hi - lo, w.br), &none,
+                                               &part[q]);
             SX_NAME(work_free)(&w);
         }
     }
@@ -1281,14 +1287,12 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
 {
     const sx_size k = p->W.rows, m = X->cols, br = w->br;
     const sx_size block = SX_NAME(pass_block_rows)(count, br);
+    const sx_rows rows = {NULL, begin, count}, none = {NULL, 0, 0};
     for (sx_size start = 0; start < count; start += block) {
         const sx_size nrows = count - start < block ? count - start : block;
-        const sx_size *next;
-        sx_size nnext;
-        SX_NAME(row_pointers)(X, NULL, begin, start, nrows, count, NULL, 0, w->xr, &next,
-                              &nnext);
+        const sx_rows next = SX_NAME(row_pointers)(X, rows, start, nrows, none, w->xr);
         SX_NAME(prefetcher) pf =
-            SX_NAME(block_prefetcher)(w->xr + nrows, nnext, X->s1, nrows, k, m, 0);
+            SX_NAME(block_prefetcher)(w->xr + nrows, next.count, X->s1, nrows, k, m, 0);
         SX_NAME(block_logits)(w->xr, X->s1, nrows, p, m, w->P, w->Z, &pf);
         if (!SX_NAME(all_finite)(w->Z, nrows * k)) {
             return SX_ERR_NONFINITE;
@@ -1418,28 +1422,51 @@ done:
 }
 
 /*
- * Fills in the indices of part q of `used` equal parts of the batch of count
- * rows at position start of the epoch's order, at their place in out[0 ..
- * count); returns where they start, and their number in *len.
+ * Rows per piece of an SGD part with blocks of `block` rows: a whole number of
+ * the part's flushes (ceil(SX_FLUSH_ROWS / block) blocks), about
+ * SX_SGD_PIECE_ROWS, so that the pieces of a part add up to its sums in one
+ * call of loss_grad_rows, bit for bit.
  */
-static const sx_size *SX_NAME(batch_part)(const sx_permutation *perm, int shuffle,
-                                          sx_size start, sx_size count, sx_size used, sx_size q,
-                                          sx_size *out, sx_size *len)
+static sx_size SX_NAME(piece_rows)(sx_size block)
+{
+    const sx_size flush = (SX_FLUSH_ROWS + block - 1) / block * block;
+    const sx_size flushes = SX_SGD_PIECE_ROWS / flush;
+    return (flushes > 1 ? flushes : 1) * flush;
+}
+
+/*
+ * The rows of piece j of part q of `used` equal parts of the batch of count
+ * rows at position start of the epoch's order: when shuffled, their indices,
+ * written into buf (room for SX_SGD_PIECE_ROWS, or the part's rows if fewer);
+ * else the positions themselves.  *block receives the part's rows per block
+ * (pass_block_rows, with blocks of at most br rows), *pieces its pieces.
+ */
+static sx_rows SX_NAME(batch_piece)(const sx_permutation *perm, int shuffle, sx_size start,
+                                    sx_size count, sx_size used, sx_size q, sx_size j,
+                                    sx_size br, sx_size *buf, sx_size *block, sx_size *pieces)
 {
     const sx_size lo = sx_part_start(count, q, used), hi = sx_part_start(count, q + 1, used);
-    for (sx_size r = lo; r < hi; r++) {
-        out[r] = shuffle ? (sx_size)sx_permutation_apply(perm, (uint64_t)(start + r)) : start + r;
+    *block = SX_NAME(pass_block_rows)(hi - lo, br);
+    const sx_size len = SX_NAME(piece_rows)(*block);
+    *pieces = (hi - lo + len - 1) / len;
+    const sx_size first = lo + j * len, left = hi - first;
+    sx_rows rows = {NULL, start + first, left < len ? left : len};
+    for (sx_size r = 0; shuffle && r < rows.count; r++) {
+        buf[r] = (sx_size)sx_permutation_apply(perm, (uint64_t)(rows.begin + r));
     }
-    *len = hi - lo;
-    return out + lo;
+    rows.idx = shuffle ? buf : NULL;
+    return rows;
 }
 
 /*
  * One SGD step's gradient: the batch's rows in `used` fixed parts, part q on
  * thread q % threads into grads[q] (its own sums), then the step itself split
  * over the columns of W, each column summing the parts in order.  Threads
- * change who computes what, never the order of any sum.  A thread knows which
- * part it takes next (in this batch or the next), so it fills in that part's
+ * change who computes what, never the order of any sum.  A part is taken in
+ * pieces of about SX_SGD_PIECE_ROWS rows (one for the usual batches), so that
+ * a shuffled order's row indices take a fixed room per thread, whatever the
+ * batch size.  A thread knows which piece it takes next (of this part, its
+ * next one, or its first in the next batch), so it fills in that piece's
  * indices ahead and prefetches its first rows while finishing the one before.
  */
 static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, double lr,
@@ -1459,10 +1486,6 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
     double *grads = sx_calloc2((size_t)parts, gsize, sizeof(double));
     double *sums = calloc((size_t)(parts + chunks), sizeof(double)); /* loss per part; |W|^2 */
     int *codes = calloc((size_t)parts, sizeof(int));
-    /* the batch's row indices, and the next batch's (filled in ahead): by batch parity,
-     * `span` apart; one batch (full-batch descent) needs no second half */
-    const sx_size span = batch_size < n ? batch_size : n;
-    sx_size *rows = sx_calloc2(n > batch_size ? 2 : 1, (size_t)span, sizeof(sx_size));
     const int team = n_threads > 1 && parts > 1 ? n_threads : 1;
     /* a work area per thread (thread t takes parts t, t + threads, ...; the
      * first thread all of them when it goes on alone): a call of loss_grad_rows
@@ -1470,6 +1493,12 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
      * flushed to zero at its end), and after one that fails the epoch stops */
     const sx_size nwork = (sx_size)team < parts ? (sx_size)team : parts;
     SX_NAME(work) *work = calloc((size_t)nwork, sizeof(SX_NAME(work)));
+    /* a shuffled order's row indices: two pieces' per thread, the one it works on and
+     * the next one (filled in ahead) */
+    const sx_size span = batch_size < n ? batch_size : n;
+    const sx_size piece_max = span < SX_SGD_PIECE_ROWS ? span : SX_SGD_PIECE_ROWS;
+    sx_size *rows = shuffle ? sx_calloc2(2 * (size_t)nwork, (size_t)piece_max, sizeof(sx_size))
+                            : NULL;
     void *w_raw = NULL;
     /* the epoch works on a vector-aligned copy of W, written back at the end */
     SX_T *w = (SX_T *)sx_aligned_copy(W, (size_t)km * sizeof(SX_T), &w_raw);
@@ -1479,8 +1508,8 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
     const sx_params p = {{(const char *)w, k, m, m * (sx_size)sizeof(SX_T), (sx_size)sizeof(SX_T)},
                          b, (sx_size)sizeof(SX_T)};
 
-    if (grads == NULL || sums == NULL || codes == NULL || rows == NULL || work == NULL ||
-        w == NULL) {
+    if (grads == NULL || sums == NULL || codes == NULL || (shuffle && rows == NULL) ||
+        work == NULL || w == NULL) {
         status = SX_ERR_NOMEM;
         goto done;
     }
@@ -1490,6 +1519,7 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
             goto done;
         }
     }
+    const sx_size br = work[0].br;  /* the same in every work area */
     if (shuffle) {
         sx_permutation_init(&perm, (uint64_t)n, seed);
     }
@@ -1518,9 +1548,17 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
         double t_batch = 0.0, wall = 0.0, busy = 0.0;
         double wn2 = wnorm2;  /* |W|^2 before the step; the same in every thread */
         int failed = SX_OK;
-        /* the part whose indices this thread filled in ahead: where, and which */
-        const sx_size *ready = NULL;
-        sx_size nready = 0, ready_start = n, ready_q = 0;
+        /* the piece this thread found ahead: which (batch, part, piece), its rows and
+         * their block and its part's pieces; which of the thread's two rooms for
+         * indices it is in */
+        sx_rows ready = {NULL, 0, 0};
+        sx_size ready_start = n, ready_q = 0, ready_j = 0, ready_block = 0, ready_pieces = 0;
+        int ready_room = 0;
+        sx_size *room[2] = {NULL, NULL};
+        if (rows != NULL && tid < nwork) {
+            room[0] = rows + (size_t)(2 * tid) * (size_t)piece_max;
+            room[1] = room[0] + piece_max;
+        }
         /* start + batch_size could overflow: the step is what is left, at most */
         for (sx_size start = 0, batch = 0; start < n;
              start += n - start < batch_size ? n - start : batch_size, batch++) {
@@ -1529,36 +1567,47 @@ static int SX_NAME(sgd_epoch)(const sx_data *d, char *W, char *b, sx_size k, dou
             const sx_size after = start + count;
             const sx_size after_count = (n - after < batch_size) ? n - after : batch_size;
             const sx_size after_used = parts < after_count ? parts : after_count;
-            sx_size *idx = rows + (batch % 2) * span;
-            sx_size *after_idx = rows + (1 - batch % 2) * span;
             if (tid == 0 && team_now > 1) {
                 t_batch = SX_NOW();
             }
             for (sx_size q = tid; q < used; q += team_now) {
-                const sx_size *mine = ready;
-                sx_size nmine = nready;
-                if (ready_start != start || ready_q != q) {
-                    mine = SX_NAME(batch_part)(&perm, shuffle, start, count, used, q, idx, &nmine);
-                }
-                /* this thread's next part: q + team_now of this batch, or its first of the next */
-                ready = NULL;
-                nready = 0;
-                ready_start = n;
-                if (q + team_now < used) {
-                    ready_start = start;
-                    ready_q = q + team_now;
-                    ready = SX_NAME(batch_part)(&perm, shuffle, start, count, used, ready_q, idx,
-                                                &nready);
-                }
-                else if (tid < after_used) {
-                    ready_start = after;
-                    ready_q = tid;
-                    ready = SX_NAME(batch_part)(&perm, shuffle, after, after_count, after_used,
-                                                ready_q, after_idx, &nready);
-                }
                 sx_accum acc = {0.0, 0.0, grads + q * gsize, grads + q * gsize + km};
-                codes[q] = SX_NAME(loss_grad_rows)(&work[tid], d, &p, mine, 0, nmine, ready, nready,
-                                                   &acc);
+                int code = SX_OK;
+                sx_size pieces = 1;
+                for (sx_size j = 0; j < pieces && code == SX_OK; j++) {
+                    sx_rows mine = ready;
+                    sx_size block = ready_block;
+                    int mine_room = ready_room;
+                    pieces = ready_pieces;
+                    if (ready_start != start || ready_q != q || ready_j != j) {
+                        mine_room = 0;
+                        mine = SX_NAME(batch_piece)(&perm, shuffle, start, count, used, q, j, br,
+                                                    room[0], &block, &pieces);
+                    }
+                    /* this thread's next piece: the next one of this part, the first of
+                     * part q + team_now of this batch, or of its first part of the next */
+                    ready_room = 1 - mine_room;
+                    ready = (sx_rows){NULL, 0, 0};
+                    ready_start = n;
+                    ready_j = 0;
+                    if (j + 1 < pieces || q + team_now < used) {
+                        ready_start = start;
+                        ready_q = j + 1 < pieces ? q : q + team_now;
+                        ready_j = j + 1 < pieces ? j + 1 : 0;
+                        ready = SX_NAME(batch_piece)(&perm, shuffle, start, count, used, ready_q,
+                                                     ready_j, br, room[ready_room], &ready_block,
+                                                     &ready_pieces);
+                    }
+                    else if (tid < after_used) {
+                        ready_start = after;
+                        ready_q = tid;
+                        ready = SX_NAME(batch_piece)(&perm, shuffle, after, after_count,
+                                                     after_used, ready_q, 0, br, room[ready_room],
+                                                     &ready_block, &ready_pieces);
+                    }
+                    code = SX_NAME(loss_grad_rows)(&work[tid], d, &p, &mine, block, &ready, &acc);
+                }
+                codes[q] = code;
                 sums[q] = acc.loss;
             }
             if (tid == 0 && team_now > 1) {

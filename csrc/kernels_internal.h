@@ -71,6 +71,27 @@ typedef struct {
 } SX_LINE_ALIGNED sx_barrier;
 void sx_barrier_wait(sx_barrier *b, size_t threads);
 
+/* A run of count rows: idx[0 .. count) when idx is not NULL, else begin ..
+ * begin + count. */
+typedef struct {
+    const sx_size *idx;
+    sx_size begin, count;
+} sx_rows;
+
+/* Row j of a run. */
+static inline sx_size sx_row(const sx_rows *r, sx_size j)
+{
+    return r->idx ? r->idx[j] : r->begin + j;
+}
+
+/* Rows from the j-th on of a run (j <= count), at most max of them. */
+static inline sx_rows sx_rows_from(const sx_rows *r, sx_size j, sx_size max)
+{
+    const sx_size left = r->count - j;
+    const sx_rows out = {r->idx ? r->idx + j : NULL, r->begin + j, left < max ? left : max};
+    return out;
+}
+
 /*
  * Where part q of `parts` equal parts of count rows starts: floor(count * q /
  * parts), computed without forming count * q (which overflows for counts

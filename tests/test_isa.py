@@ -123,6 +123,27 @@ def test_every_set_runs_the_lecture_sgd_rule(isa, dtype, batch):
     assert_close(model.intercept_, b, dtype, rtol=rtol, what="b")
 
 
+@pytest.mark.parametrize("isa", ISAS, indirect=True)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_every_set_steps_full_batches_of_parts_longer_than_a_piece(isa, dtype, shuffle):
+    # a batch of all 70000 rows is cut into 16 parts of 4375 rows, each taken in
+    # pieces (a shuffled order's row indices are found a piece at a time); in any
+    # order, each epoch is one step of full-batch gradient descent
+    X, y, _, _, _ = make_problem(70000, 3, 3, "softmax", "index", seed=3)
+    X = X.astype(dtype)
+    model = sigmax.SoftmaxRegression(solver="sgd", learning_rate=0.5, max_iter=2,
+                                     batch_size=X.shape[0], shuffle=shuffle, alpha=0.01,
+                                     random_state=0).fit(X, y)
+    W, b = np.zeros((3, 3)), np.zeros(3)
+    for _ in range(2):
+        _, gW, gb = ref.loss_grad(X.astype(np.float64), y, W, b, alpha=0.01)
+        W, b = W - 0.5 * gW, b - 0.5 * gb
+    rtol = 2e-4 if dtype == np.float32 else 1e-10
+    assert_close(model.coef_, W, dtype, rtol=rtol, what="W")
+    assert_close(model.intercept_, b, dtype, rtol=rtol, what="b")
+
+
 def softmax_rows(k: int) -> np.ndarray:
     """Rows of k logits that test each step of a row's softmax: random rows; a
     tie at the maximum, at the first, second and last places; a class within

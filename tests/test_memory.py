@@ -199,3 +199,20 @@ def test_many_classes_sgd_fit_allocates_little():
                                      random_state=0)
     peak = growth("rss", lambda: model.fit(X, y))
     assert peak < RSS_SHARE * X.nbytes, (peak, X.nbytes)
+
+
+@NEEDS_RSS[0]
+@NEEDS_RSS[1]
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_full_batch_sgd_epoch_on_a_tall_thin_X_allocates_little(shuffle):
+    """A batch of all the rows: its row indices (8 bytes a row, twice this X)
+    are not kept at once."""
+    n = 1_000_000
+    X = np.ones((n, 1), np.float32)
+    y = np.zeros(n, np.intp)
+    y[::2] = 1
+    W = np.zeros((1, 1), np.float32)
+    b = np.zeros(1, np.float32)
+    peak = growth("rss", lambda: _core.sgd_epoch(X, y, None, None, W, b, 1, 0, 0.1, 0.0, 1.0, n,
+                                                 shuffle, True, 2, 0))
+    assert peak < RSS_SHARE * X.nbytes, (peak, X.nbytes)

@@ -304,7 +304,8 @@ def test_private_core_checks_its_own_arguments():
 
 def test_private_core_scratch_sizes_that_overflow_are_out_of_memory():
     """Stride-0 views give shapes no memory holds; the kernels' scratch sizes
-    for them would wrap around to small buffers.  They are MemoryErrors."""
+    for them would wrap around to small buffers.  They are MemoryErrors (an SGD
+    epoch's scratch does not grow with the rows)."""
     k = 2**60  # with no features, W has no elements and nothing else bounds k
     X = np.zeros((1, 0), np.float32)
     W = np.empty((k, 0), np.float32)
@@ -315,12 +316,16 @@ def test_private_core_scratch_sizes_that_overflow_are_out_of_memory():
     out = np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), (1, k), (0, 0))
     with pytest.raises(MemoryError):
         _core.forward(X, W, b, 0, 0, out, 1)
-    n, batch = 2**60 + 1, 2**60  # two batches' row indices: 2**64 bytes
-    Xn = np.broadcast_to(np.zeros((1, 1), np.float32), (n, 1))
+    # an SGD epoch keeps no room for a batch's row indices that grows with the batch:
+    # one of 2**60 rows (2**63 bytes of indices) starts, and X's NaN stops it
+    n, batch = 2**60 + 1, 2**60
+    Xn = np.broadcast_to(np.full((1, 1), np.nan, np.float32), (n, 1))
     Yn = np.broadcast_to(np.zeros((1, 1), np.float32), (n, 1))
-    with pytest.raises(MemoryError):
-        _core.sgd_epoch(Xn, None, Yn, None, np.zeros((1, 1), np.float32),
-                        np.zeros(1, np.float32), 1, 0, 0.1, 0.0, 1.0, batch, False, True, 1, 0)
+    for shuffle in (False, True):
+        with pytest.raises(ValueError, match="X contains NaN"):
+            _core.sgd_epoch(Xn, None, Yn, None, np.zeros((1, 1), np.float32),
+                            np.zeros(1, np.float32), 1, 0, 0.1, 0.0, 1.0, batch, shuffle, True,
+                            1, 0)
     # with a k that fits, no features is a valid problem: the logits are b
     k = 5
     Wk, bk = np.empty((k, 0)), np.arange(k, dtype=np.float64)
