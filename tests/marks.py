@@ -31,3 +31,17 @@ def benchmark_module(name: str):
         return importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCHMARKS))
+
+
+@pytest.fixture
+def isa(request):
+    """Selects an instruction set (request.param) for one test, then restores
+    the one in use before it; test modules import it to parametrize over sets."""
+    from sigmax import _core
+
+    before = _core.isa()
+    _core.select_isa(request.param)
+    try:
+        yield request.param
+    finally:
+        _core.select_isa(before)

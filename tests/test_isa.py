@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import reference as ref
+from marks import isa  # noqa: F401 (a fixture)
 import sigmax
 from sigmax import _core
 from sigmax._validation import LINKS
@@ -32,17 +33,6 @@ SHAPES = [(1, 1, 2), (131, 37, 7), (300, 784, 10), (67, 19, 3), (5, 65, 1), (45,
 # the set chosen at import: SIGMAX_ISA's (so that the whole suite can run on a
 # lower set), else the best
 CHOSEN = os.environ.get("SIGMAX_ISA") or "best"
-
-
-@pytest.fixture
-def isa(request):
-    """Selects a set for one test, then restores the one in use before it."""
-    before = _core.isa()
-    _core.select_isa(request.param)
-    try:
-        yield request.param
-    finally:
-        _core.select_isa(before)
 
 
 def test_the_chosen_set_is_in_use():

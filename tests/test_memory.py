@@ -22,7 +22,7 @@ import pytest
 import sigmax
 from sigmax import _core
 
-from marks import STOPS_EARLY, benchmark_module, under_memory_tool
+from marks import STOPS_EARLY, benchmark_module, isa, under_memory_tool  # noqa: F401 (isa: a fixture)
 
 fit_memory = benchmark_module("fit_memory")
 
@@ -155,17 +155,6 @@ def test_control_rss_sees_a_c_buffer_of_X_size(data):
 
     assert peak_allocation(c_scratch) < TRACED_SHARE * X.nbytes  # invisible to tracemalloc
     assert rss_growth(c_scratch) >= 0.9 * X.nbytes > RSS_SHARE * X.nbytes
-
-
-@pytest.fixture
-def isa(request):
-    """Selects an instruction set for one test, then restores the one in use before it."""
-    before = _core.isa()
-    _core.select_isa(request.param)
-    try:
-        yield request.param
-    finally:
-        _core.select_isa(before)
 
 
 # Many classes and few features.  A block's scratch holds about 100 bytes per
