@@ -3,6 +3,7 @@ label handling, fitted attributes and prediction methods."""
 import io
 import re
 import sys
+import subprocess
 import warnings
 import os
 from pathlib import Path
@@ -810,10 +811,24 @@ def test_default_max_iter_is_100_epochs(solver):
 def test_n_jobs_counts_cores_like_joblib():
     from sigmax._api import _threads
 
-    cores = os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert _threads(None) == 1 and _threads(1) == 1
     assert _threads(-1) == cores and _threads(-2) == max(1, cores - 1)
     assert _threads(cores + 5) == cores
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs an affinity mask of two CPUs or more to narrow")
+def test_n_jobs_counts_only_the_cores_the_process_may_use():
+    """Under taskset (or a container's cpuset) -1 means the CPUs this process
+    may run on, not the machine's: more threads would only take turns."""
+    code = (
+        "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
+        "from sigmax._api import _threads\n"
+        "print(_threads(-1), _threads(-2), _threads(4))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "1", "1"]
 
 
 def test_sgd_loss_curve_includes_the_penalty():

@@ -109,8 +109,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--seed", type=int, default=0,
                         help="the minibatches' shuffling seed, >= 0 (default %(default)s)")
     parser.add_argument("--n-jobs", type=int, default=-1,
-                        help="threads for the kernels (default -1: all cores; the result "
-                             "is the same for any count)")
+                        help="threads for the kernels (default -1: all the cores it may use; "
+                             "the result is the same for any count)")
     parser.add_argument("--data-dir", default=None,
                         help="directory with the four MNIST IDX files (default: $SIGMAX_DATA or a cache)")
     args = parser.parse_args(argv)

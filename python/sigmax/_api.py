@@ -193,8 +193,8 @@ def loss(
     alpha : float
         The L2 penalty, >= 0 (the bias is not penalized).
     n_jobs : int or None
-        Threads for the pass over X (None: 1, -1: all cores); the result does
-        not depend on it.
+        Threads for the pass over X (None: 1, -1: all the cores this process
+        may use); the result does not depend on it.
 
     Raises ValueError for NaN or infinity in X (naming the first one's row
     and column) or in the other inputs, and when the logits overflow.
@@ -267,13 +267,24 @@ def _check_out(out: Any, w_shape: Tuple[int, ...], b_shape: Tuple[int, ...], dty
     return gW, gb
 
 
+def _usable_cores() -> int:
+    """The number of CPUs this process may run on (its affinity mask, as set
+    by taskset or a container's cpuset), which may be fewer than the machine's."""
+    counted = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    if counted is not None:
+        return counted() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def _threads(n_jobs: Optional[int]) -> int:
-    """n_jobs as a thread count: None -> 1, -1 -> all cores, -2 -> all but one,
-    k > 0 -> k (at most the number of cores: more threads would only wait)."""
+    """n_jobs as a thread count: None -> 1, -1 -> all usable cores, -2 -> all
+    but one, k > 0 -> k (at most the usable cores: more threads would only wait)."""
     if n_jobs is None:
         return 1
     if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs == 0:
         raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
-    cores = os.cpu_count() or 1
+    cores = _usable_cores()
     wanted = int(n_jobs) if n_jobs > 0 else cores + 1 + int(n_jobs)
     return max(1, min(wanted, cores))

@@ -871,8 +871,8 @@ class SoftmaxRegression(_LinearClassifier):
         without reading X.)
     n_jobs : int or None, default None
         Threads for the passes over X (full batches, SGD minibatches of 256
-        rows or more, predictions; None: 1, -1: all cores); the result does
-        not depend on it.  An SGD epoch whose threads keep waiting for each
+        rows or more, predictions; None: 1, -1: all the cores this process
+        may use); the result does not depend on it.  An SGD epoch whose threads keep waiting for each
         other (a machine busy with other work) goes on in one thread.
     verbose : int, default 0
         Show progress: a bar on a terminal, a line per epoch otherwise
