@@ -130,6 +130,23 @@ def test_two_class_softmax_takes_twice_the_binary_alpha(C):
     np.testing.assert_allclose(ours.coef_[1] - ours.coef_[0], ref.coef_[0], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("C", [0.1, 1.0])
+def test_one_vs_rest_takes_the_binary_alpha_per_class(C):
+    """LogisticRegression on three classes is one-vs-rest: each sigmoid is
+    scikit-learn's binary model of its class at alpha = 1 / (C * n), as the
+    docs say, and the probabilities are OneVsRestClassifier's."""
+    from sklearn.multiclass import OneVsRestClassifier
+
+    X, y = standardized(DATA["wine"])
+    with threadpool_limits(limits=1, user_api="blas"):
+        ref = OneVsRestClassifier(SkLogisticRegression(C=C, tol=1e-12, max_iter=100000)).fit(X, y)
+    ours = LogisticRegression(alpha=1.0 / (C * len(y))).fit(X, y)
+    for k, binary in enumerate(ref.estimators_):
+        np.testing.assert_allclose(ours.coef_[k], binary.coef_[0], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(ours.intercept_[k], binary.intercept_[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-6)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_tol_zero_runs_lbfgs_until_its_line_search_stalls(dtype):
     """tol=0 (scikit-learn takes it too) asks for no gradient target: lbfgs
