@@ -176,7 +176,7 @@ def loss(
     (``loss="mse"``).  ``y`` is integer class indices (n,) in [0, K) (0/1 for
     ``link="sigmoid"`` with K = 1; for K > 1 sigmoids, index c means the
     one-hot target e_c) or a float target matrix (n, K).  Returns a scalar of
-    X's dtype.
+    X's float type (float32 for float32 X, else float64).
 
     Parameters
     ----------
@@ -185,7 +185,7 @@ def loss(
         types are converted to float64.
     y : array_like (n,) of class indices, or (n, K) targets
     W, b : array_like (K, M) and (K,)
-        The parameters, converted to X's dtype.
+        The parameters, converted to X's float type.
     link : {"softmax", "sigmoid"}
     loss : {"log", "mse"}
     sample_weight : array_like (n,), optional
@@ -222,12 +222,13 @@ def loss_grad(
     Takes the parameters of :func:`loss`, and ``out``.
 
     Returns ``(loss, grad_W, grad_b)`` with grad_W (K, M) and grad_b (K,) in
-    X's dtype.  For softmax + cross-entropy with targets whose rows sum to 1
+    X's float type (float32 for float32 X, else float64: integer X is
+    computed in float64).  For softmax + cross-entropy with targets whose rows sum to 1
     (class indices, one-hot or probability rows) the gradient is the
     lectures' ``(1/n) (A - Y)^T X + alpha W`` (weighted means with sample
     weights); for other target rows it is ``(1/n) (s A - Y)^T X + alpha W``
     with s each row's target sum, the derivative of ``-sum_k y_k log a_k``.
-    ``out=(grad_W, grad_b)`` writes into existing arrays of X's dtype and
+    ``out=(grad_W, grad_b)`` writes into existing arrays of that float type and
     those shapes, which must not share memory with any input.
     """
     X, y_idx, Y, sw, W, b, lk, ls, alpha = _prepare(X, y, W, b, link, loss, sample_weight, alpha)

@@ -337,9 +337,12 @@ class _LinearClassifier(_ParamsMixin):
             whose column names are all strings sets ``feature_names_in_``,
             which predictions then check X's columns against (other X
             removes it).
-        y : array_like (n,) of labels, or (n, K) 0/1 indicators
-            Labels (ints, strings, bools); ``LogisticRegression`` also takes
-            an indicator matrix (multi-label).
+        y : array_like (n,) of labels; LogisticRegression also (n, K) 0/1 indicators
+            Labels (ints, strings, bools, integral floats).
+            ``SoftmaxRegression`` takes labels only: for a one-hot Y, pass
+            ``Y.argmax(axis=1)``.  ``LogisticRegression`` reads a 0/1 y of
+            two or more columns, a one-hot Y included, as multi-label: K
+            independent sigmoids, and predict returns an indicator matrix.
         sample_weight : array_like (n,), optional
             Non-negative weight of each row (not all zero); the objective is
             the weighted mean of the rows' losses.
@@ -572,7 +575,11 @@ class _LinearClassifier(_ParamsMixin):
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Logits X W^T + b, shape (n, K); for two classes the (n,) score of
-        classes_[1], positive where it is predicted (z_1 - z_0 for softmax)."""
+        classes_[1], positive where it is predicted (z_1 - z_0 for softmax).
+        They are in X's float type: a logit beyond its range (float32 X
+        near 1e38) raises ValueError, as it does in ``LogisticRegression``'s
+        predictions; ``SoftmaxRegression``'s predict and predict_proba take
+        the logits in double and are not affected."""
         fitted = self._fitted()
         Z = self._forward(X, fitted, _OUT_LOGITS)
         if Z.shape[1] == 1:
@@ -796,10 +803,11 @@ class SoftmaxRegression(_LinearClassifier):
     ``class_weight``) of the cross-entropy ``-log P(y_i | x_i)``
     (``loss="log"``) or of the squared error between probabilities and
     one-hot targets (``loss="mse"``), plus ``(alpha / 2) ||W||^2``, from zero
-    initial weights as in the lectures.  Being a mean, the gradient is
-    ``1/n`` times the lectures' summed ``X^T (A - Y)``: a lecture's step
-    size on the sum is ``n`` times larger here (``batch_size`` times for
-    minibatches).
+    initial weights as in the lectures.  The gradient is that of the mean,
+    ``(1/n) X^T (A - Y)``, as in the lectures' Iris and MNIST code, whose
+    learning rates carry over unchanged.  Where a lecture steps on the loss
+    summed over the rows, its step eta is ``learning_rate = n * eta`` here
+    (``batch_size * eta`` for minibatches).
 
     Parameters
     ----------
@@ -829,8 +837,9 @@ class SoftmaxRegression(_LinearClassifier):
         gradient to be within 1e-7 of the optimum.  Weaker penalties still
         need a smaller ``tol``.  The solver also stops when its line search
         finds no decrease, with a ConvergenceWarning if the gradient norm
-        is still above 1e-3 of its initial size or the objective could
-        still fall by more than 1e-6 of itself (estimated from the
+        is still above 1e-3 of its initial size (at least 1) or the
+        objective could still fall by more than 1e-6 of itself (at least 1;
+        estimated from the
         Hessian's diagonal at zero), else quietly: in float32 the
         gradient's rounding often stops it so, short of ``tol``.
     max_iter : int or None
@@ -839,7 +848,8 @@ class SoftmaxRegression(_LinearClassifier):
     learning_rate : float, default 0.1
         Step size eta ("gd", "sgd").  Too large a step makes the objective
         rise: ``fit`` warns (ConvergenceWarning) when ``loss_curve_`` ends
-        more than 10% above its start, and raises ValueError ("training
+        more than 10% above the objective at the starting weights
+        (``loss_curve_[0]`` for "gd"), and raises ValueError ("training
         diverged ...") when the weights or the objective overflow, leaving a
         fitted model as it was.  With a penalty,
         ``learning_rate * alpha`` must be at most 2: above, the penalty's
@@ -861,7 +871,9 @@ class SoftmaxRegression(_LinearClassifier):
     shuffle : bool, default True
         Visit rows in a new random order each epoch ("sgd").
     random_state : int, numpy SeedSequence or Generator, or None, default None
-        Seed of the shuffling.
+        Seed of the shuffling ("sgd" with ``shuffle=True``; other solvers
+        draw nothing).  A Generator is drawn from, so a second fit with the
+        same one shuffles differently; an int or a SeedSequence repeats.
     warm_start : bool, default False
         Start from the previous fit's coefficients (or ``coef_`` and
         ``intercept_`` set by hand), which must be of this fit's shape and,
@@ -872,8 +884,9 @@ class SoftmaxRegression(_LinearClassifier):
     n_jobs : int or None, default None
         Threads for the passes over X (full batches, SGD minibatches of 256
         rows or more, predictions; None: 1, -1: all the cores this process
-        may use); the result does not depend on it.  An SGD epoch whose threads keep waiting for each
-        other (a machine busy with other work) goes on in one thread.
+        may use); the result does not depend on it.  An SGD epoch whose
+        threads keep waiting for each other (a machine busy with other work)
+        goes on in one thread.
     verbose : int, default 0
         Show progress: a bar on a terminal, a line per epoch otherwise
         (on standard error).
@@ -881,8 +894,14 @@ class SoftmaxRegression(_LinearClassifier):
     Attributes
     ----------
     coef_ : ndarray (K, M)
+        The weights W, in X's float type (float32 X: float32), one row per
+        class, two rows on two classes.  (The lectures' stacked
+        ``theta`` of shape (M + 1, K) is ``[intercept_; coef_.T]``.)
     intercept_ : ndarray (K,)
+        The bias b, in X's float type (zeros when ``fit_intercept=False``).
     classes_ : ndarray (K,)
+        The sorted distinct labels of y, in y's dtype; column k of
+        predict_proba is the probability of ``classes_[k]``.
     n_features_in_ : int
     feature_names_in_ : ndarray (M,) of str objects
         The column names of a data frame X passed to fit, when they are all
@@ -892,6 +911,8 @@ class SoftmaxRegression(_LinearClassifier):
         names given to a model fitted without names, or other X given to
         one fitted with them, gives a UserWarning.
     n_iter_ : int
+        Iterations ("lbfgs") or epochs ("gd" and "sgd", always ``max_iter``)
+        run; ``len(loss_curve_) == n_iter_``.
     loss_curve_ : list of float
         The objective (mean loss plus penalty) per iteration: for "gd" at the
         weights before each step (``loss_curve_[0]`` is that of the initial
@@ -918,9 +939,23 @@ class LogisticRegression(_LinearClassifier):
       predict returns an indicator matrix and predict_proba each label's
       probability.
 
-    ``loss="mse"`` trains sigma(z) on the squared error instead (the lectures'
-    attenuated-gradient comparison).  Parameters and attributes are those of
-    :class:`SoftmaxRegression`.
+    Each sigmoid is its own binary problem: the objective is the mean over
+    the rows of the binary cross-entropies summed over the K sigmoids (K = 1
+    on two classes; class c's target is 1 for sigmoid c, 0 for the others),
+    plus ``(alpha / 2) ||W||^2``: ``K log 2`` at zero weights.
+    ``loss="mse"`` trains sigma(z) on the squared error instead,
+    ``sum_k (sigma(z_k) - y_k)^2`` per row (the lectures' attenuated-gradient
+    comparison).  Parameters and attributes are those of
+    :class:`SoftmaxRegression`, except:
+
+    * ``alpha``: scikit-learn's ``C`` corresponds to ``alpha = 1 / (C * s)``
+      on any number of classes (two: scikit-learn's binary
+      ``LogisticRegression``; more: ``OneVsRestClassifier`` of it):
+      ``SoftmaxRegression``'s two-class rule does not apply, the one
+      sigmoid carrying the whole w;
+    * ``class_weight`` is refused (ValueError) for a multi-label y;
+    * ``coef_`` is (1, M) on two classes, and a multi-label fit's
+      ``classes_`` is ``arange(K)``.
 
     Attributes
     ----------

@@ -428,7 +428,8 @@ def load_mnist(
     ValueError
         If a file is malformed or its SHA-256 (of the uncompressed bytes) does
         not match :data:`MNIST_SHA256`, if ``dtype`` is not floating, or if
-        ``data_dir`` or ``cache_dir`` is an empty path.
+        ``data_dir`` is an empty path, or ``cache_dir`` when the cache is the
+        directory used (no ``data_dir`` and no ``SIGMAX_DATA``).
     OSError
         If a download is needed and every mirror fails.
 

@@ -15,8 +15,11 @@ class NotFittedError(ValueError, AttributeError):
 
 
 class ConvergenceWarning(UserWarning):
-    """A solver stopped before reaching its tolerance, or the problem has no
-    finite minimizer (separable classes without a penalty)."""
+    """A fit may not have reached what was asked: L-BFGS stopped short of its
+    tolerance (at max_iter, or where its line search found no decrease), the
+    "gd" or "sgd" objective ended more than 10% above its start (too large a
+    learning rate), or the problem has no finite minimizer (separable classes
+    without a penalty)."""
 
 
 class DataConversionWarning(UserWarning):
