@@ -134,6 +134,24 @@ def test_every_set_steps_full_batches_of_parts_longer_than_a_piece(isa, dtype, s
     assert_close(model.intercept_, b, dtype, rtol=rtol, what="b")
 
 
+@pytest.mark.parametrize("isa", ISAS, indirect=True)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_full_batch_sgd_step_is_minus_the_full_gradient_bit_for_bit(isa, dtype):
+    # one epoch of one batch of all 70000 rows, unshuffled, from zero with step 1 and
+    # no penalty: W = -(the gradient sums / n), which is loss_grad's gradient at zero.
+    # Both cut the rows into the same 16 parts of 4375 rows with the same blocks; the
+    # epoch takes each part in pieces (a whole number of blocks each), whose sums must
+    # add up to the part's, bit for bit.  90 classes make blocks of rows that do not
+    # divide 4096 on any set.
+    X, y, _, _, _ = make_problem(70000, 3, 90, "softmax", "index", seed=5)
+    X = X.astype(dtype)
+    model = sigmax.SoftmaxRegression(solver="sgd", learning_rate=1.0, max_iter=1,
+                                     batch_size=X.shape[0], shuffle=False, alpha=0.0).fit(X, y)
+    _, gW, gb = sigmax.loss_grad(X, y, np.zeros((90, 3), dtype), np.zeros(90, dtype))
+    np.testing.assert_array_equal(model.coef_, -gW)
+    np.testing.assert_array_equal(model.intercept_, -gb)
+
+
 def softmax_rows(k: int) -> np.ndarray:
     """Rows of k logits that test each step of a row's softmax: random rows; a
     tie at the maximum, at the first, second and last places; a class within
