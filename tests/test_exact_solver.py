@@ -210,6 +210,7 @@ def test_balanced_class_weight_does_not_see_the_weights_scale(weights):
     np.testing.assert_allclose(model.predict_proba(X), ref.predict_proba(X), atol=1e-9)
 
 
+
 def test_separable_multilabel_without_penalty_warns():
     """Multi-label targets are 0/1, each label a binary cross-entropy: the same
     bound tells a separable fit, as for one label."""
@@ -246,6 +247,41 @@ def test_a_step_that_cannot_move_the_weights_stops_the_solver():
         None, np.eye(4) * 5e-324)
     assert (n_iter, stop) == (0, 2)  # stop 2: "no_progress"
     assert objective == pytest.approx(np.log(3))
+
+
+@pytest.mark.parametrize("scale, fit_intercept", [(0.01, False), (1.0, True), (30.0, False)])
+def test_lbfgs_first_step_meets_the_strong_wolfe_conditions(scale, fit_intercept):
+    """The first iteration without a preconditioner steps along d = -g from
+    zero; the step length a it accepts must satisfy, by the NumPy oracle's
+    objective and gradient, sufficient decrease f(a) <= f(0) + 1e-4 a g.d and
+    the strong curvature condition |g(a).d| <= 0.9 |g(0).d|.  Features of scale
+    0.01 (no intercept) put the minimum along d far beyond the first trial
+    step, of length 1 (the search must go on past it), 30 before it."""
+    from reference import loss_grad as ref_loss_grad
+    from sigmax._solvers import Problem, lbfgs
+
+    rng = np.random.default_rng(11)
+    n, m, k = 200, 4, 3
+    X = rng.standard_normal((n, m)) * scale
+    y = np.argmax(X @ rng.standard_normal((m, k)) / scale + rng.gumbel(size=(n, k)), axis=1)
+    W, b = np.zeros((k, m)), np.zeros(k)
+    problem = Problem(X, y.astype(np.intp), None, None, 0, 0, 1e-3, 1)
+    n_iter = lbfgs(problem, W, b, tol=0.0, max_iter=1, fit_intercept=fit_intercept,
+                   on_epoch=lambda i, v: None, precondition=None)[0]
+    assert n_iter == 1
+    f0, gW0, gb0 = ref_loss_grad(X, y, np.zeros((k, m)), np.zeros(k), alpha=1e-3)
+    f1, gW1, gb1 = ref_loss_grad(X, y, W, b, alpha=1e-3)
+    if not fit_intercept:  # b is not a variable: it stays 0
+        assert np.all(b == 0)
+        gb0, gb1 = gb0 * 0, gb1 * 0
+    d = -np.concatenate([gW0.ravel(), gb0])
+    step = np.concatenate([W.ravel(), b])
+    a = step @ d / (d @ d)
+    np.testing.assert_allclose(step, a * d, rtol=1e-12, atol=1e-15)  # along -g
+    slope0, slope1 = -(d @ d), np.concatenate([gW1.ravel(), gb1]) @ d
+    assert a > 0
+    assert f1 <= f0 + 1e-4 * a * slope0
+    assert abs(slope1) <= 0.9 * abs(slope0)
 
 
 def test_n_jobs_does_not_change_the_result():
@@ -375,6 +411,7 @@ def test_jacobi_h0_is_the_inverse_hessian_diagonal_at_zero(link, k, weighted):
         e[i] = step
         diag[i] = (grad(e) - grad(-e))[i] / (2 * step)
     np.testing.assert_allclose(1.0 / h0, diag, rtol=1e-6)
+
 
 
 def test_preconditioning_reaches_the_same_optimum_in_fewer_iterations():
@@ -620,6 +657,7 @@ def test_spd_inverse_in_place():
             _core.spd_inverse(wrong)
 
 
+
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_remaining_decrease_does_not_depend_on_the_features_units(fit_intercept):
     """g' D^{-1} g / 2 with D the Hessian's diagonal at zero: the same for X and
@@ -639,6 +677,7 @@ def test_remaining_decrease_does_not_depend_on_the_features_units(fit_intercept)
                                       _second_moments(problem)))
     assert got[0] > 0
     np.testing.assert_allclose(got[1], got[0], rtol=1e-9)
+
 
 
 def test_lbfgs_says_so_when_it_stalls_with_a_feature_left_unfitted():
