@@ -413,6 +413,22 @@ def test_jacobi_h0_is_the_inverse_hessian_diagonal_at_zero(link, k, weighted):
     np.testing.assert_allclose(1.0 / h0, diag, rtol=1e-6)
 
 
+def test_jacobi_h0_follows_features_of_any_small_scale():
+    """alpha = 0 and every feature of scale 1e-8 or less: each weight's entry is
+    still 1 / (c * mean x_j^2), c = (K - 1) / K^2 the softmax's curvature at zero,
+    and the intercept's 1 / c; no floor set by the intercept's far larger c."""
+    from sigmax._solvers import Problem, _second_moments, jacobi_h0
+
+    rng = np.random.default_rng(8)
+    n, m, k = 50, 4, 3
+    X = rng.standard_normal((n, m)) * np.array([1e-8, 1e-9, 3e-8, 1e-10])
+    y = rng.integers(0, k, n).astype(np.intp)
+    problem = Problem(X, y, None, None, 0, 0, 0.0, 1)
+    h0 = jacobi_h0(problem, k, _second_moments(problem))
+    c = (k - 1) / k**2
+    expected = np.concatenate([np.tile(c * np.mean(X**2, axis=0), k), np.full(k, c)])
+    np.testing.assert_allclose(1.0 / h0, expected, rtol=1e-12)
+
 
 def test_preconditioning_reaches_the_same_optimum_in_fewer_iterations():
     """On raw features of very unequal scale (digits' pixels, 0 to 16, some
