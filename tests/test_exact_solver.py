@@ -695,6 +695,29 @@ def test_remaining_decrease_does_not_depend_on_the_features_units(fit_intercept)
     np.testing.assert_allclose(got[1], got[0], rtol=1e-9)
 
 
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_remaining_decrease_is_the_newton_decrease_on_the_diagonal_at_zero(fit_intercept):
+    """remaining_decrease = g' D^{-1} g / 2, D the Hessian's diagonal at zero:
+    c * mean x_j^2 (+ alpha) for w_kj and c for b_k, c = (K - 1) / K^2; the
+    gradient from the NumPy oracle."""
+    from reference import loss_grad as ref_loss_grad
+    from sigmax._solvers import Problem, _second_moments, remaining_decrease
+
+    rng = np.random.default_rng(9)
+    n, m, k, alpha = 200, 3, 4, 0.02
+    X = rng.standard_normal((n, m)) * np.array([0.5, 2.0, 10.0])
+    y = rng.integers(0, k, n)
+    W = rng.standard_normal((k, m)) * 0.1
+    b = rng.standard_normal(k)
+    problem = Problem(X, y.astype(np.intp), None, None, 0, 0, alpha, 1)
+    got = remaining_decrease(problem, W, b, fit_intercept, _second_moments(problem))
+    _, gW, gb = ref_loss_grad(X, y, W, b, alpha=alpha)
+    c = (k - 1) / k**2
+    want = np.sum(gW**2 / (c * np.mean(X**2, axis=0) + alpha))
+    if fit_intercept:
+        want += np.sum(gb**2) / c
+    assert got == pytest.approx(0.5 * want, rel=1e-10)
+
 
 def test_lbfgs_says_so_when_it_stalls_with_a_feature_left_unfitted():
     """float32 columns of scale 1e-3, 1 and 1e6: the line search stalled with the
