@@ -673,6 +673,18 @@ def test_spd_inverse_in_place():
             _core.spd_inverse(wrong)
 
 
+@pytest.mark.parametrize("A, pivot", [([[1.0, 1.0], [1.0, 1.0]], 1),
+                                      ([[4.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 1.0]], 1),
+                                      ([[0.0, 0.0], [0.0, 1.0]], 0)])
+def test_spd_inverse_refuses_a_singular_matrix_at_its_zero_pivot(A, pivot):
+    """A positive semi-definite but singular matrix is not positive definite: its
+    factorization meets a pivot of exactly 0, which is refused there (not taken
+    for a positive one, whose inverse would then overflow)."""
+    from sigmax import _core
+
+    with pytest.raises(ValueError, match=rf"not positive definite \(pivot {pivot}\)"):
+        _core.spd_inverse(np.array(A))
+
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_remaining_decrease_does_not_depend_on_the_features_units(fit_intercept):
