@@ -210,6 +210,20 @@ def test_balanced_class_weight_does_not_see_the_weights_scale(weights):
     np.testing.assert_allclose(model.predict_proba(X), ref.predict_proba(X), atol=1e-9)
 
 
+def test_class_weights_of_any_scale_give_the_same_fit():
+    """Class weights enter the objective, a weighted mean, up to a common factor:
+    {0: 1, 1: 3} and the same times 2^-1050 (subnormal numbers, exact) make the
+    same fit, bit for bit, beside sample weights of full precision."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(60, 2))
+    y = (X[:, 0] + rng.normal(size=60) > 0.3).astype(int)
+    sw = rng.uniform(0.5, 1.0, 60)
+    ref = LogisticRegression(alpha=0.01, class_weight={0: 1.0, 1: 3.0}).fit(X, y, sample_weight=sw)
+    tiny = LogisticRegression(alpha=0.01, class_weight={0: 2.0**-1050, 1: 3 * 2.0**-1050})
+    tiny.fit(X, y, sample_weight=sw)
+    np.testing.assert_array_equal(tiny.coef_, ref.coef_)
+    np.testing.assert_array_equal(tiny.intercept_, ref.intercept_)
+
 
 def test_separable_multilabel_without_penalty_warns():
     """Multi-label targets are 0/1, each label a binary cross-entropy: the same
