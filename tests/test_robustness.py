@@ -586,6 +586,23 @@ def test_y_written_during_a_fit_is_an_error_not_a_crash():
                     50, 10, 1, callback, None)
 
 
+@pytest.mark.parametrize("link, k, bad", [(0, 3, 3), (0, 3, -1), (1, 1, 2), (1, 2, 2)])
+def test_class_indices_out_of_range_are_refused_before_the_pass(link, k, bad):
+    """The kernels check y's class indices against [0, K) (K = 1 sigmoid: the
+    labels 0 and 1) before reading X, and name the first row out of range."""
+    Xr = RNG.normal(size=(20, 3))
+    yr = (np.arange(20) % max(k, 2)).astype(np.intp)
+    yr[5] = bad
+    classes = 2 if link == 1 and k == 1 else k
+    with pytest.raises(ValueError, match=rf"y\[5\] is not a class index in \[0, {classes}\)"):
+        _core.loss_grad(Xr, yr, None, None, np.zeros((k, 3)), np.zeros(k), link, 0, 0.0, None,
+                        None, 1)
+    yr[5] = classes - 1  # the largest index is a class
+    value = _core.loss_grad(Xr, yr, None, None, np.zeros((k, 3)), np.zeros(k), link, 0, 0.0,
+                            None, None, 1)
+    assert np.isfinite(value)
+
+
 def _run_isolated(code, timeout=120):
     """Run code in a fresh interpreter (a crash there fails the test, not the
     run) and return its standard output."""
