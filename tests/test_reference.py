@@ -349,6 +349,15 @@ def test_invalid_labels_raise():
         sigmax.loss(X, y, W, b, alpha=-1.0)
 
 
+def test_class_indices_out_of_range_name_the_range_and_the_values():
+    X, _, W, b, _ = make_problem(5, 2, 3, "softmax", "index", seed=18)
+    for bad, seen in (([0, 1, 3, 0, 1], r"\[0, 3\]"), ([0, -1, 2, 0, 1], r"\[-1, 2\]")):
+        with pytest.raises(ValueError, match=r"class indices in \[0, 3\), got values in " + seen):
+            sigmax.loss(X, np.array(bad), W, b)
+    with pytest.raises(ValueError, match=r"class indices in \[0, 2\), got values in \[0, 2\]"):
+        sigmax.loss(X, np.array([0, 1, 2, 0, 1]), W[:1], b[:1], link="sigmoid")
+
+
 # ---------------------------------------------------------------- out=
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kind", ["C", "F", "strided"])
