@@ -531,6 +531,15 @@ def test_warm_start_continues():
     np.testing.assert_allclose(once.coef_, twice.coef_, rtol=1e-12)
 
 
+@pytest.mark.parametrize("reshape", [np.transpose, np.ravel], ids=["transposed", "flat"])
+def test_warm_start_refuses_coefficients_of_another_shape_and_the_same_size(reshape):
+    X, y = blobs(m=2)
+    model = SoftmaxRegression(solver="gd", max_iter=2, warm_start=True).fit(X, y)
+    model.coef_ = reshape(model.coef_)  # 6 values, as (2, 3) or (6,) for (3, 2)
+    with pytest.raises(ValueError, match=r"coef_ has shape .* needs \(3, 2\)"):
+        model.fit(X, y)
+
+
 @pytest.mark.parametrize("as_given", [np.asfortranarray, lambda a: a.tolist(),
                                       lambda a: np.repeat(a, 2, axis=-1)[..., ::2]],
                          ids=["fortran", "list", "strided"])
