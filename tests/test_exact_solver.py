@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 # scikit-learn is one of the test extras: without it this module fails, not skips
+import sklearn
 from sklearn import datasets
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
@@ -320,13 +321,18 @@ def test_class_weight_matches_scikit_learn():
 
 
 def test_balanced_class_weight_with_sample_weight_matches_scikit_learn():
-    """"balanced" counts each class's weight, not its rows, as scikit-learn does."""
+    """"balanced" counts each class's weight, not its rows, as scikit-learn
+    does from 1.7 on; with an older scikit-learn (which counts rows) the
+    reference is given those class weights, s / (K s_c), explicitly."""
     X, y = standardized(datasets.load_wine)
     sw = np.random.default_rng(3).uniform(0.2, 5.0, size=len(y)) * np.array([1.0, 4.0, 0.5])[y]
-    ref = sklearn_fit(X, y, sample_weight=sw, C=1.0, tol=1e-12, max_iter=100000,
-                      class_weight="balanced")
     s_c = np.bincount(y, weights=sw)
-    alpha = 1.0 / (sw * (sw.sum() / (3 * s_c))[y]).sum()
+    balanced = sw.sum() / (3 * s_c)
+    sklearn_version = tuple(int(part) for part in sklearn.__version__.split(".")[:2])
+    ref = sklearn_fit(X, y, sample_weight=sw, C=1.0, tol=1e-12, max_iter=100000,
+                      class_weight="balanced" if sklearn_version >= (1, 7)
+                      else dict(enumerate(balanced)))
+    alpha = 1.0 / (sw * balanced[y]).sum()
     ours = SoftmaxRegression(alpha=alpha, tol=1e-10, class_weight="balanced").fit(X, y,
                                                                                  sample_weight=sw)
     np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=5e-4)

@@ -867,7 +867,8 @@ class SoftmaxRegression(_LinearClassifier):
         Multiplies each row's weight by its class's weight; "balanced" uses
         s / (K * s_c), s_c the sum of the class's sample weights and s that
         of all rows (n / (K * count of the class) without ``sample_weight``),
-        as scikit-learn does.
+        as scikit-learn does from version 1.7 on (before, it counted rows
+        whatever the sample weights).
     shuffle : bool, default True
         Visit rows in a new random order each epoch ("sgd").
     random_state : int, numpy SeedSequence or Generator, or None, default None
