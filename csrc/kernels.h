@@ -95,8 +95,11 @@ typedef enum {
     SX_OUT_LOGITS = 0,    /* z */
     SX_OUT_PROBA = 1,     /* softmax(z) or sigma(z) */
     SX_OUT_LOG_PROBA = 2, /* log softmax(z) or log sigma(z), finite where proba underflows */
-    SX_OUT_CLASS = 3      /* the class: the index of the largest z (the first of ties) for
+    SX_OUT_CLASS = 3,     /* the class: the index of the largest z (the first of ties) for
                            * k >= 2, z > 0 for k = 1; one sx_size per row */
+    SX_OUT_PROBA_PAIR = 4,    /* one sigmoid (k = 1) as two classes' probabilities:
+                               * sigma(-z), sigma(z); two values per row */
+    SX_OUT_LOG_PROBA_PAIR = 5 /* their logs, finite where the probability underflows */
 } sx_output;
 
 enum {
@@ -157,8 +160,9 @@ int sx_loss_grad_parallel_f64(const sx_data *d, const sx_params *p, const sx_siz
 
 /* out (n x k, strided, X's type) = logits, probabilities or log-probabilities,
  * or out (n, strided by out_s0, sx_size) = the classes, from the same double
- * logits the probabilities come from; rows in parts fixed by n, on up to
- * n_threads threads. */
+ * logits the probabilities come from, or (the pairs: sigmoid link, k = 1)
+ * out (n x 2) = the two classes' probabilities or their logs; rows in parts
+ * fixed by n, on up to n_threads threads. */
 int sx_forward_f32(const sx_view *X, const sx_params *p, sx_link link, sx_output what,
                    char *out, sx_size out_s0, sx_size out_s1, int n_threads);
 int sx_forward_f64(const sx_view *X, const sx_params *p, sx_link link, sx_output what,

@@ -1338,12 +1338,24 @@ static sx_size SX_NAME(row_class)(const double *z, sx_size k)
     return best;
 }
 
-/* forward on rows begin .. begin + count of X, on this thread, with W vector-aligned. */
+/* Whether `what` is one of the pairs: one sigmoid's logit z read as two
+ * classes, whose probabilities sigma(-z) and sigma(z) are each exact (1 - sigma(z)
+ * would lose sigma(-z) wherever it is small). */
+static int SX_NAME(is_pair)(sx_output what)
+{
+    return what == SX_OUT_PROBA_PAIR || what == SX_OUT_LOG_PROBA_PAIR;
+}
+
+/* forward on rows begin .. begin + count of X, on this thread, with W vector-aligned
+ * and w's block scratch for 2 values per row when `what` is a pair. */
 static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_params *p,
                                  sx_link link, sx_output what, char *out, sx_size out_s0,
                                  sx_size out_s1, sx_size begin, sx_size count)
 {
     const sx_size k = p->W.rows, m = X->cols, br = w->br;
+    const int pair = SX_NAME(is_pair)(what);
+    const int log_output = what == SX_OUT_LOG_PROBA || what == SX_OUT_LOG_PROBA_PAIR;
+    const sx_size kout = pair ? 2 : k; /* values per row of out */
     const sx_size block = SX_NAME(pass_block_rows)(count, br);
     const sx_rows rows = {NULL, begin, count}, none = {NULL, 0, 0};
     for (sx_size start = 0; start < count; start += block) {
@@ -1362,9 +1374,16 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
             }
             continue;
         }
+        if (pair) { /* each row's z becomes (-z, z), from the last row back, in place */
+            for (sx_size r = nrows; r-- > 0;) {
+                const double z = w->Z[r];
+                w->Z[2 * r + 1] = z;
+                w->Z[2 * r] = -z;
+            }
+        }
         if (what != SX_OUT_LOGITS) {
-            SX_NAME(block_activate)(link, w->Z, nrows, k, what == SX_OUT_LOG_PROBA, w->E,
-                                    w->zmax, w->tsum, w->L);
+            SX_NAME(block_activate)(link, w->Z, nrows, kout, log_output, w->E, w->zmax,
+                                    w->tsum, w->L);
         }
         /* float32 outputs can overflow where the doubles did not (a log-probability
          * below -FLT_MAX then rounds to -inf, its value in float32); float64 outputs
@@ -1372,11 +1391,10 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
         int stored_finite = 1;
         for (sx_size r = 0; r < nrows; r++) {
             char *o = out + (begin + start + r) * out_s0;
-            for (sx_size c = 0; c < k; c++) {
-                const SX_T v = (SX_T)w->Z[r * k + c];
+            for (sx_size c = 0; c < kout; c++) {
+                const SX_T v = (SX_T)w->Z[r * kout + c];
                 *(SX_T *)(o + c * out_s1) = v;
-                stored_finite &= SX_TSIZE == 8 || v - v == 0 ||
-                                 (what == SX_OUT_LOG_PROBA && v < 0);
+                stored_finite &= SX_TSIZE == 8 || v - v == 0 || (log_output && v < 0);
             }
         }
         if (!stored_finite) {
@@ -1411,7 +1429,7 @@ static int SX_NAME(forward_parallel)(const sx_view *X, const sx_params *p, sx_li
     for (sx_size q = 0; q < parts; q++) {
         const sx_size lo = sx_part_start(n, q, parts), hi = sx_part_start(n, q + 1, parts);
         SX_NAME(work) w;
-        codes[q] = SX_NAME(work_init)(&w, k, X->cols, 0);
+        codes[q] = SX_NAME(work_init)(&w, SX_NAME(is_pair)(what) ? 2 : k, X->cols, 0);
         if (codes[q] == SX_OK) {
             codes[q] = SX_NAME(forward_rows)(&w, X, &pa, link, what, out, out_s0, out_s1, lo,
                                              hi - lo);

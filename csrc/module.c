@@ -525,7 +525,9 @@ PyDoc_STRVAR(forward_doc,
 "forward(X, W, b, link, what, out, n_threads)\n--\n\n"
 "out = logits (what=0), probabilities (1) or log-probabilities (2) of X W^T + b,\n"
 "(n, K) of X's dtype; or the classes (3): out (n,) intp, the index of each row's\n"
-"largest logit (K >= 2) or whether it is positive (K = 1), from the double logits.");
+"largest logit (K >= 2) or whether it is positive (K = 1), from the double logits;\n"
+"or, for one sigmoid (K = 1), the two classes' probabilities sigma(-z), sigma(z)\n"
+"(4) or their logs (5): out (n, 2) of X's dtype.");
 
 static PyObject *
 core_forward(PyObject *Py_UNUSED(self), PyObject *args)
@@ -543,20 +545,28 @@ core_forward(PyObject *Py_UNUSED(self), PyObject *args)
     if (check_threads(&n_threads) < 0) {
         goto cleanup;
     }
-    if (parse_link_loss(link, SX_LOSS_LOG) < 0 || what < SX_OUT_LOGITS || what > SX_OUT_CLASS) {
+    if (parse_link_loss(link, SX_LOSS_LOG) < 0 || what < SX_OUT_LOGITS ||
+        what > SX_OUT_LOG_PROBA_PAIR) {
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_ValueError, "unknown output code");
         }
         goto cleanup;
     }
-    /* the classes: one intp per row; the rest: k values of X's type per row */
+    /* the classes: one intp per row; the pairs: 2 values of X's type per row; the
+     * rest: k values of X's type per row */
     const int classes = what == SX_OUT_CLASS;
+    const int pair = what == SX_OUT_PROBA_PAIR || what == SX_OUT_LOG_PROBA_PAIR;
     if (check_model(Xo, Wo, bo, &typenum, &X, &W, &b) < 0 ||
         !(out = check_array(outo, "out", classes ? NPY_INTP : typenum, classes ? 1 : 2, 1))) {
         goto cleanup;
     }
     const npy_intp n = PyArray_DIM(X, 0), k = PyArray_DIM(W, 0);
-    if (check_dim(out, "out", 0, n) < 0 || (!classes && check_dim(out, "out", 1, k) < 0)) {
+    if (pair && (link != SX_LINK_SIGMOID || k != 1)) {
+        PyErr_SetString(PyExc_ValueError, "the pair outputs need the sigmoid link and one row of W");
+        goto cleanup;
+    }
+    if (check_dim(out, "out", 0, n) < 0 ||
+        (!classes && check_dim(out, "out", 1, pair ? 2 : k) < 0)) {
         goto cleanup;
     }
     const sx_view xv = view_of(X);

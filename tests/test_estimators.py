@@ -373,7 +373,8 @@ def test_log_probabilities_where_probabilities_underflow(dtype, monkeypatch):
     Y = np.stack([y == 0, y != 1, X[:, 0] > 0], axis=1).astype(int)
     for model, labels, link in ((SoftmaxRegression(max_iter=20), y, "softmax"),
                                 (LogisticRegression(max_iter=20), y, "ovr"),
-                                (LogisticRegression(max_iter=20), Y, "sigmoid")):
+                                (LogisticRegression(max_iter=20), Y, "sigmoid"),
+                                (LogisticRegression(max_iter=20), y == 1, "binary")):
         model.fit(X, labels)
         P, L = model.predict_proba(Xe), model.predict_log_proba(Xe)
         assert L.dtype == dtype and np.isfinite(L).all(), link
@@ -383,7 +384,8 @@ def test_log_probabilities_where_probabilities_underflow(dtype, monkeypatch):
         Z = model.decision_function(Xe).astype(np.float64)
         want = {"softmax": ref.log_softmax(Z),
                 "ovr": ref.log_softmax(ref.log_sigmoid(Z)),
-                "sigmoid": ref.log_sigmoid(Z)}[link]
+                "sigmoid": ref.log_sigmoid(Z),
+                "binary": ref.log_sigmoid(np.stack([-Z, Z], axis=1))}[link]
         rtol = 1e-5 if dtype == np.float32 else 1e-12
         np.testing.assert_allclose(L[~normal], want[~normal], rtol=rtol, err_msg=link)
 
@@ -399,6 +401,31 @@ def test_float32_predict_takes_the_class_predict_proba_prefers():
     P = model.predict_proba(row)
     assert P[0, 1] > P[0, 0]
     assert model.predict(row)[0] == model.classes_[1]
+
+
+def test_float32_binary_probabilities_come_from_double_logits():
+    """LogisticRegression's two classes: [sigma(-z), sigma(z)] from the logit
+    in double, each rounded once to float32 (a float32 logit of 20 would be
+    off by 1e-6, sigma(-20) by as much relatively), also where the logit is
+    beyond float32's range: probabilities 0 and 1, not an error."""
+    import reference as ref
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(scale=8.0, size=(400, 4)).astype(np.float32)
+    model = LogisticRegression(alpha=1.0).fit(X, (X[:, 0] > 0).astype(int))
+    model.coef_ = np.array([[1.0, 0.37, -0.71, 0.13]], np.float32)
+    model.intercept_ = np.array([0.29], np.float32)
+    z = X.astype(np.float64) @ model.coef_[0].astype(np.float64) + float(model.intercept_[0])
+    want = ref.sigmoid(np.stack([-z, z], axis=1)).astype(np.float32)
+    P = model.predict_proba(X)
+    assert P.dtype == np.float32
+    ulps = np.abs(P.view(np.int32).astype(np.int64) - want.view(np.int32))
+    assert ulps.max() <= 1, ulps.max()
+    np.testing.assert_array_equal(model.predict(X), (z > 0).astype(int))
+    far = np.array([[3e38, 0, 0, 0], [-3e38, 0, 0, 0]], np.float32)  # z = +/-3e38 * 1.0 ...
+    far[:, 1] = far[:, 0]  # ... + 0.37 * 3e38: beyond float32's largest value
+    np.testing.assert_array_equal(model.predict_proba(far), [[0, 1], [1, 0]])
+    np.testing.assert_array_equal(model.predict(far), [1, 0])
 
 
 def test_float32_one_vs_rest_predict_agrees_with_its_probabilities():

@@ -297,8 +297,16 @@ def test_private_core_checks_its_own_arguments():
                        (np.zeros(len(X) + 1, np.intp), ValueError)):
         with pytest.raises(error):
             _core.forward(X, W, b, 0, 3, out, 1)
-    with pytest.raises(ValueError, match="unknown output code"):
-        _core.forward(X, W, b, 0, 4, np.zeros((len(X), 3)), 1)
+    for what in (-1, 6):
+        with pytest.raises(ValueError, match="unknown output code"):
+            _core.forward(X, W, b, 0, what, np.zeros((len(X), 3)), 1)
+    # the pairs (what=4, 5): one sigmoid's two classes, two values per row
+    for what in (4, 5):
+        for link, W_, b_ in ((0, W[:1], b[:1]), (1, W, b)):  # softmax; sigmoid of 3 rows
+            with pytest.raises(ValueError, match="the pair outputs need the sigmoid link"):
+                _core.forward(X, W_, b_, link, what, np.zeros((len(X), 2)), 1)
+        with pytest.raises(ValueError):
+            _core.forward(X, W[:1], b[:1], 1, what, np.zeros((len(X), 1)), 1)
     assert lbfgs()[5] == 0  # and the good call still converges
 
 

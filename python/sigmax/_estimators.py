@@ -49,6 +49,22 @@ _OUT_LOGITS = 0
 _OUT_PROBA = 1
 _OUT_LOG_PROBA = 2
 _OUT_CLASS = 3
+_OUT_PROBA_PAIR = 4      # one sigmoid's logit z as two classes: sigma(-z), sigma(z)
+_OUT_LOG_PROBA_PAIR = 5  # and their logs
+
+
+class _FusedPass(NamedTuple):
+    """predict_proba as one threaded pass of the kernels over X: the link, and
+    the output codes of the probabilities and of their logs."""
+
+    link: str
+    proba: int
+    log_proba: int
+
+
+_SOFTMAX_PASS = _FusedPass("softmax", _OUT_PROBA, _OUT_LOG_PROBA)
+_SIGMOID_PASS = _FusedPass("sigmoid", _OUT_PROBA, _OUT_LOG_PROBA)
+_PAIR_PASS = _FusedPass("sigmoid", _OUT_PROBA_PAIR, _OUT_LOG_PROBA_PAIR)
 # predict_log_proba recomputes the rows whose probabilities underflow this many at a time
 _LOG_ROWS_CHUNK = 1024
 SOLVERS = ("lbfgs", "gd", "sgd")
@@ -567,8 +583,9 @@ class _LinearClassifier(_ParamsMixin):
     def _forward_checked(self, X: np.ndarray, W: np.ndarray, b: np.ndarray, what: int,
                          link: str) -> np.ndarray:
         """_forward on inputs _check_fitted_X has already checked and converted."""
+        width = 2 if what in (_OUT_PROBA_PAIR, _OUT_LOG_PROBA_PAIR) else W.shape[0]
         out = (np.empty(X.shape[0], dtype=np.intp) if what == _OUT_CLASS
-               else np.empty((X.shape[0], W.shape[0]), dtype=X.dtype))
+               else np.empty((X.shape[0], width), dtype=X.dtype))
         if X.shape[0]:
             _core.forward(X, W, b, LINKS[link], what, out, _threads(self.n_jobs))
         return out
@@ -577,9 +594,9 @@ class _LinearClassifier(_ParamsMixin):
         """Logits X W^T + b, shape (n, K); for two classes the (n,) score of
         classes_[1], positive where it is predicted (z_1 - z_0 for softmax).
         They are in X's float type: a logit beyond its range (float32 X
-        near 1e38) raises ValueError, as it does in ``LogisticRegression``'s
-        predictions; ``SoftmaxRegression``'s predict and predict_proba take
-        the logits in double and are not affected."""
+        near 1e38) raises ValueError, as it does in the predictions of a
+        one-vs-rest ``LogisticRegression``; the other models' predict and
+        predict_proba take the logits in double and are not affected."""
         fitted = self._fitted()
         Z = self._forward(X, fitted, _OUT_LOGITS)
         if Z.shape[1] == 1:
@@ -591,34 +608,35 @@ class _LinearClassifier(_ParamsMixin):
     def predict(self, X: ArrayLike) -> np.ndarray:
         """The most probable class of each row of X (n, M): shape (n,), labels
         from classes_.  The class of the largest logit, taken from the logits
-        predict_proba's probabilities come from: for ``SoftmaxRegression`` the
-        kernel's double logits, so that with float32 X it can break a tie of
-        decision_function's logits, rounded to float32."""
+        predict_proba's probabilities come from: the kernel's double logits
+        (except for a one-vs-rest ``LogisticRegression``: X's dtype), so that
+        with float32 X it can break a tie of decision_function's logits,
+        rounded to float32."""
         fitted = self._fitted()
         if fitted.mode == "multilabel":  # each label on its own: those of probability > 1/2
             return (self._forward(X, fitted, _OUT_LOGITS) > 0).astype(np.int64)
-        if self._probabilities_link(fitted) is not None:  # predict_proba's fused pass
+        if self._fused_pass(fitted) is not None:  # predict_proba's double logits
             return fitted.classes[self._forward(X, fitted, _OUT_CLASS)]
         Z = self._forward(X, fitted, _OUT_LOGITS)  # predict_proba's logits, in X's dtype
-        return fitted.classes[(Z[:, 0] > 0).astype(np.intp) if Z.shape[1] == 1
-                              else np.argmax(Z, axis=1)]
+        return fitted.classes[np.argmax(Z, axis=1)]
 
     def _link_probabilities(self, fitted: "_Fitted", Z: np.ndarray, log: bool) -> np.ndarray:
-        """Probabilities (or their logs) from logits Z, overwriting Z."""
-        return _activate(Z, "softmax", log)
+        """Probabilities (or their logs) from logits Z, overwriting Z, for a
+        model without a fused pass (_fused_pass None)."""
+        raise NotImplementedError
 
-    def _probabilities_link(self, fitted: "_Fitted") -> Optional[str]:
-        """The link whose row-wise activation of the logits gives the
-        probabilities, when there is one (then predict_proba is one fused,
-        threaded pass over X)."""
-        return "softmax"
+    def _fused_pass(self, fitted: "_Fitted") -> Optional[_FusedPass]:
+        """How the kernels compute the probabilities in one threaded pass over
+        X, from double logits, when they can (else None: logits in X's dtype,
+        then _link_probabilities)."""
+        return _SOFTMAX_PASS
 
     def _probabilities(self, X: ArrayLike, log: bool) -> np.ndarray:
         fitted = self._fitted()
-        link = self._probabilities_link(fitted)
+        fused = self._fused_pass(fitted)
         X, W, b = self._check_fitted_X(X, fitted)  # once: the passes below reuse them
-        if link is not None:
-            P = self._forward_checked(X, W, b, _OUT_PROBA, link)  # the fused kernel, one pass
+        if fused is not None:
+            P = self._forward_checked(X, W, b, fused.proba, fused.link)  # one pass
         else:
             Z = self._forward_checked(X, W, b, _OUT_LOGITS, fitted.link)
             P = self._link_probabilities(fitted, Z.copy() if log else Z, log=False)
@@ -638,8 +656,8 @@ class _LinearClassifier(_ParamsMixin):
         rows = hit_rows[np.flatnonzero(np.diff(hit_rows, prepend=-1))]
         for start in range(0, rows.shape[0], _LOG_ROWS_CHUNK):
             r = rows[start:start + _LOG_ROWS_CHUNK]
-            from_logits = (self._forward_checked(X[r], W, b, _OUT_LOG_PROBA, link)
-                           if link is not None
+            from_logits = (self._forward_checked(X[r], W, b, fused.log_proba, fused.link)
+                           if fused is not None
                            else self._link_probabilities(fitted, Z[r], log=True))
             L[r] = np.where(small[r], from_logits, L[r])
         return L
@@ -649,8 +667,8 @@ class _LinearClassifier(_ParamsMixin):
         last bit wherever that probability is a normal float, and finite where
         it underflows (those rows' logs come from their logits), unless that
         log is beyond the dtype's range (float32 logits 1e38 apart): -inf
-        (``LogisticRegression``'s binary and one-vs-rest probabilities come
-        from float32 logits, whose overflow raises ValueError)."""
+        (a one-vs-rest ``LogisticRegression``'s probabilities come from
+        float32 logits, whose overflow raises ValueError)."""
         return self._probabilities(X, log=True)
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
@@ -993,17 +1011,14 @@ class LogisticRegression(_LinearClassifier):
         matrix of the labels whose probability exceeds 1/2."""
         return super().predict(X)
 
-    def _probabilities_link(self, fitted: "_Fitted") -> Optional[str]:
-        return "sigmoid" if fitted.mode == "multilabel" else None
+    def _fused_pass(self, fitted: "_Fitted") -> Optional[_FusedPass]:
+        # binary: [sigma(-z), sigma(z)], each exact (1 - sigma(z) would not be);
+        # one-vs-rest normalizes across the classes, which the kernels do not
+        return {"multilabel": _SIGMOID_PASS, "binary": _PAIR_PASS}.get(fitted.mode)
 
     def _link_probabilities(self, fitted: "_Fitted", Z: np.ndarray, log: bool) -> np.ndarray:
-        if fitted.mode == "binary":
-            # [sigma(-z), sigma(z)]: 1 - sigma(z) = sigma(-z) keeps full precision
-            return _activate(np.hstack([-Z, Z]), "sigmoid", log)
-        if fitted.mode == "ovr":
-            # one-vs-rest: sigma(z_k) / sum_j sigma(z_j) = softmax(log sigma(z))_k
-            return _activate(_activate(Z, "sigmoid", True), "softmax", log)
-        return _activate(Z, "sigmoid", log)
+        # one-vs-rest: sigma(z_k) / sum_j sigma(z_j) = softmax(log sigma(z))_k
+        return _activate(_activate(Z, "sigmoid", True), "softmax", log)
 
 
 # the attributes of a fitted estimator that _Fitted's fields come from, in field order
