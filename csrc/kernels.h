@@ -102,6 +102,14 @@ typedef enum {
     SX_OUT_LOG_PROBA_PAIR = 5 /* their logs, finite where the probability underflows */
 } sx_output;
 
+/* Whether `what` is one of the pairs: one sigmoid's logit z read as two classes,
+ * whose probabilities sigma(-z) and sigma(z) are each exact (1 - sigma(z) would
+ * lose sigma(-z) wherever it is small). */
+static inline int sx_output_is_pair(sx_output what)
+{
+    return what == SX_OUT_PROBA_PAIR || what == SX_OUT_LOG_PROBA_PAIR;
+}
+
 enum {
     SX_OK = 0,
     SX_ERR_NONFINITE = 1, /* a logit or a loss term is NaN or infinite */

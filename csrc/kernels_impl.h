@@ -1338,14 +1338,6 @@ static sx_size SX_NAME(row_class)(const double *z, sx_size k)
     return best;
 }
 
-/* Whether `what` is one of the pairs: one sigmoid's logit z read as two
- * classes, whose probabilities sigma(-z) and sigma(z) are each exact (1 - sigma(z)
- * would lose sigma(-z) wherever it is small). */
-static int SX_NAME(is_pair)(sx_output what)
-{
-    return what == SX_OUT_PROBA_PAIR || what == SX_OUT_LOG_PROBA_PAIR;
-}
-
 /* forward on rows begin .. begin + count of X, on this thread, with W vector-aligned
  * and w's block scratch for 2 values per row when `what` is a pair. */
 static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_params *p,
@@ -1353,7 +1345,7 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
                                  sx_size out_s1, sx_size begin, sx_size count)
 {
     const sx_size k = p->W.rows, m = X->cols, br = w->br;
-    const int pair = SX_NAME(is_pair)(what);
+    const int pair = sx_output_is_pair(what);
     const int log_output = what == SX_OUT_LOG_PROBA || what == SX_OUT_LOG_PROBA_PAIR;
     const sx_size kout = pair ? 2 : k; /* values per row of out */
     const sx_size block = SX_NAME(pass_block_rows)(count, br);
@@ -1429,7 +1421,7 @@ static int SX_NAME(forward_parallel)(const sx_view *X, const sx_params *p, sx_li
     for (sx_size q = 0; q < parts; q++) {
         const sx_size lo = sx_part_start(n, q, parts), hi = sx_part_start(n, q + 1, parts);
         SX_NAME(work) w;
-        codes[q] = SX_NAME(work_init)(&w, SX_NAME(is_pair)(what) ? 2 : k, X->cols, 0);
+        codes[q] = SX_NAME(work_init)(&w, sx_output_is_pair(what) ? 2 : k, X->cols, 0);
         if (codes[q] == SX_OK) {
             codes[q] = SX_NAME(forward_rows)(&w, X, &pa, link, what, out, out_s0, out_s1, lo,
                                              hi - lo);

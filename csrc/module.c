@@ -555,14 +555,15 @@ core_forward(PyObject *Py_UNUSED(self), PyObject *args)
     /* the classes: one intp per row; the pairs: 2 values of X's type per row; the
      * rest: k values of X's type per row */
     const int classes = what == SX_OUT_CLASS;
-    const int pair = what == SX_OUT_PROBA_PAIR || what == SX_OUT_LOG_PROBA_PAIR;
+    const int pair = sx_output_is_pair((sx_output)what);
     if (check_model(Xo, Wo, bo, &typenum, &X, &W, &b) < 0 ||
         !(out = check_array(outo, "out", classes ? NPY_INTP : typenum, classes ? 1 : 2, 1))) {
         goto cleanup;
     }
     const npy_intp n = PyArray_DIM(X, 0), k = PyArray_DIM(W, 0);
     if (pair && (link != SX_LINK_SIGMOID || k != 1)) {
-        PyErr_SetString(PyExc_ValueError, "the pair outputs need the sigmoid link and one row of W");
+        PyErr_SetString(PyExc_ValueError,
+                        "the pair outputs need the sigmoid link and one row of W");
         goto cleanup;
     }
     if (check_dim(out, "out", 0, n) < 0 ||

@@ -223,8 +223,8 @@ def loss_grad(
 
     Returns ``(loss, grad_W, grad_b)`` with grad_W (K, M) and grad_b (K,) in
     X's float type (float32 for float32 X, else float64: integer X is
-    computed in float64).  For softmax + cross-entropy with targets whose rows sum to 1
-    (class indices, one-hot or probability rows) the gradient is the
+    computed in float64).  For softmax + cross-entropy with targets whose
+    rows sum to 1 (class indices, one-hot or probability rows) the gradient is the
     lectures' ``(1/n) (A - Y)^T X + alpha W`` (weighted means with sample
     weights); for other target rows it is ``(1/n) (s A - Y)^T X + alpha W``
     with s each row's target sum, the derivative of ``-sum_k y_k log a_k``.
