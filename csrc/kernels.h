@@ -97,8 +97,10 @@ typedef enum {
     SX_OUT_LOG_PROBA = 2, /* log softmax(z) or log sigma(z), finite where proba underflows */
     SX_OUT_CLASS = 3,     /* the class: the index of the largest z (the first of ties) for
                            * k >= 2, z > 0 for k = 1; one sx_size per row */
-    SX_OUT_PROBA_PAIR = 4,    /* one sigmoid (k = 1) as two classes' probabilities:
-                               * sigma(-z), sigma(z); two values per row */
+    SX_OUT_PROBA_PAIR = 4,    /* one sigmoid as two classes' probabilities: sigma(-z),
+                               * sigma(z); two values per row.  For the sigmoid link
+                               * and k = 1 only (the caller checks: the block scratch
+                               * is sized for two values per row) */
     SX_OUT_LOG_PROBA_PAIR = 5 /* their logs, finite where the probability underflows */
 } sx_output;
 

