@@ -146,21 +146,25 @@ def _call(model, method, X, y):
 def test_fit_on_a_data_frame_keeps_its_column_names(cls):
     """feature_names_in_ is an object array of the names, as scikit-learn's; the
     frame in its own column order predicts as its array does, without warning.
-    (The frame's array is in Fortran order, which the fit's sums follow: the
-    model is compared with one fitted on that array.)"""
+    (The frame's array is in Fortran order, which the kernels' sums follow, to
+    the last bit on some instruction sets: the model is compared with one
+    fitted on that array, and predicts as it does on that array.)"""
     df, X, y = _frame_data()
     model = cls(alpha=0.1).fit(df, y)
     assert isinstance(model.feature_names_in_, np.ndarray)
     assert model.feature_names_in_.dtype == object
     assert model.feature_names_in_.tolist() == ["a", "b", "c", "d"]
     assert model.n_features_in_ == 4
-    plain = cls(alpha=0.1).fit(df.to_numpy(), y)
+    frame_array = df.to_numpy()
+    np.testing.assert_array_equal(frame_array, X)
+    plain = cls(alpha=0.1).fit(frame_array, y)
     assert not hasattr(plain, "feature_names_in_")
     np.testing.assert_array_equal(model.coef_, plain.coef_)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for method in _METHODS:
-            np.testing.assert_array_equal(_call(model, method, df, y), _call(plain, method, X, y))
+            np.testing.assert_array_equal(_call(model, method, df, y),
+                                          _call(plain, method, frame_array, y))
 
 
 def _other_columns():
@@ -231,7 +235,9 @@ def test_names_on_one_side_only_warn_as_in_sklearn(cls, method):
         messages = [str(w.message) for w in caught]
         assert len(messages) == 1 and messages[0].startswith(phrase), messages
         assert caught[0].filename == __file__  # the line that called sigmax
-        np.testing.assert_array_equal(got, _call(plain, method, X, y))
+        # by position: as the unnamed model on the same array (in the same
+        # memory order, which the last bits of the kernels' sums may follow)
+        np.testing.assert_array_equal(got, _call(plain, method, np.asarray(data), y))
         reference = SkLogisticRegression().fit(fitted_on, y)
         with pytest.warns(UserWarning) as expected:
             _call(reference, method, data, y)
