@@ -92,6 +92,19 @@ def test_every_set_matches_the_reference(isa, dtype, n, m, k):
 
 
 # per-sample steps of 0.05 raise this data's objective above its start (and say so)
+def _lecture_sgd(X, y, k, learning_rate, epochs, batch, alpha):
+    """The lectures' minibatch rule from zero weights, rows in stored order, in
+    float64 with the NumPy reference's gradient: W (k, M) and b (k,)."""
+    W, b = np.zeros((k, X.shape[1])), np.zeros(k)
+    Xr = X.astype(np.float64)
+    for _ in range(epochs):
+        for start in range(0, X.shape[0], batch):
+            rows = slice(start, start + batch)
+            _, gW, gb = ref.loss_grad(Xr[rows], y[rows], W, b, alpha=alpha)
+            W, b = W - learning_rate * gW, b - learning_rate * gb
+    return W, b
+
+
 @pytest.mark.filterwarnings("ignore:.*the objective rose:sigmax.ConvergenceWarning")
 @pytest.mark.parametrize("isa", ISAS, indirect=True)
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -101,13 +114,7 @@ def test_every_set_runs_the_lecture_sgd_rule(isa, dtype, batch):
     X = X.astype(dtype)
     model = sigmax.SoftmaxRegression(solver="sgd", learning_rate=0.05, max_iter=2,
                                      batch_size=batch, shuffle=False, alpha=0.01).fit(X, y)
-    W, b = np.zeros((6, 23)), np.zeros(6)
-    Xr = X.astype(np.float64)
-    for _ in range(2):
-        for start in range(0, X.shape[0], batch):
-            rows = slice(start, start + batch)
-            _, gW, gb = ref.loss_grad(Xr[rows], y[rows], W, b, alpha=0.01)
-            W, b = W - 0.05 * gW, b - 0.05 * gb
+    W, b = _lecture_sgd(X, y, 6, learning_rate=0.05, epochs=2, batch=batch, alpha=0.01)
     rtol = 2e-4 if dtype == np.float32 else 1e-10
     assert_close(model.coef_, W, dtype, rtol=rtol, what="W")
     assert_close(model.intercept_, b, dtype, rtol=rtol, what="b")
@@ -125,10 +132,7 @@ def test_every_set_steps_full_batches_of_parts_longer_than_a_piece(isa, dtype, s
     model = sigmax.SoftmaxRegression(solver="sgd", learning_rate=0.5, max_iter=2,
                                      batch_size=X.shape[0], shuffle=shuffle, alpha=0.01,
                                      random_state=0).fit(X, y)
-    W, b = np.zeros((3, 3)), np.zeros(3)
-    for _ in range(2):
-        _, gW, gb = ref.loss_grad(X.astype(np.float64), y, W, b, alpha=0.01)
-        W, b = W - 0.5 * gW, b - 0.5 * gb
+    W, b = _lecture_sgd(X, y, 3, learning_rate=0.5, epochs=2, batch=X.shape[0], alpha=0.01)
     rtol = 2e-4 if dtype == np.float32 else 1e-10
     assert_close(model.coef_, W, dtype, rtol=rtol, what="W")
     assert_close(model.intercept_, b, dtype, rtol=rtol, what="b")
