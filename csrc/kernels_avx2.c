@@ -14,6 +14,7 @@
 #define SX_ISA_NAME "avx2"
 #define SX_VECTOR_BYTES 32
 #define SX_VECTOR_REGS 16
+#include <immintrin.h> /* vload_first's masked loads */
 #include "kernels_isa.h"
 #if defined(__clang__)
 #pragma clang attribute pop

@@ -32,6 +32,7 @@
 #define SX_ISA_NAME "avx512"
 #define SX_VECTOR_BYTES 64
 #define SX_VECTOR_REGS 32
+#include <immintrin.h> /* vload_first's masked loads */
 #include "kernels_isa.h"
 #if defined(__clang__)
 #pragma clang attribute pop

@@ -130,6 +130,36 @@ static SX_INLINE void SX_NAME(vstore)(SX_T *p, VEC v)
     memcpy(p, &v, sizeof(v));
 }
 
+/* The count (< VLEN) values at p in the first lanes, zeros in the others; reads
+ * nothing past p + count. */
+static SX_INLINE VEC SX_NAME(vload_first)(const SX_T *p, sx_size count)
+{
+#if SX_VECTOR_BYTES == 64 && !defined(SX_AVX512_ON_AVX2)
+#if SX_TSIZE == 4
+    return (VEC)_mm512_maskz_loadu_ps((__mmask16)((1u << count) - 1), p);
+#else
+    return (VEC)_mm512_maskz_loadu_pd((__mmask8)((1u << count) - 1), p);
+#endif
+#elif SX_VECTOR_BYTES == 32 && !defined(SX_AVX512_ON_AVX2)
+    /* lanes below count get a mask with the sign bit set */
+#if SX_TSIZE == 4
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)count),
+                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return (VEC)_mm256_maskload_ps(p, mask);
+#else
+    const __m256i mask = _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)count),
+                                            _mm256_setr_epi64x(0, 1, 2, 3));
+    return (VEC)_mm256_maskload_pd(p, mask);
+#endif
+#else
+    SX_T lanes[SX_VLEN] = {0};
+    memcpy(lanes, p, (size_t)count * sizeof(SX_T));
+    VEC v;
+    memcpy(&v, lanes, sizeof(v));
+    return v;
+#endif
+}
+
 /* s in every lane (written out: a lane-by-lane loop does not become a broadcast). */
 #define SX_LANES2(s) s, s
 #define SX_LANES4(s) SX_LANES2(s), SX_LANES2(s)
@@ -701,6 +731,64 @@ static SX_NAME(prefetcher) SX_NAME(block_prefetcher)(const char *const *next, sx
 }
 
 /*
+ * Z[r, c] += sum_j x_r[j] w_c[j] over the columns j = mv .. m (fewer than a
+ * vector) for the `count` (1 .. DLEN) unit-stride rows xr[0 .. count), in
+ * double, j in order: one row in each lane of a double vector, so that the
+ * rows' chains of multiply-adds run side by side.  Spare lanes repeat the
+ * first row and are not stored.  count is a compile-time constant after
+ * inlining for whole groups.
+ */
+static SX_INLINE void SX_NAME(logits_tail_group)(const char *const *xr, sx_size count,
+                                                 const SX_T *W, sx_size k, sx_size m,
+                                                 sx_size mv, double *Z)
+{
+    const sx_size tail = m - mv;
+    DVEC xt[SX_VLEN];  /* column mv + j of the rows; tail < VLEN */
+    double lanes[SX_VECTOR_BYTES / 8];
+    for (sx_size j = 0; j < tail; j++) {
+        SX_UNROLL for (sx_size l = 0; l < DLEN; l++) {
+            lanes[l] = (double)((const SX_T *)xr[l < count ? l : 0])[mv + j];
+        }
+        memcpy(&xt[j], lanes, sizeof(DVEC));
+    }
+    for (sx_size c = 0; c < k; c++) {
+        const SX_T *w = W + c * m + mv;
+        double *z = Z + c;
+        DVEC s;
+        SX_UNROLL for (sx_size l = 0; l < DLEN; l++) {
+            lanes[l] = z[(l < count ? l : 0) * k];
+        }
+        memcpy(&s, lanes, sizeof(DVEC));
+        for (sx_size j = 0; j < tail; j++) {
+            s += xt[j] * SX_NAME(dsplat)((double)w[j]);
+        }
+        memcpy(lanes, &s, sizeof(DVEC));
+        SX_UNROLL for (sx_size l = 0; l < DLEN; l++) {
+            if (l < count) {
+                z[l * k] = lanes[l];
+            }
+        }
+    }
+}
+
+/*
+ * logits_tail_group over the block's rows, DLEN at a time and then the rest:
+ * every row goes through the same lane code, so that its logits do not
+ * depend on where it falls in the block.
+ */
+static void SX_NAME(logits_tail)(const char *const *xr, sx_size nrows, const SX_T *W, sx_size k,
+                                 sx_size m, sx_size mv, double *Z)
+{
+    sx_size r = 0;
+    for (; r + DLEN <= nrows; r += DLEN) {
+        SX_NAME(logits_tail_group)(xr + r, DLEN, W, k, m, mv, Z + r * k);
+    }
+    if (r < nrows) {
+        SX_NAME(logits_tail_group)(xr + r, nrows - r, W, k, m, mv, Z + r * k);
+    }
+}
+
+/*
  * Z (nrows x k, row-major, double) = X_block W^T + b for the rows xr[0..nrows).
  * Unit-stride rows go by column chunks of at most SX_CHUNK_BYTES, and within
  * a chunk by groups of SX_LC classes: the group's rows of W's chunk stay in
@@ -723,9 +811,6 @@ static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nro
     const SX_T *W = (const SX_T *)p->W.data;
     if (xs == (sx_size)sizeof(SX_T)) {
         const sx_size mv = m - m % VLEN, chunk = SX_NAME(logits_chunk)(m);
-        for (sx_size i = 0; i < nrows * k && mv == 0; i++) {
-            P[i] = SX_NAME(vsplat)(0);
-        }
         for (sx_size j0 = 0; j0 < mv; j0 += chunk) {
             const sx_size j1 = mv - j0 < chunk ? mv : j0 + chunk;
             const sx_size seg = SX_NAME(logits_segment)(j1 - j0, pf->segment_bytes);
@@ -744,21 +829,14 @@ static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nro
             }
         }
         sx_size i = 0;
-        for (; i + VLEN <= nrows * k; i += VLEN) {
+        for (; i + VLEN <= nrows * k && mv > 0; i += VLEN) {
             SX_NAME(vsums)(P + i, Z + i);
         }
         for (; i < nrows * k; i++) {
-            Z[i] = SX_NAME(vsum)(P[i]);
+            Z[i] = mv > 0 ? SX_NAME(vsum)(P[i]) : 0.0;
         }
-        for (sx_size r = 0; r < nrows && mv < m; r++) {
-            const SX_T *x = (const SX_T *)xr[r];
-            for (sx_size c = 0; c < k; c++) {
-                double s = Z[r * k + c];
-                for (sx_size j = mv; j < m; j++) {
-                    s += (double)x[j] * (double)W[c * m + j];
-                }
-                Z[r * k + c] = s;
-            }
+        if (mv < m) {
+            SX_NAME(logits_tail)(xr, nrows, W, k, m, mv, Z);
         }
     }
     else {  /* strided rows: one product at a time */
@@ -846,6 +924,52 @@ static void SX_NAME(grad_tiles)(const char *const *xr, sx_size nrows, const SX_T
 #undef SX_GRAD_CASES
 
 /*
+ * G[c0 + q, j0 .. m) += sum_r dz[r, c0 + q] x_r[j0 .. m) for C classes and the
+ * columns past the last full vector (fewer than a vector) of unit-stride
+ * rows: one vector of SX_T lanes per class, a lane per column, from G's
+ * values, adding the rows in order (each column's sum is the one it would
+ * get alone); the classes share each row's load.  C is a compile-time
+ * constant after inlining.
+ */
+static SX_INLINE void SX_NAME(grad_tail_tile)(const char *const *xr, sx_size nrows,
+                                              const SX_T *dz, sx_size k, sx_size c0, const int C,
+                                              SX_T *G, sx_size m, sx_size j0)
+{
+    const sx_size tail = m - j0;
+    VEC acc[SX_TILE_CLASSES_MAX];  /* C <= SX_GC at run time */
+    SX_UNROLL for (int q = 0; q < C; q++) {
+        acc[q] = SX_NAME(vload_first)(G + (c0 + q) * m + j0, tail);
+    }
+    for (sx_size r = 0; r < nrows; r++) {
+        const VEC xv = SX_NAME(vload_first)((const SX_T *)xr[r] + j0, tail);
+        const SX_T *d = dz + r * k + c0;
+        SX_UNROLL for (int q = 0; q < C; q++) {
+            acc[q] += SX_NAME(vsplat)(d[q]) * xv;
+        }
+    }
+    SX_UNROLL for (int q = 0; q < C; q++) {
+        SX_T lanes[SX_VLEN];
+        memcpy(lanes, &acc[q], sizeof(lanes));
+        memcpy(G + (c0 + q) * m + j0, lanes, (size_t)tail * sizeof(SX_T));
+    }
+}
+
+/* grad_tail_tile over all k classes, SX_GC at a time. */
+static void SX_NAME(grad_tail)(const char *const *xr, sx_size nrows, const SX_T *dz, sx_size k,
+                               sx_size m, sx_size j0, SX_T *G)
+{
+    for (sx_size c0 = 0; c0 < k; c0 += SX_GC) {
+        switch (k - c0 >= SX_GC ? SX_GC : (int)(k - c0)) {
+        case 5: SX_NAME(grad_tail_tile)(xr, nrows, dz, k, c0, 5, G, m, j0); break;
+        case 4: SX_NAME(grad_tail_tile)(xr, nrows, dz, k, c0, 4, G, m, j0); break;
+        case 3: SX_NAME(grad_tail_tile)(xr, nrows, dz, k, c0, 3, G, m, j0); break;
+        case 2: SX_NAME(grad_tail_tile)(xr, nrows, dz, k, c0, 2, G, m, j0); break;
+        default: SX_NAME(grad_tail_tile)(xr, nrows, dz, k, c0, 1, G, m, j0); break;
+        }
+    }
+}
+
+/*
  * G (k x m, SX_T) += sum_r dz[r, :]^T x_r over the block's rows; pf prefetches
  * within the tiles.
  */
@@ -874,14 +998,8 @@ static void SX_NAME(block_gradient)(const char *const *xr, sx_size xs, sx_size n
             }
         }
     }
-    for (; j0 < m; j0++) {
-        for (sx_size c = 0; c < k; c++) {
-            SX_T s = G[c * m + j0];
-            for (sx_size r = 0; r < nrows; r++) {
-                s += dz[r * k + c] * ((const SX_T *)xr[r])[j0];
-            }
-            G[c * m + j0] = s;
-        }
+    if (j0 < m) {
+        SX_NAME(grad_tail)(xr, nrows, dz, k, m, j0, G);
     }
 }
 

@@ -91,6 +91,22 @@ def test_every_set_matches_the_reference(isa, dtype, n, m, k):
         check_loss_grad(Xs, y, W, b, dtype=dtype, link=link, loss=loss)
 
 
+@pytest.mark.parametrize("isa", ISAS, indirect=True)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_set_gives_a_row_the_logits_it_gets_alone(isa, dtype):
+    # the kernels take rows in groups (the logits tiles' rows; the columns past the
+    # last full vector, a row in each lane): a row's logits, and so its predictions,
+    # must not depend on the rows passed with it, bit for bit; 23 rows leave a
+    # partial group, and 1 to 34 features every remainder of the vectors
+    rng = np.random.default_rng(4)
+    for m in range(1, 35):
+        X = rng.normal(size=(23, m)).astype(dtype)
+        for k in (1, 3, 7):
+            W, b = rng.normal(size=(k, m)).astype(dtype), rng.normal(size=k).astype(dtype)
+            alone = np.concatenate([sigmax.logits(X[i:i + 1], W, b) for i in range(len(X))])
+            np.testing.assert_array_equal(sigmax.logits(X, W, b), alone, err_msg=f"m={m}, k={k}")
+
+
 # per-sample steps of 0.05 raise this data's objective above its start (and say so)
 def _lecture_sgd(X, y, k, learning_rate, epochs, batch, alpha):
     """The lectures' minibatch rule from zero weights, rows in stored order, in
