@@ -101,7 +101,11 @@ typedef enum {
                                * sigma(z); two values per row.  For the sigmoid link
                                * and k = 1 only (the caller checks: the block scratch
                                * is sized for two values per row) */
-    SX_OUT_LOG_PROBA_PAIR = 5 /* their logs, finite where the probability underflows */
+    SX_OUT_LOG_PROBA_PAIR = 5, /* their logs, finite where the probability underflows */
+    SX_OUT_OVR_PROBA = 6,      /* one-vs-rest: sigma(z_c) / sum_j sigma(z_j), the sigmoids
+                                * normalized across the row (softmax of log sigma(z)).
+                                * For the sigmoid link only (the caller checks) */
+    SX_OUT_OVR_LOG_PROBA = 7   /* their logs, finite where the probability underflows */
 } sx_output;
 
 /* Whether `what` is one of the pairs: one sigmoid's logit z read as two classes,
@@ -110,6 +114,12 @@ typedef enum {
 static inline int sx_output_is_pair(sx_output what)
 {
     return what == SX_OUT_PROBA_PAIR || what == SX_OUT_LOG_PROBA_PAIR;
+}
+
+/* Whether `what` is one of the one-vs-rest outputs. */
+static inline int sx_output_is_ovr(sx_output what)
+{
+    return what == SX_OUT_OVR_PROBA || what == SX_OUT_OVR_LOG_PROBA;
 }
 
 enum {

@@ -1464,7 +1464,8 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
 {
     const sx_size k = p->W.rows, m = X->cols, br = w->br;
     const int pair = sx_output_is_pair(what);
-    const int log_output = what == SX_OUT_LOG_PROBA || what == SX_OUT_LOG_PROBA_PAIR;
+    const int log_output = what == SX_OUT_LOG_PROBA || what == SX_OUT_LOG_PROBA_PAIR ||
+                           what == SX_OUT_OVR_LOG_PROBA;
     const sx_size kout = pair ? 2 : k; /* values per row of out */
     const sx_size block = SX_NAME(pass_block_rows)(count, br);
     const sx_rows rows = {NULL, begin, count}, none = {NULL, 0, 0};
@@ -1491,7 +1492,11 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
                 w->Z[2 * r] = -z;
             }
         }
-        if (what != SX_OUT_LOGITS) {
+        if (sx_output_is_ovr(what)) { /* log sigma(z), then their softmax */
+            SX_NAME(block_sigmoid)(w->Z, nrows * k, 1, w->E, w->L);
+            SX_NAME(block_softmax)(w->Z, nrows, k, log_output, w->E, w->zmax, w->tsum, w->L);
+        }
+        else if (what != SX_OUT_LOGITS) {
             SX_NAME(block_activate)(link, w->Z, nrows, kout, log_output, w->E, w->zmax,
                                     w->tsum, w->L);
         }

@@ -527,7 +527,8 @@ PyDoc_STRVAR(forward_doc,
 "(n, K) of X's dtype; or the classes (3): out (n,) intp, the index of each row's\n"
 "largest logit (K >= 2) or whether it is positive (K = 1), from the double logits;\n"
 "or, for one sigmoid (K = 1), the two classes' probabilities sigma(-z), sigma(z)\n"
-"(4) or their logs (5): out (n, 2) of X's dtype.");
+"(4) or their logs (5): out (n, 2) of X's dtype; or, for the sigmoid link, the\n"
+"one-vs-rest probabilities sigma(z_k) / sum_j sigma(z_j) (6) or their logs (7).");
 
 static PyObject *
 core_forward(PyObject *Py_UNUSED(self), PyObject *args)
@@ -546,7 +547,7 @@ core_forward(PyObject *Py_UNUSED(self), PyObject *args)
         goto cleanup;
     }
     if (parse_link_loss(link, SX_LOSS_LOG) < 0 || what < SX_OUT_LOGITS ||
-        what > SX_OUT_LOG_PROBA_PAIR) {
+        what > SX_OUT_OVR_LOG_PROBA) {
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_ValueError, "unknown output code");
         }
@@ -564,6 +565,10 @@ core_forward(PyObject *Py_UNUSED(self), PyObject *args)
     if (pair && (link != SX_LINK_SIGMOID || k != 1)) {
         PyErr_SetString(PyExc_ValueError,
                         "the pair outputs need the sigmoid link and one row of W");
+        goto cleanup;
+    }
+    if (sx_output_is_ovr((sx_output)what) && link != SX_LINK_SIGMOID) {
+        PyErr_SetString(PyExc_ValueError, "the one-vs-rest outputs need the sigmoid link");
         goto cleanup;
     }
     if (check_dim(out, "out", 0, n) < 0 ||

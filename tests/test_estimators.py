@@ -431,17 +431,23 @@ def test_float32_binary_probabilities_come_from_double_logits():
     np.testing.assert_array_equal(model.predict(far), [1, 0])
 
 
-def test_float32_one_vs_rest_predict_agrees_with_its_probabilities():
-    """LogisticRegression's one-vs-rest probabilities come from float32 logits
-    (3 and 3 + 1e-7 round to a tie): predict takes its class from those too."""
+def test_float32_one_vs_rest_probabilities_come_from_double_logits():
+    """LogisticRegression's one-vs-rest probabilities, like the other models',
+    come from the logits before they are rounded to float32: -80 and
+    -80 + 3e-6 round to the same float32, but their normalized sigmoids
+    (about e^z each) differ by 3e-6 relatively, which float32 keeps; predict
+    takes class 1, as predict_proba does."""
     X, y = blobs(k=3, dtype=np.float32)
     model = LogisticRegression().fit(X, y)
-    model.coef_ = np.array([[0, 0, 0], [0, 1e-7, 0], [0, 0, 0]], np.float32)
-    model.intercept_ = np.array([3.0, 3.0, -5.0], np.float32)
+    model.coef_ = np.array([[0, 0, 0], [0, 3e-6, 0], [0, 0, 0]], np.float32)
+    model.intercept_ = np.array([-80.0, -80.0, -90.0], np.float32)
     row = np.array([[0.0, 1.0, 0.0]], np.float32)
+    Z = model.decision_function(row)
+    assert Z[0, 0] == Z[0, 1]
     P = model.predict_proba(row)
-    assert model.predict(row)[0] == model.classes_[np.argmax(P[0])]
-    assert model.predict(row)[0] == model.classes_[np.argmax(model.decision_function(row)[0])]
+    assert P[0, 1] > P[0, 0]
+    np.testing.assert_allclose(P[0, 1] / P[0, 0], np.exp(np.float64(np.float32(3e-6))), rtol=1e-6)
+    assert model.predict(row)[0] == model.classes_[1]
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 10])

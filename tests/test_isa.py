@@ -86,6 +86,12 @@ def test_every_set_matches_the_reference(isa, dtype, n, m, k):
             _core.forward(X, W, b, LINKS[link], what, out, 1)
             assert_close(out, getattr(ref, name)(Z), dtype, what=name,
                          scale=max(1.0, float(np.abs(Z).max())))
+        if form == "multilabel":  # one-vs-rest: the sigmoids normalized across the row
+            for what, name in ((6, "softmax"), (7, "log_softmax")):
+                out = np.full(Z.shape, np.nan, dtype=dtype)
+                _core.forward(X, W, b, LINKS["sigmoid"], what, out, 1)
+                assert_close(out, getattr(ref, name)(ref.log_sigmoid(Z)), dtype,
+                             what="one-vs-rest " + name, scale=max(1.0, float(np.abs(Z).max())))
         # a strided X takes the kernels' other path
         Xs = np.repeat(X, 2, axis=1)[:, ::2]
         check_loss_grad(Xs, y, W, b, dtype=dtype, link=link, loss=loss)

@@ -297,7 +297,7 @@ def test_private_core_checks_its_own_arguments():
                        (np.zeros(len(X) + 1, np.intp), ValueError)):
         with pytest.raises(error):
             _core.forward(X, W, b, 0, 3, out, 1)
-    for what in (-1, 6):
+    for what in (-1, 8):
         with pytest.raises(ValueError, match="unknown output code"):
             _core.forward(X, W, b, 0, what, np.zeros((len(X), 3)), 1)
     # the pairs (what=4, 5): one sigmoid's two classes, two values per row
@@ -307,6 +307,10 @@ def test_private_core_checks_its_own_arguments():
                 _core.forward(X, W_, b_, link, what, np.zeros((len(X), 2)), 1)
         with pytest.raises(ValueError):
             _core.forward(X, W[:1], b[:1], 1, what, np.zeros((len(X), 1)), 1)
+    # one-vs-rest (what=6, 7): the sigmoids normalized across the row
+    for what in (6, 7):
+        with pytest.raises(ValueError, match="the one-vs-rest outputs need the sigmoid link"):
+            _core.forward(X, W, b, 0, what, np.zeros((len(X), 3)), 1)
     assert lbfgs()[5] == 0  # and the good call still converges
 
 

@@ -51,6 +51,8 @@ _OUT_LOG_PROBA = 2
 _OUT_CLASS = 3
 _OUT_PROBA_PAIR = 4      # one sigmoid's logit z as two classes: sigma(-z), sigma(z)
 _OUT_LOG_PROBA_PAIR = 5  # and their logs
+_OUT_OVR_PROBA = 6       # one-vs-rest: sigma(z_k) / sum_j sigma(z_j) = softmax(log sigma(z))_k
+_OUT_OVR_LOG_PROBA = 7   # and their logs
 
 
 class _FusedPass(NamedTuple):
@@ -65,6 +67,7 @@ class _FusedPass(NamedTuple):
 _SOFTMAX_PASS = _FusedPass("softmax", _OUT_PROBA, _OUT_LOG_PROBA)
 _SIGMOID_PASS = _FusedPass("sigmoid", _OUT_PROBA, _OUT_LOG_PROBA)
 _PAIR_PASS = _FusedPass("sigmoid", _OUT_PROBA_PAIR, _OUT_LOG_PROBA_PAIR)
+_OVR_PASS = _FusedPass("sigmoid", _OUT_OVR_PROBA, _OUT_OVR_LOG_PROBA)
 # predict_log_proba recomputes the rows whose probabilities underflow this many at a time
 _LOG_ROWS_CHUNK = 1024
 SOLVERS = ("lbfgs", "gd", "sgd")
@@ -594,10 +597,10 @@ class _LinearClassifier(_ParamsMixin):
         """Logits X W^T + b, shape (n, K); for two classes the (n,) score of
         classes_[1], positive where it is predicted (z_1 - z_0 for softmax).
         They are in X's float type: a logit beyond its range (float32 X
-        near 1e38) raises ValueError, as it does in the predictions that
-        take these logits (a one-vs-rest ``LogisticRegression``'s, and a
-        multi-label one's predict); the other predictions take the logits
-        before they are rounded to X's float type."""
+        near 1e38) raises ValueError, as it does in a multi-label
+        ``LogisticRegression``'s predict, which takes these logits; the other
+        predictions take the logits before they are rounded to X's float
+        type."""
         fitted = self._fitted()
         Z = self._forward(X, fitted, _OUT_LOGITS)
         if Z.shape[1] == 1:
@@ -610,39 +613,25 @@ class _LinearClassifier(_ParamsMixin):
         """The most probable class of each row of X (n, M): shape (n,), labels
         from classes_.  The class of the largest logit, taken from the logits
         predict_proba's probabilities come from: the kernel's logits before
-        they are rounded to X's dtype (except for a one-vs-rest
-        ``LogisticRegression``: X's dtype), so that with float32 X it can
+        they are rounded to X's dtype, so that with float32 X it can
         break a tie of decision_function's logits, rounded to float32.  A
         multi-label ``LogisticRegression`` predicts the labels whose logit
         in X's dtype is positive."""
         fitted = self._fitted()
         if fitted.mode == "multilabel":  # each label on its own: those of probability > 1/2
             return (self._forward(X, fitted, _OUT_LOGITS) > 0).astype(np.int64)
-        if self._fused_pass(fitted) is not None:  # predict_proba's double logits
-            return fitted.classes[self._forward(X, fitted, _OUT_CLASS)]
-        Z = self._forward(X, fitted, _OUT_LOGITS)  # predict_proba's logits, in X's dtype
-        return fitted.classes[np.argmax(Z, axis=1)]
+        return fitted.classes[self._forward(X, fitted, _OUT_CLASS)]  # predict_proba's logits
 
-    def _link_probabilities(self, fitted: "_Fitted", Z: np.ndarray, log: bool) -> np.ndarray:
-        """Probabilities (or their logs) from logits Z, overwriting Z, for a
-        model without a fused pass (_fused_pass None)."""
-        raise NotImplementedError
-
-    def _fused_pass(self, fitted: "_Fitted") -> Optional[_FusedPass]:
+    def _fused_pass(self, fitted: "_Fitted") -> _FusedPass:
         """How the kernels compute the probabilities in one threaded pass over
-        X, from double logits, when they can (else None: logits in X's dtype,
-        then _link_probabilities)."""
+        X, from double logits."""
         return _SOFTMAX_PASS
 
     def _probabilities(self, X: ArrayLike, log: bool) -> np.ndarray:
         fitted = self._fitted()
         fused = self._fused_pass(fitted)
         X, W, b = self._check_fitted_X(X, fitted)  # once: the passes below reuse them
-        if fused is not None:
-            P = self._forward_checked(X, W, b, fused.proba, fused.link)  # one pass
-        else:
-            Z = self._forward_checked(X, W, b, _OUT_LOGITS, fitted.link)
-            P = self._link_probabilities(fitted, Z.copy() if log else Z, log=False)
+        P = self._forward_checked(X, W, b, fused.proba, fused.link)  # one pass
         if not log:
             return P
         # Wherever P is a normal number, log(P) is as exact as P itself (to
@@ -659,9 +648,7 @@ class _LinearClassifier(_ParamsMixin):
         rows = hit_rows[np.flatnonzero(np.diff(hit_rows, prepend=-1))]
         for start in range(0, rows.shape[0], _LOG_ROWS_CHUNK):
             r = rows[start:start + _LOG_ROWS_CHUNK]
-            from_logits = (self._forward_checked(X[r], W, b, fused.log_proba, fused.link)
-                           if fused is not None
-                           else self._link_probabilities(fitted, Z[r], log=True))
+            from_logits = self._forward_checked(X[r], W, b, fused.log_proba, fused.link)
             L[r] = np.where(small[r], from_logits, L[r])
         return L
 
@@ -669,9 +656,7 @@ class _LinearClassifier(_ParamsMixin):
         """The logarithm of predict_proba(X): ``np.log(predict_proba(X))`` to the
         last bit wherever that probability is a normal float, and finite where
         it underflows (those rows' logs come from their logits), unless that
-        log is beyond the dtype's range (float32 logits 1e38 apart): -inf
-        (a one-vs-rest ``LogisticRegression``'s probabilities come from
-        float32 logits, whose overflow raises ValueError)."""
+        log is beyond the dtype's range (float32 logits 1e38 apart): -inf."""
         return self._probabilities(X, log=True)
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
@@ -1014,14 +999,10 @@ class LogisticRegression(_LinearClassifier):
         matrix of the labels whose probability exceeds 1/2."""
         return super().predict(X)
 
-    def _fused_pass(self, fitted: "_Fitted") -> Optional[_FusedPass]:
+    def _fused_pass(self, fitted: "_Fitted") -> _FusedPass:
         # binary: [sigma(-z), sigma(z)], each exact (1 - sigma(z) would not be);
-        # one-vs-rest normalizes across the classes, which the kernels do not
-        return {"multilabel": _SIGMOID_PASS, "binary": _PAIR_PASS}.get(fitted.mode)
-
-    def _link_probabilities(self, fitted: "_Fitted", Z: np.ndarray, log: bool) -> np.ndarray:
-        # one-vs-rest: sigma(z_k) / sum_j sigma(z_j) = softmax(log sigma(z))_k
-        return _activate(_activate(Z, "sigmoid", True), "softmax", log)
+        # one-vs-rest: the sigmoids normalized across the classes
+        return {"multilabel": _SIGMOID_PASS, "binary": _PAIR_PASS, "ovr": _OVR_PASS}[fitted.mode]
 
 
 # the attributes of a fitted estimator that _Fitted's fields come from, in field order
@@ -1058,8 +1039,3 @@ class _Fitted(NamedTuple):
         return cls(*(values + (state.get("_feature_names_in"),)))
 
 
-def _activate(Z: np.ndarray, link: str, log: bool) -> np.ndarray:
-    """The link applied row-wise to logits Z (in place)."""
-    if Z.size:
-        _core.activate(Z, LINKS[link], log, Z)
-    return Z
