@@ -306,6 +306,9 @@ def test_threads_never_change_sgd_or_predictions(dtype, batch):
         np.testing.assert_array_equal(fit.intercept_, fits[0].intercept_)
     P = [fits[0].set_params(n_jobs=j).predict_proba(X) for j in (1, 2)]
     np.testing.assert_array_equal(P[0], P[1])
+    Z = [sigmax.logits(X, fits[0].coef_, fits[0].intercept_, n_jobs=j) for j in (None, 2, -1)]
+    np.testing.assert_array_equal(Z[0], Z[1])
+    np.testing.assert_array_equal(Z[0], Z[2])
     assert_close(P[0], ref.softmax(ref.logits(X, fits[0].coef_, fits[0].intercept_)), dtype)
 
 

@@ -130,6 +130,8 @@ BAD_CALLS = {
     "verbose not an integer": (lambda: SoftmaxRegression(verbose="x").fit(X, Y3), ValueError, "verbose"),
     "verbose negative": (lambda: SoftmaxRegression(verbose=-1).fit(X, Y3), ValueError, "verbose"),
     "n_jobs 0": (lambda: SoftmaxRegression(n_jobs=0).fit(X, Y3), ValueError, "n_jobs"),
+    "logits' n_jobs 0": (lambda: sigmax.logits(X, np.zeros((3, X.shape[1])), np.zeros(3), n_jobs=0),
+                         ValueError, "n_jobs"),
     "random_state": (lambda: SoftmaxRegression(solver="sgd", random_state="x").fit(X, Y3), ValueError, "random_state"),
     "random_state, lbfgs": (lambda: SoftmaxRegression(random_state=-1).fit(X, Y3), ValueError, "random_state"),
     "n_jobs before X": (lambda: SoftmaxRegression(n_jobs=1.5).fit(None, Y3), ValueError, "n_jobs"),

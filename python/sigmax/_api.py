@@ -108,17 +108,20 @@ def _check_X(X: ArrayLike) -> np.ndarray:
     return X
 
 
-def logits(X: ArrayLike, W: ArrayLike, b: ArrayLike) -> np.ndarray:
+def logits(X: ArrayLike, W: ArrayLike, b: ArrayLike, *, n_jobs: Optional[int] = None) -> np.ndarray:
     """Net inputs ``Z = X W^T + b``: shape (n, K) for X (n, M), W (K, M), b (K,).
 
     Z has X's float type (float32 for float32 X, else float64); W and b are
     converted to it.  X with no rows gives Z with no rows, as for predict.
+    ``n_jobs`` is the threads for the pass over X, as for :func:`loss`; the
+    result does not depend on it.
     """
+    threads = _threads(n_jobs)
     X = as_float_array(X, "X", ndim=2)
     W, b = _check_params(W, b, X.shape[1], X.dtype)
     out = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
     if X.shape[0]:
-        _core.forward(X, W, b, LINKS["softmax"], 0, out, 1)
+        _core.forward(X, W, b, LINKS["softmax"], 0, out, threads)
     return out
 
 
