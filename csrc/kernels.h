@@ -122,6 +122,13 @@ static inline int sx_output_is_ovr(sx_output what)
     return what == SX_OUT_OVR_PROBA || what == SX_OUT_OVR_LOG_PROBA;
 }
 
+/* Whether `what` is one of the log-probability outputs. */
+static inline int sx_output_is_log(sx_output what)
+{
+    return what == SX_OUT_LOG_PROBA || what == SX_OUT_LOG_PROBA_PAIR ||
+           what == SX_OUT_OVR_LOG_PROBA;
+}
+
 enum {
     SX_OK = 0,
     SX_ERR_NONFINITE = 1, /* a logit or a loss term is NaN or infinite */

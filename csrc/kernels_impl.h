@@ -55,8 +55,18 @@ typedef uint64_t UVEC __attribute__((vector_size(SX_VECTOR_BYTES)));
 #ifndef SX_GJ
 #define SX_GJ (SX_VECTOR_REGS >= 32 ? 4 : 2) /* gradient: vectors of columns per tile */
 #endif
-/* The tiles' class counts are dispatched by switches written out for 1 to 5. */
+/* The tiles' class counts are dispatched by one switch written out for 1 to 5:
+ * SX_CLASS_SWITCH(C, TILE) runs TILE(c) with c the compile-time constant equal
+ * to C (1 <= C <= 5). */
 #define SX_TILE_CLASSES_MAX 5
+#define SX_CLASS_SWITCH(C, TILE)                                                                \
+    switch (C) {                                                                                \
+    case 5: TILE(5); break;                                                                     \
+    case 4: TILE(4); break;                                                                     \
+    case 3: TILE(3); break;                                                                     \
+    case 2: TILE(2); break;                                                                     \
+    default: TILE(1); break;                                                                    \
+    }
 #if SX_LC < 1 || SX_LC > SX_TILE_CLASSES_MAX || SX_GC < 1 || SX_GC > SX_TILE_CLASSES_MAX
 #error "SX_LC and SX_GC must be between 1 and 5"
 #endif
@@ -140,7 +150,7 @@ static SX_INLINE VEC SX_NAME(vload_first)(const SX_T *p, sx_size count)
 #else
     return (VEC)_mm512_maskz_loadu_pd((__mmask8)((1u << count) - 1), p);
 #endif
-#elif SX_VECTOR_BYTES == 32 && !defined(SX_AVX512_ON_AVX2)
+#elif SX_VECTOR_BYTES == 32
     /* lanes below count get a mask with the sign bit set */
 #if SX_TSIZE == 4
     const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)count),
@@ -158,6 +168,14 @@ static SX_INLINE VEC SX_NAME(vload_first)(const SX_T *p, sx_size count)
     memcpy(&v, lanes, sizeof(v));
     return v;
 #endif
+}
+
+/* The first count (< VLEN) lanes of v stored at p; writes nothing past p + count. */
+static SX_INLINE void SX_NAME(vstore_first)(SX_T *p, VEC v, sx_size count)
+{
+    SX_T lanes[SX_VLEN];
+    memcpy(lanes, &v, sizeof(lanes));
+    memcpy(p, lanes, (size_t)count * sizeof(SX_T));
 }
 
 /* s in every lane (written out: a lane-by-lane loop does not become a broadcast). */
@@ -676,14 +694,8 @@ static SX_INLINE void SX_NAME(logits_tile)(const SX_T *const *x, const SX_T *w, 
     }
 }
 
-#define SX_LOGITS_CASES(R)                                                                      \
-    switch (C) {                                                                                \
-    case 5: SX_NAME(logits_tile)(x, w, m, j0, j1, seg, R, 5, P, k, pf); break;                \
-    case 4: SX_NAME(logits_tile)(x, w, m, j0, j1, seg, R, 4, P, k, pf); break;                \
-    case 3: SX_NAME(logits_tile)(x, w, m, j0, j1, seg, R, 3, P, k, pf); break;                \
-    case 2: SX_NAME(logits_tile)(x, w, m, j0, j1, seg, R, 2, P, k, pf); break;                \
-    default: SX_NAME(logits_tile)(x, w, m, j0, j1, seg, R, 1, P, k, pf); break;               \
-    }
+#define SX_LOGITS_TILE_LR(c) SX_NAME(logits_tile)(x, w, m, j0, j1, seg, SX_LR, c, P, k, pf)
+#define SX_LOGITS_TILE_1(c) SX_NAME(logits_tile)(x, w, m, j0, j1, seg, 1, c, P, k, pf)
 
 /* logits_tile for R = SX_LR or 1 rows and C <= SX_LC classes known at run time. */
 static void SX_NAME(logits_tiles)(const SX_T *const *x, const SX_T *w, sx_size m, sx_size j0,
@@ -691,13 +703,14 @@ static void SX_NAME(logits_tiles)(const SX_T *const *x, const SX_T *w, sx_size m
                                   SX_NAME(prefetcher) *pf)
 {
     if (R == SX_LR) {
-        SX_LOGITS_CASES(SX_LR)
+        SX_CLASS_SWITCH(C, SX_LOGITS_TILE_LR)
     }
     else {
-        SX_LOGITS_CASES(1)
+        SX_CLASS_SWITCH(C, SX_LOGITS_TILE_1)
     }
 }
-#undef SX_LOGITS_CASES
+#undef SX_LOGITS_TILE_LR
+#undef SX_LOGITS_TILE_1
 
 /*
  * The prefetcher of the rows next[0 .. nnext) during a block of nrows rows:
@@ -743,8 +756,8 @@ static SX_INLINE void SX_NAME(logits_tail_group)(const char *const *xr, sx_size 
                                                  sx_size mv, double *Z)
 {
     const sx_size tail = m - mv;
-    DVEC xt[SX_VLEN];  /* column mv + j of the rows; tail < VLEN */
-    double lanes[SX_VECTOR_BYTES / 8];
+    DVEC xt[SX_VLEN - 1];  /* column mv + j of the rows; tail < VLEN */
+    double lanes[DLEN];
     for (sx_size j = 0; j < tail; j++) {
         SX_UNROLL for (sx_size l = 0; l < DLEN; l++) {
             lanes[l] = (double)((const SX_T *)xr[l < count ? l : 0])[mv + j];
@@ -828,12 +841,17 @@ static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nro
                 }
             }
         }
-        sx_size i = 0;
-        for (; i + VLEN <= nrows * k && mv > 0; i += VLEN) {
-            SX_NAME(vsums)(P + i, Z + i);
+        if (mv == 0) { /* no full vector: no partial sums */
+            memset(Z, 0, (size_t)(nrows * k) * sizeof(double));
         }
-        for (; i < nrows * k; i++) {
-            Z[i] = mv > 0 ? SX_NAME(vsum)(P[i]) : 0.0;
+        else {
+            sx_size i = 0;
+            for (; i + VLEN <= nrows * k; i += VLEN) {
+                SX_NAME(vsums)(P + i, Z + i);
+            }
+            for (; i < nrows * k; i++) {
+                Z[i] = SX_NAME(vsum)(P[i]);
+            }
         }
         if (mv < m) {
             SX_NAME(logits_tail)(xr, nrows, W, k, m, mv, Z);
@@ -900,14 +918,8 @@ static SX_INLINE void SX_NAME(grad_tile)(const char *const *xr, sx_size nrows, c
     }
 }
 
-#define SX_GRAD_CASES(J)                                                                        \
-    switch (C) {                                                                                \
-    case 5: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 5, J, G, m, j0, pf); break;                \
-    case 4: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 4, J, G, m, j0, pf); break;                \
-    case 3: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 3, J, G, m, j0, pf); break;                \
-    case 2: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 2, J, G, m, j0, pf); break;                \
-    default: SX_NAME(grad_tile)(xr, nrows, dz, k, c0, 1, J, G, m, j0, pf); break;               \
-    }
+#define SX_GRAD_TILE_GJ(c) SX_NAME(grad_tile)(xr, nrows, dz, k, c0, c, SX_GJ, G, m, j0, pf)
+#define SX_GRAD_TILE_1(c) SX_NAME(grad_tile)(xr, nrows, dz, k, c0, c, 1, G, m, j0, pf)
 
 /* grad_tile for J = SX_GJ or 1 vectors and C <= SX_GC classes known at run time. */
 static void SX_NAME(grad_tiles)(const char *const *xr, sx_size nrows, const SX_T *dz, sx_size k,
@@ -915,13 +927,14 @@ static void SX_NAME(grad_tiles)(const char *const *xr, sx_size nrows, const SX_T
                                 SX_NAME(prefetcher) *pf)
 {
     if (J == SX_GJ) {
-        SX_GRAD_CASES(SX_GJ)
+        SX_CLASS_SWITCH(C, SX_GRAD_TILE_GJ)
     }
     else {
-        SX_GRAD_CASES(1)
+        SX_CLASS_SWITCH(C, SX_GRAD_TILE_1)
     }
 }
-#undef SX_GRAD_CASES
+#undef SX_GRAD_TILE_GJ
+#undef SX_GRAD_TILE_1
 
 /*
  * G[c0 + q, j0 .. m) += sum_r dz[r, c0 + q] x_r[j0 .. m) for C classes and the
@@ -948,9 +961,7 @@ static SX_INLINE void SX_NAME(grad_tail_tile)(const char *const *xr, sx_size nro
         }
     }
     SX_UNROLL for (int q = 0; q < C; q++) {
-        SX_T lanes[SX_VLEN];
-        memcpy(lanes, &acc[q], sizeof(lanes));
-        memcpy(G + (c0 + q) * m + j0, lanes, (size_t)tail * sizeof(SX_T));
+        SX_NAME(vstore_first)(G + (c0 + q) * m + j0, acc[q], tail);
     }
 }
 
@@ -958,15 +969,11 @@ static SX_INLINE void SX_NAME(grad_tail_tile)(const char *const *xr, sx_size nro
 static void SX_NAME(grad_tail)(const char *const *xr, sx_size nrows, const SX_T *dz, sx_size k,
                                sx_size m, sx_size j0, SX_T *G)
 {
+#define SX_GRAD_TAIL_TILE(c) SX_NAME(grad_tail_tile)(xr, nrows, dz, k, c0, c, G, m, j0)
     for (sx_size c0 = 0; c0 < k; c0 += SX_GC) {
-        switch (k - c0 >= SX_GC ? SX_GC : (int)(k - c0)) {
-        case 5: SX_NAME(grad_tail_tile)(xr, nrows, dz, k, c0, 5, G, m, j0); break;
-        case 4: SX_NAME(grad_tail_tile)(xr, nrows, dz, k, c0, 4, G, m, j0); break;
-        case 3: SX_NAME(grad_tail_tile)(xr, nrows, dz, k, c0, 3, G, m, j0); break;
-        case 2: SX_NAME(grad_tail_tile)(xr, nrows, dz, k, c0, 2, G, m, j0); break;
-        default: SX_NAME(grad_tail_tile)(xr, nrows, dz, k, c0, 1, G, m, j0); break;
-        }
+        SX_CLASS_SWITCH(k - c0 >= SX_GC ? SX_GC : (int)(k - c0), SX_GRAD_TAIL_TILE)
     }
+#undef SX_GRAD_TAIL_TILE
 }
 
 /*
@@ -1464,8 +1471,7 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
 {
     const sx_size k = p->W.rows, m = X->cols, br = w->br;
     const int pair = sx_output_is_pair(what);
-    const int log_output = what == SX_OUT_LOG_PROBA || what == SX_OUT_LOG_PROBA_PAIR ||
-                           what == SX_OUT_OVR_LOG_PROBA;
+    const int log_output = sx_output_is_log(what);
     const sx_size kout = pair ? 2 : k; /* values per row of out */
     const sx_size block = SX_NAME(pass_block_rows)(count, br);
     const sx_rows rows = {NULL, begin, count}, none = {NULL, 0, 0};
