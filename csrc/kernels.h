@@ -116,6 +116,13 @@ static inline int sx_output_is_pair(sx_output what)
     return what == SX_OUT_PROBA_PAIR || what == SX_OUT_LOG_PROBA_PAIR;
 }
 
+/* Values per row of out for `what` (not SX_OUT_CLASS), with k rows of W: two
+ * for the pairs, else k; the block scratch holds that many per row. */
+static inline sx_size sx_output_width(sx_output what, sx_size k)
+{
+    return sx_output_is_pair(what) ? 2 : k;
+}
+
 /* Whether `what` is one of the one-vs-rest outputs. */
 static inline int sx_output_is_ovr(sx_output what)
 {

@@ -1463,16 +1463,45 @@ static sx_size SX_NAME(row_class)(const double *z, sx_size k)
     return best;
 }
 
+/*
+ * The block's logits w->Z (nrows x k) become what's values in place,
+ * sx_output_width(what, k) per row: the logits themselves; the link's
+ * probabilities or their logs; for a pair, each z first becomes (-z, z)
+ * (w's scratch holds 2 values per row); for one-vs-rest, log sigma(z), then
+ * its softmax across the row.  Not for SX_OUT_CLASS.
+ */
+static void SX_NAME(block_outputs)(SX_NAME(work) *w, sx_link link, sx_output what,
+                                   sx_size nrows, sx_size k)
+{
+    const int log_output = sx_output_is_log(what);
+    if (what == SX_OUT_LOGITS) {
+        return;
+    }
+    if (sx_output_is_pair(what)) { /* from the last row back, in place */
+        for (sx_size r = nrows; r-- > 0;) {
+            const double z = w->Z[r];
+            w->Z[2 * r + 1] = z;
+            w->Z[2 * r] = -z;
+        }
+    }
+    if (sx_output_is_ovr(what)) {
+        SX_NAME(block_sigmoid)(w->Z, nrows * k, 1, w->E, w->L);
+        SX_NAME(block_softmax)(w->Z, nrows, k, log_output, w->E, w->zmax, w->tsum, w->L);
+        return;
+    }
+    SX_NAME(block_activate)(link, w->Z, nrows, sx_output_width(what, k), log_output, w->E,
+                            w->zmax, w->tsum, w->L);
+}
+
 /* forward on rows begin .. begin + count of X, on this thread, with W vector-aligned
- * and w's block scratch for 2 values per row when `what` is a pair. */
+ * and w's block scratch for sx_output_width(what, k) values per row. */
 static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_params *p,
                                  sx_link link, sx_output what, char *out, sx_size out_s0,
                                  sx_size out_s1, sx_size begin, sx_size count)
 {
     const sx_size k = p->W.rows, m = X->cols, br = w->br;
-    const int pair = sx_output_is_pair(what);
     const int log_output = sx_output_is_log(what);
-    const sx_size kout = pair ? 2 : k; /* values per row of out */
+    const sx_size kout = sx_output_width(what, k); /* values per row of out */
     const sx_size block = SX_NAME(pass_block_rows)(count, br);
     const sx_rows rows = {NULL, begin, count}, none = {NULL, 0, 0};
     for (sx_size start = 0; start < count; start += block) {
@@ -1491,21 +1520,7 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
             }
             continue;
         }
-        if (pair) { /* each row's z becomes (-z, z), from the last row back, in place */
-            for (sx_size r = nrows; r-- > 0;) {
-                const double z = w->Z[r];
-                w->Z[2 * r + 1] = z;
-                w->Z[2 * r] = -z;
-            }
-        }
-        if (sx_output_is_ovr(what)) { /* log sigma(z), then their softmax */
-            SX_NAME(block_sigmoid)(w->Z, nrows * k, 1, w->E, w->L);
-            SX_NAME(block_softmax)(w->Z, nrows, k, log_output, w->E, w->zmax, w->tsum, w->L);
-        }
-        else if (what != SX_OUT_LOGITS) {
-            SX_NAME(block_activate)(link, w->Z, nrows, kout, log_output, w->E, w->zmax,
-                                    w->tsum, w->L);
-        }
+        SX_NAME(block_outputs)(w, link, what, nrows, k);
         /* float32 outputs can overflow where the doubles did not (a log-probability
          * below -FLT_MAX then rounds to -inf, its value in float32); float64 outputs
          * are those doubles, finite already (the check then compiles away) */
@@ -1550,7 +1565,7 @@ static int SX_NAME(forward_parallel)(const sx_view *X, const sx_params *p, sx_li
     for (sx_size q = 0; q < parts; q++) {
         const sx_size lo = sx_part_start(n, q, parts), hi = sx_part_start(n, q + 1, parts);
         SX_NAME(work) w;
-        codes[q] = SX_NAME(work_init)(&w, sx_output_is_pair(what) ? 2 : k, X->cols, 0);
+        codes[q] = SX_NAME(work_init)(&w, sx_output_width(what, k), X->cols, 0);
         if (codes[q] == SX_OK) {
             codes[q] = SX_NAME(forward_rows)(&w, X, &pa, link, what, out, out_s0, out_s1, lo,
                                              hi - lo);

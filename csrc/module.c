@@ -571,8 +571,8 @@ core_forward(PyObject *Py_UNUSED(self), PyObject *args)
         PyErr_SetString(PyExc_ValueError, "the one-vs-rest outputs need the sigmoid link");
         goto cleanup;
     }
-    if (check_dim(out, "out", 0, n) < 0 ||
-        (!classes && check_dim(out, "out", 1, pair ? 2 : k) < 0)) {
+    const npy_intp width = (npy_intp)sx_output_width((sx_output)what, k);
+    if (check_dim(out, "out", 0, n) < 0 || (!classes && check_dim(out, "out", 1, width) < 0)) {
         goto cleanup;
     }
     const sx_view xv = view_of(X);
