@@ -1228,11 +1228,11 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
     const int want_grad = acc->gW != NULL;
 #if SX_TSIZE == 4
     SX_T *G = w->G;
+    sx_size unflushed = 0;  /* rows summed into G since it was last added to acc->gW */
 #else
     SX_T *G = acc->gW;  /* double sums: no separate block sums needed */
 #endif
     double loss = acc->loss, weight = acc->weight;
-    sx_size unflushed = 0;
     /* the caller checked y's class indices, but another thread may write y while the
      * kernel runs without the GIL: each index is checked again where it is read */
     const size_t classes = (size_t)(d->link == SX_LINK_SIGMOID && k == 1 ? 2 : k);
@@ -1291,8 +1291,8 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
         }
         if (want_grad) {
             SX_NAME(block_gradient)(w->xr, xs, nrows, w->dzs, k, m, G, &pf);
-            unflushed += nrows;
 #if SX_TSIZE == 4
+            unflushed += nrows;
             if (unflushed >= SX_FLUSH_ROWS || start + nrows == count) {
                 for (sx_size j = 0; j < k * m; j++) {
                     acc->gW[j] += (double)G[j];
@@ -1918,6 +1918,31 @@ done:
 }
 
 /*
+ * One thread's share of fma_probe (below); returns the sum of its results.  A function
+ * of its own, not the parallel region's body: Clang compiles that body into a
+ * function without the instruction set's target attribute, where vector
+ * values of this set may not appear.
+ */
+static double SX_NAME(fma_chains)(sx_size rounds)
+{
+    const VEC mul = SX_NAME(vsplat)((SX_T)0.5), add = SX_NAME(vsplat)((SX_T)0.25);
+    VEC a[SX_PROBE_CHAINS];
+    double total = 0.0;
+    _Pragma("GCC unroll 32") for (int i = 0; i < SX_PROBE_CHAINS; i++) {
+        a[i] = SX_NAME(vsplat)((SX_T)(1 + i));
+    }
+    for (sx_size r = 0; r < rounds; r++) {
+        _Pragma("GCC unroll 32") for (int i = 0; i < SX_PROBE_CHAINS; i++) {
+            a[i] = a[i] * mul + add;
+        }
+    }
+    for (int i = 0; i < SX_PROBE_CHAINS; i++) {
+        total += SX_NAME(vsum)(a[i]);
+    }
+    return total;
+}
+
+/*
  * The vector units' multiply-add peak, for the benchmarks' bounds: on each of
  * n_threads threads, `rounds` rounds of SX_PROBE_CHAINS independent updates
  * a = a * m + c of whole vectors (one fused multiply-add each where the set
@@ -1937,19 +1962,7 @@ static double SX_NAME(fma_probe)(sx_size rounds, int n_threads, double *sink)
     (void)n_threads;
 #endif
     {
-        const VEC mul = SX_NAME(vsplat)((SX_T)0.5), add = SX_NAME(vsplat)((SX_T)0.25);
-        VEC a[SX_PROBE_CHAINS];
-        _Pragma("GCC unroll 32") for (int i = 0; i < SX_PROBE_CHAINS; i++) {
-            a[i] = SX_NAME(vsplat)((SX_T)(1 + i));
-        }
-        for (sx_size r = 0; r < rounds; r++) {
-            _Pragma("GCC unroll 32") for (int i = 0; i < SX_PROBE_CHAINS; i++) {
-                a[i] = a[i] * mul + add;
-            }
-        }
-        for (int i = 0; i < SX_PROBE_CHAINS; i++) {
-            total += SX_NAME(vsum)(a[i]);
-        }
+        total += SX_NAME(fma_chains)(rounds);
         flops += 2.0 * (double)rounds * SX_PROBE_CHAINS * (double)VLEN;  /* this thread's */
     }
     *sink = total;
