@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# tools/clang.sh: sigmax's tests on a build of sigmax._core made by Clang.
+#
+# The normal build on Linux uses GCC; a macOS user builds with Clang, whose
+# handling of the kernels' instruction-set regions differs (GCC compiles each
+# kernels_<set>.c under `#pragma GCC target`, Clang under
+# `#pragma clang attribute push`, which does not reach the functions Clang
+# makes of OpenMP parallel regions).  This script builds sigmax._core with
+# Clang and OpenMP (Debian: clang and libomp-dev), fails on any compiler
+# warning, and runs the tests of tools/sanitize.sh on that build: all of tests/
+# except the MNIST training, the notebooks and the benchmarks (-m "not slow").
+# The in-place build in python/sigmax is never touched.
+#
+# Usage:
+#   tools/clang.sh                  # the selection (about 2 minutes)
+#   tools/clang.sh -k loss_grad     # extra arguments go to pytest, as in tools/sanitize.sh
+#   SX_CLANG=clang-14 tools/clang.sh   # the compiler (default clang)
+#   SX_PYTHON=.venv/bin/python tools/clang.sh   # the interpreter (numpy, pytest,
+#                                   # hypothesis, setuptools>=77; default python3)
+# Exit status: 0 = the Clang build had no warnings, OpenMP threads, and the
+# tests passed; 1 = warnings or failed tests; 2 = no Clang, or no OpenMP.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
+
+SX_CC=${SX_CLANG:-clang}
+if ! command -v "$SX_CC" > /dev/null; then
+    sx_log "no '$SX_CC' on PATH (Debian: apt-get install clang libomp-dev)"
+    exit 2
+fi
+start=$SECONDS
+sx_make_work clang
+sx_build -O3 ""
+sx_require_openmp
+if grep -q -E ': warning:' "$SX_WORK/build.log"; then
+    sx_log "$SX_CC warned (above): fix the warnings"
+    exit 1
+fi
+sx_log "$("$SX_CC" --version | head -1): no warnings"
+
+sx_test_selection "$SX_REPO/tests" \
+    --ignore "$SX_REPO/tests/test_mnist.py" --ignore "$SX_REPO/tests/test_notebooks.py" \
+    --ignore "$SX_REPO/tests/test_benchmarks.py" -m "not slow" -- "$@"
+set -- "${SX_ARGS[@]}"
+sx_log "running pytest on the Clang build: $*"
+set +e
+sx_pytest -- -q "$@"
+rc=$?
+set -e
+sx_log "pytest status $rc, $((SECONDS - start)) s"
+exit $rc
