@@ -1435,6 +1435,38 @@ static void SX_NAME(block_sigmoid)(double *Z, sx_size count, int log_output, dou
     }
 }
 
+/*
+ * Each of Z's count values z becomes the pair (sigma(-z), sigma(z)), or their
+ * logs when log_output: Z holds 2 * count values after.  As block_sigmoid,
+ * whose values they are bit for bit, but -z has the same e^{-|z|} and
+ * log(1 + e) as z: one exp (and one log) per pair.  The pairs are made in E
+ * (sigma(z)) and L (sigma(-z)), each loop a vector loop, then interleaved.
+ */
+static void SX_NAME(block_sigmoid_pair)(double *Z, sx_size count, int log_output, double *E,
+                                        double *L)
+{
+    SX_NAME(block_exps)(SX_LINK_SIGMOID, Z, 1, count, E, NULL, NULL);
+    if (log_output) {
+        SX_NAME(block_lognorms)(SX_LINK_SIGMOID, E, NULL, 1, count, L);
+        for (sx_size i = 0; i < count; i++) {
+            const double z = Z[i], minus = -z, l = L[i];
+            E[i] = z > 0.0 ? -l : z - l;
+            L[i] = minus > 0.0 ? -l : minus - l;
+        }
+    }
+    else {
+        for (sx_size i = 0; i < count; i++) {
+            const double z = Z[i], e = E[i], one = 1.0 / (1.0 + e), other = e / (1.0 + e);
+            E[i] = z >= 0.0 ? one : other;
+            L[i] = -z >= 0.0 ? one : other;
+        }
+    }
+    for (sx_size i = 0; i < count; i++) {
+        Z[2 * i] = L[i];
+        Z[2 * i + 1] = E[i];
+    }
+}
+
 /* The link's probabilities (or their logs) of the block's logits Z (nrows x k),
  * in place: block_softmax or block_sigmoid, with their scratch. */
 static void SX_NAME(block_activate)(sx_link link, double *Z, sx_size nrows, sx_size k,
@@ -1466,9 +1498,9 @@ static sx_size SX_NAME(row_class)(const double *z, sx_size k)
 /*
  * The block's logits w->Z (nrows x k) become what's values in place,
  * sx_output_width(what, k) per row: the logits themselves; the link's
- * probabilities or their logs; for a pair, each z first becomes (-z, z)
- * (w's scratch holds 2 values per row); for one-vs-rest, log sigma(z), then
- * its softmax across the row.  Not for SX_OUT_CLASS.
+ * probabilities or their logs; for a pair, those of (-z, z) (w's scratch
+ * holds 2 values per row); for one-vs-rest, log sigma(z), then its softmax
+ * across the row.  Not for SX_OUT_CLASS.
  */
 static void SX_NAME(block_outputs)(SX_NAME(work) *w, sx_link link, sx_output what,
                                    sx_size nrows, sx_size k)
@@ -1477,12 +1509,9 @@ static void SX_NAME(block_outputs)(SX_NAME(work) *w, sx_link link, sx_output wha
     if (what == SX_OUT_LOGITS) {
         return;
     }
-    if (sx_output_is_pair(what)) { /* from the last row back, in place */
-        for (sx_size r = nrows; r-- > 0;) {
-            const double z = w->Z[r];
-            w->Z[2 * r + 1] = z;
-            w->Z[2 * r] = -z;
-        }
+    if (sx_output_is_pair(what)) {
+        SX_NAME(block_sigmoid_pair)(w->Z, nrows, log_output, w->E, w->L);
+        return;
     }
     if (sx_output_is_ovr(what)) {
         SX_NAME(block_sigmoid)(w->Z, nrows * k, 1, w->E, w->L);
