@@ -188,8 +188,7 @@ double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
             /* e = e^{-|z|} gives sigma(z), sigma(-z) and softplus without overflow */
             const double zj = z[j], ej = e[j];
             const double tj = t ? t[j] : (k == 1 ? (double)y : (double)(j == y));
-            const double a = zj >= 0.0 ? 1.0 / (1.0 + ej) : ej / (1.0 + ej);
-            const double a_neg = zj >= 0.0 ? ej / (1.0 + ej) : 1.0 / (1.0 + ej);
+            const double a = sx_sigmoid_from_exp(zj, ej), a_neg = sx_sigmoid_from_exp(-zj, ej);
             const double r = a * (1.0 - tj) - tj * a_neg; /* a - t */
             if (loss == SX_LOSS_LOG) {
                 /* l = softplus(z) - t z, written so that neither branch cancels */

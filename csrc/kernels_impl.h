@@ -1412,12 +1412,9 @@ static void SX_NAME(block_softmax)(double *Z, sx_size nrows, sx_size k, int log_
 
 /*
  * Z (count values) = sigma(Z), or log sigma(Z) when log_output, in place, value
- * by value; E and L (count, padded to a vector) are scratch.  With e = e^{-|z|}
+ * by value; E and L (count, padded to a vector) are scratch.  From e = e^{-|z|}
  * (block_exps) and log(1 + e) (block_lognorms), both by vector code to about
- * one ulp: sigma(z) = 1 / (1 + e) for z >= 0, e / (1 + e) below, and
- * log sigma(z) = -log(1 + e) for z > 0, z - log(1 + e) below, so that
- * nothing overflows or cancels.  +/-inf give their limits (1 or 0, and -0 or
- * -inf); NaN stays NaN.
+ * one ulp (sx_sigmoid_from_exp, sx_log_sigmoid_from_log1p).  NaN stays NaN.
  */
 static void SX_NAME(block_sigmoid)(double *Z, sx_size count, int log_output, double *E,
                                    double *L)
@@ -1426,12 +1423,12 @@ static void SX_NAME(block_sigmoid)(double *Z, sx_size count, int log_output, dou
     if (log_output) {
         SX_NAME(block_lognorms)(SX_LINK_SIGMOID, E, NULL, 1, count, L);
         for (sx_size i = 0; i < count; i++) {
-            Z[i] = Z[i] > 0.0 ? -L[i] : Z[i] - L[i];
+            Z[i] = sx_log_sigmoid_from_log1p(Z[i], L[i]);
         }
         return;
     }
     for (sx_size i = 0; i < count; i++) {
-        Z[i] = Z[i] >= 0.0 ? 1.0 / (1.0 + E[i]) : E[i] / (1.0 + E[i]);
+        Z[i] = sx_sigmoid_from_exp(Z[i], E[i]);
     }
 }
 
@@ -1449,16 +1446,16 @@ static void SX_NAME(block_sigmoid_pair)(double *Z, sx_size count, int log_output
     if (log_output) {
         SX_NAME(block_lognorms)(SX_LINK_SIGMOID, E, NULL, 1, count, L);
         for (sx_size i = 0; i < count; i++) {
-            const double z = Z[i], minus = -z, l = L[i];
-            E[i] = z > 0.0 ? -l : z - l;
-            L[i] = minus > 0.0 ? -l : minus - l;
+            const double z = Z[i], l = L[i];
+            E[i] = sx_log_sigmoid_from_log1p(z, l);
+            L[i] = sx_log_sigmoid_from_log1p(-z, l);
         }
     }
     else {
         for (sx_size i = 0; i < count; i++) {
-            const double z = Z[i], e = E[i], one = 1.0 / (1.0 + e), other = e / (1.0 + e);
-            E[i] = z >= 0.0 ? one : other;
-            L[i] = -z >= 0.0 ? one : other;
+            const double z = Z[i], e = E[i];
+            E[i] = sx_sigmoid_from_exp(z, e);
+            L[i] = sx_sigmoid_from_exp(-z, e);
         }
     }
     for (sx_size i = 0; i < count; i++) {

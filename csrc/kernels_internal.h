@@ -103,6 +103,22 @@ static inline sx_size sx_part_start(sx_size count, sx_size q, sx_size parts)
 }
 
 /*
+ * The sigmoid of z from e = e^{-|z|}: 1 / (1 + e) for z >= 0, e / (1 + e)
+ * below, so that nothing overflows (sigma(-z) is the same at -z, from the same
+ * e); its log from l = log(1 + e): -l for z > 0, z - l below, so that nothing
+ * cancels.  +/-inf give their limits (1 or 0, and -0 or -inf).
+ */
+static inline double sx_sigmoid_from_exp(double z, double e)
+{
+    return z >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+
+static inline double sx_log_sigmoid_from_log1p(double z, double l)
+{
+    return z > 0.0 ? -l : z - l;
+}
+
+/*
  * The per-row loss, on double logits z (k) and e (k): e_j = exp(z_j - zmax)
  * with zmax = max z for the softmax link, exp(-|z_j|) for the sigmoid link;
  * tsum = s - 1 with s = sum_j e_j, summed without the 1 of a maximum (softmax;
