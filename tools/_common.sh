@@ -218,6 +218,15 @@ sx_test_selection() {
     fi
 }
 
+# sx_kernel_selection ARG...: sx_test_selection with the default selection of
+# sanitize.sh, avx512_on_avx2.sh and clang.sh: all of tests/ except the MNIST
+# training, the notebooks and the benchmarks (-m "not slow").
+sx_kernel_selection() {
+    sx_test_selection "$SX_REPO/tests" \
+        --ignore "$SX_REPO/tests/test_mnist.py" --ignore "$SX_REPO/tests/test_notebooks.py" \
+        --ignore "$SX_REPO/tests/test_benchmarks.py" -m "not slow" -- "$@"
+}
+
 # sx_pytest [PREFIX...] -- [PYTEST ARGS...]: run pytest on the checkout's tests
 # against $SX_WORK/lib.  PREFIX is a command to run python under (e.g. valgrind).
 # Runs in $SX_WORK/run so hypothesis' database and tmp files stay out of the

@@ -71,9 +71,7 @@ if [ "$in_use" != avx512 ]; then
 fi
 sx_require_openmp
 
-sx_test_selection "$SX_REPO/tests" \
-    --ignore "$SX_REPO/tests/test_mnist.py" --ignore "$SX_REPO/tests/test_notebooks.py" \
-    --ignore "$SX_REPO/tests/test_benchmarks.py" -m "not slow" -- "$@"
+sx_kernel_selection "$@"
 set -- "${SX_ARGS[@]}"
 sx_log "running pytest on the avx512 kernels (compiled for AVX2): $*"
 set +e

@@ -37,9 +37,7 @@ if grep -q -E ': warning:' "$SX_WORK/build.log"; then
 fi
 sx_log "$("$SX_CC" --version | head -1): no warnings"
 
-sx_test_selection "$SX_REPO/tests" \
-    --ignore "$SX_REPO/tests/test_mnist.py" --ignore "$SX_REPO/tests/test_notebooks.py" \
-    --ignore "$SX_REPO/tests/test_benchmarks.py" -m "not slow" -- "$@"
+sx_kernel_selection "$@"
 set -- "${SX_ARGS[@]}"
 sx_log "running pytest on the Clang build: $*"
 set +e

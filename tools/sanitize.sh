@@ -114,9 +114,7 @@ sx_build "$OPT" "$SAN_FLAGS"
 grep -q __asan_report <<<"$(nm -D "$SX_CORE")" || { sx_log "the build is not instrumented"; exit 2; }
 sx_require_openmp LD_PRELOAD="$ASAN_RT" ASAN_OPTIONS=detect_leaks=0
 
-sx_test_selection "$SX_REPO/tests" \
-    --ignore "$SX_REPO/tests/test_mnist.py" --ignore "$SX_REPO/tests/test_notebooks.py" \
-    --ignore "$SX_REPO/tests/test_benchmarks.py" -m "not slow" -- "$@"
+sx_kernel_selection "$@"
 set -- "${SX_ARGS[@]}"
 
 reports=$SX_WORK/reports
