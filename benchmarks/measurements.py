@@ -100,6 +100,8 @@ class Config:
     scale_rows: int = 30_000      # rows of the synthetic M and K sweeps
     scale_k_features: int = 784   # features of the synthetic K sweep
     predict_fit_rows: int = 10_000
+    binary_rows: int = 1_000_000              # rows of the binary predict_proba's synthetic X
+    binary_features: Tuple[int, ...] = (4, 20)
     fit_C: float = 1.0
     fit_sklearn_tol: float = 1e-4
     fit_sklearn_max_iter: int = 500
@@ -520,6 +522,62 @@ def predict_proba(data: Data, cfg: Config) -> Dict[str, Any]:
                                            best_sk.name, best_sk, best_ours.name, best_ours))
             result[split]["max_abs_diff_of_probabilities"] = float(
                 np.max(np.abs(ours.predict_proba(X[:1000]) - theirs.predict_proba(X[:1000]))))
+        out["by_dtype"][dn] = result
+    return out
+
+
+def binary_data(n: int, m: int, dtype, seed: int) -> Tuple[np.ndarray, np.ndarray]:
+    """n rows of m standard normal features in dtype, and 0/1 labels drawn from
+    a logistic model of them (the lectures' binary model)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, m)).astype(dtype)
+    y = (X @ rng.standard_normal(m).astype(dtype) + rng.logistic(size=n) > 0).astype(np.intp)
+    return X, y
+
+
+def predict_proba_binary(data: Data, cfg: Config) -> Dict[str, Any]:
+    """predict_proba of a binary LogisticRegression (sigmax's and scikit-learn's)
+    on synthetic X of a few features: per row a handful of multiply-adds and one
+    sigmoid, where MNIST's 10 classes have 7840 multiply-adds and a softmax."""
+    sklearn = import_sklearn()
+    n, rows = cfg.binary_rows, min(cfg.predict_fit_rows, cfg.binary_rows)
+    out: Dict[str, Any] = {
+        "title": f"predict_proba of a binary model ({n} rows of synthetic data)",
+        "row_label": "features (rows)", "by_dtype": {}, "ratios": [], "checks": [],
+        "notes": [f"X standard normal, y from a logistic model of it; sigmax's "
+                  f"LogisticRegression and scikit-learn's fitted briefly (30 L-BFGS "
+                  f"iterations) on the first {rows} rows; each library at its best thread "
+                  "count; the cross-check gives scikit-learn sigmax's coefficients"]}
+    if sklearn is None:
+        out["notes"].append(sklearn_missing("the comparison with its LogisticRegression is "
+                                            "skipped; sigmax's throughput alone is measured"))
+    elif not thread_control():
+        out["notes"].append(NO_THREAD_CONTROL)
+    out["notes"] += one_part_notes("X", n, cfg.threads)
+    for dtype in DTYPES:
+        dn = dtype_name(dtype)
+        result: Dict[str, Any] = {}
+        for m in cfg.binary_features:
+            X, y = binary_data(n, m, dtype, cfg.seed + m)
+            ours = quiet(lambda: sigmax.LogisticRegression(alpha=1.0 / rows, max_iter=30)
+                         .fit(X[:rows], y[:rows]))
+            theirs = None if sklearn is None else quiet(
+                lambda: sklearn.linear_model.LogisticRegression(C=1.0, max_iter=30)
+                .fit(X[:rows], y[:rows]))
+            tasks, our_names, sk_names = predict_proba_tasks(ours, theirs, X, cfg.threads)
+            timings = race(tasks, cfg.fast_repeats, seed=cfg.seed)
+            out["checks"] += same_proba_checks(
+                ours, theirs, X, cfg.threads, dtype,
+                f"binary predict_proba of the same coefficients, {m} features")
+            result[str(m)] = {"rows": n, "timings": timings_dict(timings),
+                              "orders": timings.orders,
+                              "rows_per_s": {name: n / t.min for name, t in timings.items()}}
+            if theirs is not None:
+                best_sk, best_ours = best_of(timings, sk_names), best_of(timings, our_names)
+                out["ratios"].append(ratio_row(
+                    f"predict_proba binary {dn}, {m} features ({n} rows)",
+                    best_sk.name, best_sk, best_ours.name, best_ours))
+            del X, y
         out["by_dtype"][dn] = result
     return out
 
@@ -957,6 +1015,7 @@ SECTIONS: Dict[str, Callable[[Data, Config], Dict[str, Any]]] = {
     "sgd_epoch": sgd_epoch,
     "loss_grad_vs_read": loss_grad_vs_read,
     "predict_proba": predict_proba,
+    "predict_proba_binary": predict_proba_binary,
     "memory": memory,
     "scaling": scaling,
     "full_fit": full_fit,

@@ -148,7 +148,8 @@ def _predict(section: Dict[str, Any]) -> List[str]:
                            f"**{rates[ours] / rates[sk]:.2f}**"]
             rows.append(row)
     return [f"### {section['title']}", ""] + _md_table(
-        ["dtype", "rows", "sigmax rows/s", "sklearn rows/s", "sigmax / sklearn throughput"],
+        ["dtype", section.get("row_label", "rows"), "sigmax rows/s", "sklearn rows/s",
+         "sigmax / sklearn throughput"],
         rows) + [f"- {n}" for n in section["notes"]] + [""]
 
 
@@ -332,7 +333,8 @@ def _bounds(section: Dict[str, Any], results: Dict[str, Any]) -> List[str]:
 
 
 RENDERERS = {"sgd_epoch": _sgd, "loss_grad_vs_read": _loss_grad, "predict_proba": _predict,
-             "memory": _memory, "scaling": _scaling, "full_fit": _full_fit}
+             "predict_proba_binary": _predict, "memory": _memory, "scaling": _scaling,
+             "full_fit": _full_fit}
 # renderers that also read the other sections of the run
 WHOLE_RUN_RENDERERS = {"bounds": _bounds}
 

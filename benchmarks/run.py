@@ -46,7 +46,7 @@ def quick_config() -> Config:
     return Config(quick=True, repeats=2, fast_repeats=2, threads=cpu_threads(),
                   scaling_threads=cpu_threads(), scale_n=(1000, 2000, 4000),
                   scale_m=(16, 64, 256), scale_k=(2, 10, 50), scale_rows=2000,
-                  scale_k_features=64, predict_fit_rows=2000)
+                  scale_k_features=64, predict_fit_rows=2000, binary_rows=20_000)
 
 
 def full_config() -> Config:

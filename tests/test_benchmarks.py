@@ -28,10 +28,11 @@ REPO = Path(__file__).resolve().parents[1]
 RUN = REPO / "benchmarks" / "run.py"
 TIMEOUT_S = 600
 
-SECTIONS = ("sgd_epoch", "loss_grad_vs_read", "predict_proba", "memory", "scaling", "full_fit",
-            "bounds")
+SECTIONS = ("sgd_epoch", "loss_grad_vs_read", "predict_proba", "predict_proba_binary", "memory",
+            "scaling", "full_fit", "bounds")
 HEADINGS = ("## Benchmarks", "### Summary", "### Cross-checks", "### One minibatch-SGD epoch",
             "### Full-batch loss_grad against one read of X", "### predict_proba throughput",
+            "### predict_proba of a binary model",
             "### Peak memory of fit", "### Scaling of loss_grad", "### Full fit to tolerance",
             "### What the machine allows")
 
@@ -98,6 +99,8 @@ def test_ratios_are_positive_numbers(quick):
     assert any(m.startswith("SGD epoch float32") for m in measured)
     assert any(m.startswith("SGD epoch float64") for m in measured)
     assert any(m.startswith("predict_proba") for m in measured)
+    assert any(m.startswith("predict_proba binary float32") for m in measured)
+    assert any(m.startswith("predict_proba binary float64") for m in measured)
     assert any(m.startswith("full fit") for m in measured)
     assert any("loss_grad / read-X" in row["measurement"] for row in rows)
     for row in rows:
@@ -739,6 +742,11 @@ def test_without_sklearn_its_comparisons_are_skipped_and_the_rest_runs(without_s
     for res in pp["by_dtype"].values():  # sigmax's throughput alone
         for split in res.values():
             assert split["timings"] and all(n.startswith("sigmax") for n in split["timings"])
+    binary = sections["predict_proba_binary"]
+    assert binary["ratios"] == [] and any(missing in note for note in binary["notes"])
+    for res in binary["by_dtype"].values():
+        for shape in res.values():
+            assert shape["timings"] and all(n.startswith("sigmax") for n in shape["timings"])
     fit = sections["full_fit"]
     assert fit["ratios"] == [] and "sklearn" not in fit and any(missing in n for n in fit["notes"])
     assert fit["sigmax_default"]["n_iter"] > 0
@@ -746,7 +754,7 @@ def test_without_sklearn_its_comparisons_are_skipped_and_the_rest_runs(without_s
     report = (out / "latest.md").read_text()
     for heading in HEADINGS:
         assert heading in report, heading
-    assert report.count(missing) == 3 and missing in proc.stdout
+    assert report.count(missing) == 4 and missing in proc.stdout
     try:
         import matplotlib  # noqa: F401
     except ImportError:
