@@ -104,9 +104,9 @@ static inline sx_size sx_part_start(sx_size count, sx_size q, sx_size parts)
 
 /*
  * The sigmoid of z from e = e^{-|z|}: 1 / (1 + e) for z >= 0, e / (1 + e)
- * below, so that nothing overflows (sigma(-z) is the same at -z, from the same
- * e); its log from l = log(1 + e): -l for z > 0, z - l below, so that nothing
- * cancels.  +/-inf give their limits (1 or 0, and -0 or -inf).
+ * below, so that nothing overflows (and sigma(-z) = sx_sigmoid_from_exp(-z, e),
+ * with the same e); its log from l = log(1 + e): -l for z > 0, z - l below, so
+ * that nothing cancels.  +/-inf give their limits (1 or 0, and -0 or -inf).
  */
 static inline double sx_sigmoid_from_exp(double z, double e)
 {

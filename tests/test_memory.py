@@ -59,8 +59,11 @@ def rss_growth(fn):
     """Growth of the peak RSS during fn(), in bytes (Linux only): the least of
     RSS_TRIES calls.  The peak RSS is the whole process's, so a page touched by
     anything else at that moment counts too (once, in a full run of the suite,
-    1.9 MB where the call itself grows it by 0.4 MB); what fn allocates shows
-    in every call."""
+    1.9 MB where the call itself grows it by 0.4 MB).  What fn allocates anew
+    in every call shows in every call (the kernels' scratch does: the C
+    library returns it to the system between calls); memory the C library
+    keeps from one call to the next shows in the first only, as it would in
+    growth()'s warm-up call anyway."""
     tries = [fit_memory.rss_peak_growth(fn) for _ in range(RSS_TRIES)]
     assert None not in tries, "the peak RSS could not be reset or read through /proc/self " \
                               "(clear_refs, status) on Linux"

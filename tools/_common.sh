@@ -1,6 +1,7 @@
-# Shared helpers for tools/sanitize.sh and tools/valgrind.sh (sourced, not run).
+# Shared helpers for the scripts of tools/ (sanitize.sh, valgrind.sh,
+# avx512_on_avx2.sh, clang.sh; sourced, not run).
 #
-# Both scripts build sigmax._core from a *copy* of the checkout into a fresh
+# Each script builds sigmax._core from a *copy* of the checkout into a fresh
 # temporary directory and run the checkout's tests against that build; nothing
 # is written into the checkout (no in-place build in python/sigmax, no build/,
 # no __pycache__, .pytest_cache or .hypothesis).
