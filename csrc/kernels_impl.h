@@ -1412,9 +1412,10 @@ static void SX_NAME(block_softmax)(double *Z, sx_size nrows, sx_size k, int log_
 
 /*
  * Z (count values) = sigma(Z), or log sigma(Z) when log_output, in place, value
- * by value; E and L (count, padded to a vector) are scratch.  From e = e^{-|z|}
- * (block_exps) and log(1 + e) (block_lognorms), both by vector code to about
- * one ulp (sx_sigmoid_from_exp, sx_log_sigmoid_from_log1p).  NaN stays NaN.
+ * by value; E and L (count values each) are scratch.  Each value comes from
+ * e = e^{-|z|} (block_exps) or log(1 + e) (block_lognorms), both computed by
+ * vector code to about one ulp, through sx_sigmoid_from_exp or
+ * sx_log_sigmoid_from_log1p.  NaN stays NaN.
  */
 static void SX_NAME(block_sigmoid)(double *Z, sx_size count, int log_output, double *E,
                                    double *L)
@@ -1434,10 +1435,11 @@ static void SX_NAME(block_sigmoid)(double *Z, sx_size count, int log_output, dou
 
 /*
  * Each of Z's count values z becomes the pair (sigma(-z), sigma(z)), or their
- * logs when log_output: Z holds 2 * count values after.  As block_sigmoid,
- * whose values they are bit for bit, but -z has the same e^{-|z|} and
- * log(1 + e) as z: one exp (and one log) per pair.  The pairs are made in E
- * (sigma(z)) and L (sigma(-z)), each loop a vector loop, then interleaved.
+ * logs when log_output: Z (room for 2 * count values) holds the pairs after;
+ * E and L (count values each) are scratch.  As block_sigmoid, whose values
+ * they are bit for bit, but -z has the same e^{-|z|} and log(1 + e) as z: one
+ * exp (and one log) per pair.  The pairs are made in E (sigma(z)) and L
+ * (sigma(-z)), each loop a vector loop, then interleaved.
  */
 static void SX_NAME(block_sigmoid_pair)(double *Z, sx_size count, int log_output, double *E,
                                         double *L)
@@ -1551,12 +1553,23 @@ static int SX_NAME(forward_rows)(SX_NAME(work) *w, const sx_view *X, const sx_pa
          * below -FLT_MAX then rounds to -inf, its value in float32); float64 outputs
          * are those doubles, finite already (the check then compiles away) */
         int stored_finite = 1;
-        for (sx_size r = 0; r < nrows; r++) {
-            char *o = out + (begin + start + r) * out_s0;
-            for (sx_size c = 0; c < kout; c++) {
-                const SX_T v = (SX_T)w->Z[r * kout + c];
-                *(SX_T *)(o + c * out_s1) = v;
+        if (out_s1 == (sx_size)sizeof(SX_T) && out_s0 == kout * (sx_size)sizeof(SX_T)) {
+            /* contiguous rows (every output the estimators make): one vector loop */
+            SX_T *o = (SX_T *)(out + (begin + start) * out_s0);
+            for (sx_size i = 0; i < nrows * kout; i++) {
+                const SX_T v = (SX_T)w->Z[i];
+                o[i] = v;
                 stored_finite &= SX_TSIZE == 8 || v - v == 0 || (log_output && v < 0);
+            }
+        }
+        else {
+            for (sx_size r = 0; r < nrows; r++) {
+                char *o = out + (begin + start + r) * out_s0;
+                for (sx_size c = 0; c < kout; c++) {
+                    const SX_T v = (SX_T)w->Z[r * kout + c];
+                    *(SX_T *)(o + c * out_s1) = v;
+                    stored_finite &= SX_TSIZE == 8 || v - v == 0 || (log_output && v < 0);
+                }
             }
         }
         if (!stored_finite) {

@@ -68,6 +68,33 @@ def test_environment_variable_with_an_unknown_set_fails_the_import():
 
 @pytest.mark.parametrize("isa", ISAS, indirect=True)
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_forward_writes_the_same_values_into_any_layout_of_out(isa, dtype):
+    """The estimators pass C-contiguous outputs, which the kernels store in one
+    flat loop; any other layout (Fortran order, every other column, rows
+    reversed) takes the row-by-row store and receives the same values."""
+    rng = np.random.default_rng(3)
+    n, m = 300, 7
+    X = rng.standard_normal((n, m)).astype(dtype)
+    # every output but the class: logits, probabilities, logs, pairs, one-vs-rest
+    for link, k, whats in (("softmax", 4, (0, 1, 2)), ("sigmoid", 1, (0, 1, 2, 4, 5)),
+                           ("sigmoid", 3, (6, 7))):
+        W = rng.standard_normal((k, m)).astype(dtype)
+        b = rng.standard_normal(k).astype(dtype)
+        for what in whats:
+            width = 2 if what in (4, 5) else k
+            expected = np.full((n, width), np.nan, dtype)
+            _core.forward(X, W, b, LINKS[link], what, expected, 1)
+            assert not np.isnan(expected).any()
+            layouts = {"F": np.full((n, width), np.nan, dtype, order="F"),
+                       "every other column": np.full((n, 2 * width), np.nan, dtype)[:, ::2],
+                       "rows reversed": np.full((n, width), np.nan, dtype)[::-1]}
+            for layout, out in layouts.items():
+                _core.forward(X, W, b, LINKS[link], what, out, 1)
+                np.testing.assert_array_equal(out, expected, err_msg=f"{link} {what} {layout}")
+
+
+@pytest.mark.parametrize("isa", ISAS, indirect=True)
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n, m, k", SHAPES)
 def test_every_set_matches_the_reference(isa, dtype, n, m, k):
     for link, loss, form in [("softmax", "log", "index"), ("softmax", "mse", "soft"),
