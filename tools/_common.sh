@@ -228,6 +228,20 @@ sx_kernel_selection() {
         --ignore "$SX_REPO/tests/test_benchmarks.py" -m "not slow" -- "$@"
 }
 
+# sx_run_kernel_tests WHAT START ARG...: pytest on the build, on sx_kernel_selection's
+# selection narrowed or replaced by ARG (the script's own arguments), logged as run on
+# WHAT with the time since START (a $SECONDS); exits with pytest's status.
+sx_run_kernel_tests() {
+    local what=$1 start=$2 rc=0
+    shift 2
+    sx_kernel_selection "$@"
+    set -- "${SX_ARGS[@]}"
+    sx_log "running pytest on $what: $*"
+    sx_pytest -- -q "$@" || rc=$?
+    sx_log "pytest status $rc, $((SECONDS - start)) s"
+    exit $rc
+}
+
 # sx_pytest [PREFIX...] -- [PYTEST ARGS...]: run pytest on the checkout's tests
 # against $SX_WORK/lib.  PREFIX is a command to run python under (e.g. valgrind).
 # Runs in $SX_WORK/run so hypothesis' database and tmp files stay out of the

@@ -71,12 +71,4 @@ if [ "$in_use" != avx512 ]; then
 fi
 sx_require_openmp
 
-sx_kernel_selection "$@"
-set -- "${SX_ARGS[@]}"
-sx_log "running pytest on the avx512 kernels (compiled for AVX2): $*"
-set +e
-sx_pytest -- -q "$@"
-rc=$?
-set -e
-sx_log "pytest status $rc, $((SECONDS - start)) s"
-exit $rc
+sx_run_kernel_tests "the avx512 kernels (compiled for AVX2)" "$start" "$@"

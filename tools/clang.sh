@@ -43,12 +43,4 @@ if grep -q -E ': warning:' "$SX_WORK/build.log"; then
 fi
 sx_log "$("$SX_CC" --version | head -1): no warnings"
 
-sx_kernel_selection "$@"
-set -- "${SX_ARGS[@]}"
-sx_log "running pytest on the Clang build: $*"
-set +e
-sx_pytest -- -q "$@"
-rc=$?
-set -e
-sx_log "pytest status $rc, $((SECONDS - start)) s"
-exit $rc
+sx_run_kernel_tests "the Clang build" "$start" "$@"
