@@ -477,6 +477,23 @@ def same_proba_checks(ours, theirs, X: np.ndarray, threads: Sequence[int], dtype
     return checks
 
 
+def time_predict_proba(ours, theirs, X: np.ndarray, dtype, cfg: Config, out: Dict[str, Any],
+                       check: str, measurement: str) -> Dict[str, Any]:
+    """One data set of a predict_proba section: races the contenders on X
+    (predict_proba_tasks), adds the cross-checks named ``check`` to out and,
+    with scikit-learn, the ratio row named ``measurement``; returns the data
+    set's rows, timings and rows per second."""
+    tasks, our_names, sk_names = predict_proba_tasks(ours, theirs, X, cfg.threads)
+    timings = race(tasks, cfg.fast_repeats, seed=cfg.seed)
+    out["checks"] += same_proba_checks(ours, theirs, X, cfg.threads, dtype, check)
+    if theirs is not None:
+        best_sk, best_ours = best_of(timings, sk_names), best_of(timings, our_names)
+        out["ratios"].append(ratio_row(measurement, best_sk.name, best_sk, best_ours.name,
+                                       best_ours))
+    return {"rows": X.shape[0], "timings": timings_dict(timings), "orders": timings.orders,
+            "rows_per_s": {name: X.shape[0] / t.min for name, t in timings.items()}}
+
+
 def predict_proba(data: Data, cfg: Config) -> Dict[str, Any]:
     sklearn = import_sklearn()
     rows = min(cfg.predict_fit_rows, data.X64.shape[0])
@@ -504,24 +521,13 @@ def predict_proba(data: Data, cfg: Config) -> Dict[str, Any]:
         ours, theirs = _fit_for_prediction(data.train(dtype)[:rows], data.y[:rows], sklearn)
         result: Dict[str, Any] = {}
         for split, X in (("test", data.test(dtype)), ("train", data.train(dtype))):
-            tasks, our_names, sk_names = predict_proba_tasks(ours, theirs, X, cfg.threads)
-            timings = race(tasks, cfg.fast_repeats, seed=cfg.seed)
-            out["checks"] += same_proba_checks(
-                ours, theirs, X, cfg.threads, dtype,
-                f"predict_proba of the same coefficients, {split} ({X.shape[0]} rows)")
-            result[split] = {
-                "rows": X.shape[0],
-                "timings": timings_dict(timings),
-                "orders": timings.orders,
-                "rows_per_s": {name: X.shape[0] / t.min for name, t in timings.items()},
-            }
-            if theirs is None:
-                continue
-            best_sk, best_ours = best_of(timings, sk_names), best_of(timings, our_names)
-            out["ratios"].append(ratio_row(f"predict_proba {dn}, {split} ({X.shape[0]} rows)",
-                                           best_sk.name, best_sk, best_ours.name, best_ours))
-            result[split]["max_abs_diff_of_probabilities"] = float(
-                np.max(np.abs(ours.predict_proba(X[:1000]) - theirs.predict_proba(X[:1000]))))
+            result[split] = time_predict_proba(
+                ours, theirs, X, dtype, cfg, out,
+                f"predict_proba of the same coefficients, {split} ({X.shape[0]} rows)",
+                f"predict_proba {dn}, {split} ({X.shape[0]} rows)")
+            if theirs is not None:
+                result[split]["max_abs_diff_of_probabilities"] = float(np.max(np.abs(
+                    ours.predict_proba(X[:1000]) - theirs.predict_proba(X[:1000]))))
         out["by_dtype"][dn] = result
     return out
 
@@ -564,19 +570,10 @@ def predict_proba_binary(data: Data, cfg: Config) -> Dict[str, Any]:
             theirs = None if sklearn is None else quiet(
                 lambda: sklearn.linear_model.LogisticRegression(C=1.0, max_iter=30)
                 .fit(X[:rows], y[:rows]))
-            tasks, our_names, sk_names = predict_proba_tasks(ours, theirs, X, cfg.threads)
-            timings = race(tasks, cfg.fast_repeats, seed=cfg.seed)
-            out["checks"] += same_proba_checks(
-                ours, theirs, X, cfg.threads, dtype,
-                f"binary predict_proba of the same coefficients, {m} features")
-            result[str(m)] = {"rows": n, "timings": timings_dict(timings),
-                              "orders": timings.orders,
-                              "rows_per_s": {name: n / t.min for name, t in timings.items()}}
-            if theirs is not None:
-                best_sk, best_ours = best_of(timings, sk_names), best_of(timings, our_names)
-                out["ratios"].append(ratio_row(
-                    f"predict_proba binary {dn}, {m} features ({n} rows)",
-                    best_sk.name, best_sk, best_ours.name, best_ours))
+            result[str(m)] = time_predict_proba(
+                ours, theirs, X, dtype, cfg, out,
+                f"binary predict_proba of the same coefficients, {m} features",
+                f"predict_proba binary {dn}, {m} features ({n} rows)")
             del X, y
         out["by_dtype"][dn] = result
     return out
