@@ -140,8 +140,22 @@ def test_main_job_reports_warnings_in_the_options_terms():
     assert lines[0].endswith("--learning-rate=30.0 is likely too large for this data")
 
 
+def test_main_job_help_goes_to_stdout_and_exits_0():
+    run = subprocess.run([sys.executable, "-m", "sigmax", "--help"], env=_job_env(),
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and run.stderr == ""
+    assert run.stdout.startswith("usage: python -m sigmax [-h] [--epochs EPOCHS]")
+    assert run.stdout.endswith("$SIGMAX_DATA or a cache)\n")  # the last option's help, one newline
+
+
+# the job's two kinds of output to stdout: a run's lines, and --help's text
+_OUTPUTS = pytest.mark.parametrize("args", [["--epochs", "1", "--n-jobs", "1"], ["--help"]],
+                                   ids=["run", "help"])
+
+
+@_OUTPUTS
 @pytest.mark.parametrize("stderr_too", [False, True], ids=["stdout", "stdout and stderr"])
-def test_main_job_stops_quietly_when_its_reader_has_gone(stderr_too):
+def test_main_job_stops_quietly_when_its_reader_has_gone(stderr_too, args):
     """`python -m sigmax | head -1` (or `2>&1 | head -1`): once the pipe's
     reader has gone, the job stops with status 141, as a program stopped by
     SIGPIPE does, without a traceback or a message.  The pipe's read end is
@@ -149,7 +163,7 @@ def test_main_job_stops_quietly_when_its_reader_has_gone(stderr_too):
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        run = subprocess.run([sys.executable, "-m", "sigmax", "--epochs", "1", "--n-jobs", "1"],
+        run = subprocess.run([sys.executable, "-m", "sigmax", *args],
                              env=_job_env(), stdout=write_end,
                              stderr=write_end if stderr_too else subprocess.PIPE, timeout=300)
     finally:
@@ -158,12 +172,13 @@ def test_main_job_stops_quietly_when_its_reader_has_gone(stderr_too):
     assert run.stderr in (None, b"")
 
 
+@_OUTPUTS
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
-def test_main_job_reports_output_it_cannot_write_as_an_error():
+def test_main_job_reports_output_it_cannot_write_as_an_error(args):
     """stdout on a full disk: exit status 1 and a one-line message, not a
     traceback (nor a second report from Python's flush of stdout at exit)."""
     with open("/dev/full", "w") as full:
-        run = subprocess.run([sys.executable, "-m", "sigmax", "--epochs", "1", "--n-jobs", "1"],
+        run = subprocess.run([sys.executable, "-m", "sigmax", *args],
                              env=_job_env(), stdout=full, stderr=subprocess.PIPE, text=True,
                              timeout=300)
     assert run.returncode == 1

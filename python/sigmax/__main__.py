@@ -18,7 +18,7 @@ import os
 import sys
 import time
 import warnings
-from typing import Optional, Sequence, TextIO, Type, Union
+from typing import Any, Optional, Sequence, TextIO, Type, Union
 
 import numpy as np
 
@@ -93,8 +93,21 @@ def _to_devnull(*streams: TextIO) -> None:
             os.close(devnull)
 
 
+class _Parser(argparse.ArgumentParser):
+    """The job's argument parser: --help's text goes to stdout through _print,
+    so that a refused write ends the job as the job's own lines do (status 1
+    and a message, or 141 for a closed pipe).  argparse itself ignores an
+    OSError there and exits 0."""
+
+    def print_help(self, file: Any = None) -> None:  # typeshed's type varies between versions
+        if file is not None:
+            super().print_help(file)
+            return
+        _print(self.format_help().removesuffix("\n"))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=_PROG,
         description="The lectures' MNIST softmax regression: minibatch SGD from zero weights, "
                     "then the test accuracy (the lecture reports 92.16%).")
@@ -113,8 +126,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                              "the result is the same for any count)")
     parser.add_argument("--data-dir", default=None,
                         help="directory with the four MNIST IDX files (default: $SIGMAX_DATA or a cache)")
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)  # --help writes through _print
         with warnings.catch_warnings():  # restores showwarning on the way out
             warnings.showwarning = _show_warning
             return _run(parser, args)
