@@ -229,6 +229,43 @@ def test_read_idx_reads_no_further_than_its_header_says(tmp_path, compress):
         read_idx(huge)
 
 
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize("announced", ["as held", "5x held"])
+def test_read_idx_holds_the_file_once(tmp_path, compress, announced):
+    # an image file of 32000 images (25 MB), whose header announces them or
+    # five times as many (a small .gz claiming gigabytes): the peak is about
+    # what the file holds, not twice (chunks joined, or a copy of the array)
+    images = 32000
+    held = images * 28 * 28
+    claim = held if announced == "as held" else 5 * held
+    path = tmp_path / ("images.gz" if compress else "images")
+    data = struct.pack(">IIII", 0x803, claim // (28 * 28), 28, 28) + bytes(held)
+    path.write_bytes(gzip.compress(data, compresslevel=1) if compress else data)
+    del data
+    tracemalloc.start()
+    try:
+        if claim == held:
+            out = read_idx(path)
+            assert out.shape == (images, 28, 28) and out.flags.writeable
+            del out
+        else:
+            with pytest.raises(ValueError, match="payload") as info:
+                read_idx(path)
+            assert "images" in str(info.value)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.3 * held
+
+
+def test_read_idx_names_the_file_for_dimensions_no_array_can_have(tmp_path):
+    # no payload (a dimension is 0), but a product of the others beyond NumPy's
+    path = tmp_path / "empty-but-vast"
+    path.write_bytes(struct.pack(">IIII", 0x803, 0, 2**32 - 1, 2**32 - 1))
+    with pytest.raises(ValueError, match="empty-but-vast: IDX dimensions .* too large"):
+        read_idx(path)
+
+
 def test_read_idx_missing(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_idx(tmp_path / "nope")

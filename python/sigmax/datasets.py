@@ -87,6 +87,10 @@ _DOWNLOAD_ERRORS = (OSError, ValueError, EOFError, zlib.error, http.client.HTTPE
 # --------------------------------------------------------------------------- #
 # IDX parsing
 # --------------------------------------------------------------------------- #
+# a file's contents: bytes, or the bytearray that _read_upto fills
+_Bytes = Union[bytes, bytearray]
+
+
 @contextlib.contextmanager
 def _opened(path: Path, gz: bool, remedy: str = "") -> Iterator[io.BufferedIOBase]:
     """``path`` open for reading bytes, gunzipped when ``gz``; invalid or
@@ -99,21 +103,24 @@ def _opened(path: Path, gz: bool, remedy: str = "") -> Iterator[io.BufferedIOBas
         raise ValueError(f"{path}: corrupt gzip file ({exc}){remedy}") from exc
 
 
-def _read_upto(fh: io.BufferedIOBase, size: int) -> bytes:
-    """At most ``size`` bytes of ``fh``, read in chunks: ``read(size)`` can
-    allocate ``size`` bytes up front, whatever the file holds."""
-    chunks = []
+def _read_upto(fh: io.BufferedIOBase, size: int, head: bytes = b"") -> bytearray:
+    """``head`` followed by at most ``size`` bytes of ``fh``, in one buffer
+    that grows a chunk at a time: ``read(size)`` can allocate ``size`` bytes
+    up front, whatever the file holds, and chunks joined at the end would be
+    held twice.  Its memory is about what the file holds (a bytearray
+    over-allocates by an eighth at most)."""
+    buf = bytearray(head)
     while size > 0:
         chunk = fh.read(min(size, _CHUNK))
         if not chunk:
             break
-        chunks.append(chunk)
+        buf += chunk
         size -= len(chunk)
-    return b"".join(chunks)
+    return buf
 
 
 def _read_bytes(path: Path, gz: Optional[bool] = None, limit: Optional[int] = None,
-                remedy: str = "") -> bytes:
+                remedy: str = "") -> _Bytes:
     """Return the uncompressed contents of ``path``.
 
     The file is gunzipped if ``gz`` is true, or, when ``gz`` is None, if its
@@ -137,12 +144,12 @@ def _read_bytes(path: Path, gz: Optional[bool] = None, limit: Optional[int] = No
     return data
 
 
-def _parse_idx(data: bytes, name: Union[str, Path]) -> np.ndarray:
-    """Parse unsigned-byte IDX ``data`` into a read-only uint8 view.
+def _parse_idx(data: _Bytes, name: Union[str, Path]) -> np.ndarray:
+    """Parse unsigned-byte IDX ``data`` into a uint8 view.
 
     Parameters
     ----------
-    data : bytes
+    data : bytes or bytearray
         Uncompressed IDX file contents.
     name : str or Path
         File name used in error messages.
@@ -150,13 +157,14 @@ def _parse_idx(data: bytes, name: Union[str, Path]) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        Read-only uint8 array (a view on ``data``) with the IDX shape.
+        uint8 array with the IDX shape: a view on ``data``, writable when
+        ``data`` is.
 
     Raises
     ------
     ValueError
-        On a bad magic number, a truncated header, or a payload whose length
-        does not match the dimensions.
+        On a bad magic number, a truncated header, a payload whose length
+        does not match the dimensions, or dimensions no array can have.
     """
     if len(data) < 4:
         raise ValueError(f"{name}: not an IDX file (only {len(data)} bytes)")
@@ -181,7 +189,11 @@ def _parse_idx(data: bytes, name: Union[str, Path]) -> np.ndarray:
         raise ValueError(
             f"{name}: IDX payload is {payload} bytes but dimensions {dims} require {expected}"
         )
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+    try:  # no payload, but dimensions whose product NumPy cannot represent
+        return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+    except ValueError as exc:
+        raise ValueError(f"{name}: IDX dimensions {dims} are too large for an array "
+                         f"({exc})") from exc
 
 
 def read_idx(path: PathLike) -> np.ndarray:
@@ -206,31 +218,33 @@ def read_idx(path: PathLike) -> np.ndarray:
         If ``path`` does not exist.
     ValueError
         If the file is malformed (bad magic number, truncated header,
-        payload length not matching the dimensions, corrupt gzip data).
-        The message names the file.
+        payload length not matching the dimensions, dimensions too large
+        for an array, corrupt gzip data).  The message names the file.
     """
     path = Path(path)
-    return _parse_idx(_read_idx_bytes(path), path).copy()
+    return _parse_idx(_read_idx_bytes(path), path)  # a view on a buffer of its own
 
 
-def _read_idx_bytes(path: Path) -> bytes:
+def _read_idx_bytes(path: Path) -> bytearray:
     """The bytes of the IDX file at ``path`` (gunzipped if its name ends in
     ``.gz``), read no further than one byte past the size its header
-    announces: a small .gz that expands to gigabytes costs no memory, and
-    _parse_idx still sees that the payload is too long.  A malformed or
-    truncated header is returned as it is, for _parse_idx to name the fault."""
+    announces: a small .gz that expands to gigabytes costs no more memory
+    than its header announces, and _parse_idx still sees that the payload is
+    too long.  A header announcing more than the file holds costs what the
+    file holds (a buffer filled as it is read).  A malformed or truncated
+    header is returned as it is, for _parse_idx to name the fault."""
     with _opened(path, path.suffix == ".gz") as fh:
         data = fh.read(4)
         ndim = _IDX_MAGIC_NDIM.get(int.from_bytes(data, "big")) if len(data) == 4 else None
         if ndim is None:
-            return data
+            return bytearray(data)
         data += fh.read(4 * ndim)
         if len(data) < 4 + 4 * ndim:
-            return data
+            return bytearray(data)
         payload = 1
         for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4):
             payload *= int(d)
-        return data + _read_upto(fh, payload + 1)
+        return _read_upto(fh, payload + 1, head=data)
 
 
 # --------------------------------------------------------------------------- #
@@ -275,7 +289,7 @@ def _find(directory: Path, name: str) -> Optional[Path]:
     return None
 
 
-def _check_sha256(data: bytes, name: str, path: Union[str, Path], remedy: str = "") -> None:
+def _check_sha256(data: _Bytes, name: str, path: Union[str, Path], remedy: str = "") -> None:
     """Raise ``ValueError`` unless ``data`` has the known SHA-256 for ``name``;
     the message ends with ``remedy`` (see :func:`_remedy`)."""
     expected = MNIST_SHA256[name]
@@ -342,7 +356,7 @@ def _new_part_file(directory: Path, name: str) -> Path:
     return path
 
 
-def _download(name: str, directory: Path) -> bytes:
+def _download(name: str, directory: Path) -> _Bytes:
     """Download ``<name>.gz`` into ``directory`` and return its uncompressed bytes.
 
     Each mirror of :data:`MNIST_MIRRORS` is tried in turn.  The download goes to
