@@ -25,9 +25,12 @@ from sigmax._validation import LINKS
 from test_reference import DTYPES, RTOL, _cast, assert_close, check_loss_grad, make_problem
 
 ISAS = _core.supported_isas()
-# (45, 2309, 11): rows longer than a chunk of the logits (several chunks, each
-# in several segments), in both dtypes
-SHAPES = [(1, 1, 2), (131, 37, 7), (300, 784, 10), (67, 19, 3), (5, 65, 1), (45, 2309, 11)]
+# (40, 21, 1): one class with whole groups of rows past the last full vector
+# (whose logits are then stored as one vector); (45, 2309, 11): rows longer
+# than a chunk of the logits (several chunks, each in several segments), in
+# both dtypes
+SHAPES = [(1, 1, 2), (131, 37, 7), (300, 784, 10), (67, 19, 3), (5, 65, 1), (40, 21, 1),
+          (45, 2309, 11)]
 
 
 # the set chosen at import: SIGMAX_ISA's (so that the whole suite can run on a
