@@ -572,7 +572,10 @@ static void SX_NAME(block_lognorms)(sx_link link, const double *E, const double 
  * A pass without a gradient has only its logits to spread them over,
  * and takes shorter segments: 128 bytes rather than 1024 made predict_proba
  * 2-16% faster on an AVX-512 EPYC, where they made the passes with a
- * gradient slower.
+ * gradient slower.  Rows adjacent in memory (a C-contiguous X in stored
+ * order) are one run, so that a line two rows share is prefetched once and
+ * short rows do not each cost a turn of the loop: float32 predict_proba on
+ * 20 features, 15% faster on an AVX-512 EPYC.
  */
 typedef struct {
     const char *const *rows;  /* the next block's row pointers */
@@ -736,9 +739,19 @@ static SX_NAME(prefetcher) SX_NAME(block_prefetcher)(const char *const *next, sx
     }
     pf.nrows = nnext;
     pf.bytes = m * (sx_size)sizeof(SX_T);
+    /* the quota as for separate rows (+ 1: rows start anywhere), also for one run:
+     * a run's prefetches then end earlier in the block, which was the faster */
+    const sx_size lines = nnext * ((pf.bytes + 63) / 64 + 1);
+    sx_size adjacent = 1;
+    while (adjacent < nnext && next[adjacent] == next[0] + adjacent * pf.bytes) {
+        adjacent++;
+    }
+    if (adjacent == nnext) { /* one run of memory (rows of a C-contiguous X in order) */
+        pf.nrows = 1;
+        pf.bytes *= nnext;
+    }
     pf.line = (const char *)((uintptr_t)next[0] & ~(uintptr_t)63);
     pf.end = next[0] + pf.bytes;
-    const sx_size lines = nnext * ((pf.bytes + 63) / 64 + 1);  /* + 1: rows start anywhere */
     pf.quota = (lines + calls - 1) / calls;
     return pf;
 }
