@@ -120,87 +120,67 @@ static double target(const double *t, sx_size y, sx_size j)
  *    tsum / s, the sum of the other outputs' e, never 1 - a_j by subtraction.
  *    The loops over the outputs take the plain formulas, and that one output
  *    is then mended (below the maximum, a_j <= 1/2: nothing cancels there);
- *  - sigmoid: a - t as a (1 - t) - t sigma(-z), each of a = sigma(z) and
- *    sigma(-z) from e = e^{-|z|} without cancellation.
+ *  - sigmoid (block_sigmoid_losses, kernels_impl.h): a - t as
+ *    a (1 - t) - t sigma(-z), each of a = sigma(z) and sigma(-z) from
+ *    e = e^{-|z|} without cancellation.
  */
-double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
-                   double zmax, double tsum, const double *lognorm, const double *t, sx_size y,
-                   sx_size k, double *dz)
+double sx_softmax_row_loss(sx_loss loss, const double *z, const double *e, double zmax,
+                           double tsum, const double *lognorm, const double *t, sx_size y,
+                           sx_size k, double *dz)
 {
     double l = 0.0;
-    if (link == SX_LINK_SOFTMAX) {
-        /* a = softmax(z) = e / s with s = sum_k e_k = 1 + tsum; at the maximum
-         * (index top), a = inv and 1 - a = rest */
-        const double inv = 1.0 / (1.0 + tsum), rest = tsum * inv;
-        if (loss == SX_LOSS_LOG && t == NULL) {
-            /* one-hot: l = lse - z_y; dl/dz_j = a_j - [j = y] */
-            for (sx_size j = 0; j < k; j++) {
-                dz[j] = e[j] * inv;
-            }
-            dz[y] = e[y] == 1.0 ? -rest : dz[y] - 1.0;
-            return (zmax - z[y]) + lognorm[0];
+    /* a = softmax(z) = e / s with s = sum_k e_k = 1 + tsum; at the maximum
+     * (index top), a = inv and 1 - a = rest */
+    const double inv = 1.0 / (1.0 + tsum), rest = tsum * inv;
+    if (loss == SX_LOSS_LOG && t == NULL) {
+        /* one-hot: l = lse - z_y; dl/dz_j = a_j - [j = y] */
+        for (sx_size j = 0; j < k; j++) {
+            dz[j] = e[j] * inv;
         }
-        sx_size top = 0; /* the first maximum, without a branch per output */
-        for (sx_size j = k; j-- > 0;) {
-            top = e[j] == 1.0 ? j : top;
+        dz[y] = e[y] == 1.0 ? -rest : dz[y] - 1.0;
+        return (zmax - z[y]) + lognorm[0];
+    }
+    sx_size top = 0; /* the first maximum, without a branch per output */
+    for (sx_size j = k; j-- > 0;) {
+        top = e[j] == 1.0 ? j : top;
+    }
+    if (loss == SX_LOSS_LOG) {
+        /* l = sum_k t_k (lse - z_k); dl/dz_j = a_j T - t_j, T = sum_k t_k;
+         * at the maximum: a (T - t) - t (1 - a) */
+        for (sx_size j = 0; j < k; j++) {
+            dz[j] = e[j] * inv;
         }
-        if (loss == SX_LOSS_LOG) {
-            /* l = sum_k t_k (lse - z_k); dl/dz_j = a_j T - t_j, T = sum_k t_k;
-             * at the maximum: a (T - t) - t (1 - a) */
-            for (sx_size j = 0; j < k; j++) {
-                dz[j] = e[j] * inv;
+        double T = 0.0;
+        for (sx_size j = 0; j < k; j++) {
+            if (t[j] != 0.0) { /* a zero target adds nothing, even where zmax - z_j overflows */
+                l += t[j] * ((zmax - z[j]) + lognorm[0]);
             }
-            double T = 0.0;
-            for (sx_size j = 0; j < k; j++) {
-                if (t[j] != 0.0) { /* a zero target adds nothing, even where zmax - z_j overflows */
-                    l += t[j] * ((zmax - z[j]) + lognorm[0]);
-                }
-                T += t[j];
-            }
-            for (sx_size j = 0; j < k; j++) {
-                dz[j] = dz[j] * T - t[j];
-            }
-            dz[top] = inv * (T - t[top]) - t[top] * rest;
+            T += t[j];
         }
-        else {
-            /* l = sum_k r_k^2 with r = a - t; with g = 2 r:
-             * dl/dz_j = a_j (g_j - g.a) = 2 a_j (r_j - sum_i r_i a_i); at the
-             * maximum, r = (1 - t) - (1 - a), and 2 a (r (1 - a) - sum_{i != top}
-             * r_i a_i), whose sum leaves out the r a it would cancel */
-            for (sx_size j = 0; j < k; j++) {
-                dz[j] = e[j] * inv - target(t, y, j); /* r, until the last loop */
-            }
-            dz[top] = (1.0 - target(t, y, top)) - rest;
-            double ra_rest = 0.0;
-            for (sx_size j = 0; j < k; j++) {
-                l += dz[j] * dz[j];
-                ra_rest += (j == top ? 0.0 : dz[j] * (e[j] * inv));
-            }
-            const double r_top = dz[top], ra = ra_rest + r_top * inv;
-            for (sx_size j = 0; j < k; j++) {
-                dz[j] = 2.0 * (e[j] * inv) * (dz[j] - ra);
-            }
-            dz[top] = 2.0 * inv * (r_top * rest - ra_rest);
+        for (sx_size j = 0; j < k; j++) {
+            dz[j] = dz[j] * T - t[j];
         }
+        dz[top] = inv * (T - t[top]) - t[top] * rest;
     }
     else {
+        /* l = sum_k r_k^2 with r = a - t; with g = 2 r:
+         * dl/dz_j = a_j (g_j - g.a) = 2 a_j (r_j - sum_i r_i a_i); at the
+         * maximum, r = (1 - t) - (1 - a), and 2 a (r (1 - a) - sum_{i != top}
+         * r_i a_i), whose sum leaves out the r a it would cancel */
         for (sx_size j = 0; j < k; j++) {
-            /* e = e^{-|z|} gives sigma(z), sigma(-z) and softplus without overflow */
-            const double zj = z[j], ej = e[j];
-            const double tj = t ? t[j] : (k == 1 ? (double)y : (double)(j == y));
-            const double a = sx_sigmoid_from_exp(zj, ej), a_neg = sx_sigmoid_from_exp(-zj, ej);
-            const double r = a * (1.0 - tj) - tj * a_neg; /* a - t */
-            if (loss == SX_LOSS_LOG) {
-                /* l = softplus(z) - t z, written so that neither branch cancels */
-                l += (zj >= 0.0 ? (1.0 - tj) * zj : -tj * zj) + lognorm[j];
-                dz[j] = r;
-            }
-            else {
-                /* l = (a - t)^2; dl/dz = 2 (a - t) a (1 - a), with 1 - a = sigma(-z) */
-                l += r * r;
-                dz[j] = 2.0 * r * a * a_neg;
-            }
+            dz[j] = e[j] * inv - target(t, y, j); /* r, until the last loop */
         }
+        dz[top] = (1.0 - target(t, y, top)) - rest;
+        double ra_rest = 0.0;
+        for (sx_size j = 0; j < k; j++) {
+            l += dz[j] * dz[j];
+            ra_rest += (j == top ? 0.0 : dz[j] * (e[j] * inv));
+        }
+        const double r_top = dz[top], ra = ra_rest + r_top * inv;
+        for (sx_size j = 0; j < k; j++) {
+            dz[j] = 2.0 * (e[j] * inv) * (dz[j] - ra);
+        }
+        dz[top] = 2.0 * inv * (r_top * rest - ra_rest);
     }
     return l;
 }

@@ -13,7 +13,9 @@
  *      product at a time) are summed in double.
  *   2. per row, in double: one vector exp over the whole block (block_exps)
  *      and, for the log loss, one vector log1p (block_lognorms), then the
- *      link, the loss and dl/dz (sx_row_loss in kernels.c).
+ *      link, the loss and dl/dz: the softmax's row by row
+ *      (sx_softmax_row_loss in kernels.c), the sigmoid's output by output in
+ *      one vector loop over the block (block_sigmoid_losses).
  *   3. gradient: G += dZ^T X_block, tiled as SX_GC classes x SX_GJ vectors
  *      of columns held in registers while the block's rows (in L2) stream by.
  * Between the tiles (and segments of the logits tiles) of both passes, the
@@ -517,7 +519,7 @@ static SX_INLINE double SX_NAME(sum_but_max)(const double *e, sx_size k)
     return (t + t_err) + (n1 - 1.0);
 }
 
-/* E (nrows x k) = the exps sx_row_loss and block_softmax take, from Z; for the
+/* E (nrows x k) = the exps the losses and the activations take, from Z; for the
  * softmax link also, per row (nrows), zmax = the largest logit and tsum = the
  * sum of the row's exps minus 1 (sum_but_max), which they take too. */
 static void SX_NAME(block_exps)(sx_link link, const double *Z, sx_size nrows, sx_size k,
@@ -1112,7 +1114,7 @@ typedef struct {
     double *L;          /* the logs of the activations' denominators (block_lognorms), br x k */
     double *t, *dz;     /* one row's dense targets and dl/dz: k */
     SX_T *dzs;          /* the block's weighted dl/dz, br x k */
-    VEC *P;             /* lane-wise partial logits, br x k */
+    VEC *P;             /* lane-wise partial logits, br x k; then the sigmoid's targets */
     SX_T *G;            /* float32 only: gradient sums of the rows since the last flush, k x m */
     const char **xr;    /* row pointers: the block's, then the next block's */
     void *raw[4];
@@ -1142,7 +1144,8 @@ static int SX_NAME(work_init)(SX_NAME(work) *w, sx_size k, sx_size m, int want_g
         status = SX_ERR_NOMEM;
         goto done;
     }
-    /* zeroed: the sigmoid link passes zmax and tsum to sx_row_loss unset, unused */
+    /* zeroed, though every value is written before it is read (the sigmoid link
+     * never uses zmax and tsum) */
     w->raw[0] = calloc((size_t)(3 * br * k + DLEN + 2 * k + 2 * br), sizeof(double));
     /* the row pointers first, then the block's dl/dz: each at its type's alignment */
     w->raw[1] = malloc((size_t)(2 * br) * sizeof(char *) + (size_t)(br * k) * sizeof(SX_T));
@@ -1237,6 +1240,69 @@ static const char *SX_NAME(aligned_W)(const sx_params *p, void **raw)
 }
 
 /*
+ * The targets of the block's rows start .. start + nrows of `rows`, nrows x k
+ * values into T, for the sigmoid link: from Y, or from the 0/1 label y (k = 1)
+ * or the class index y (one-hot, multi-label rows of one class).  0, or
+ * SX_ERR_LABEL for an index out of range (checked again where it is read, as
+ * in loss_grad_rows).
+ */
+static int SX_NAME(block_targets)(const sx_data *d, const sx_rows *rows, sx_size start,
+                                  sx_size nrows, sx_size k, double *T)
+{
+    const size_t classes = (size_t)(k == 1 ? 2 : k);
+    for (sx_size r = 0; r < nrows; r++) {
+        const sx_size i = sx_row(rows, start + r);
+        double *t = T + r * k;
+        if (d->y_index) {
+            const sx_size y = *(const sx_size *)(d->y_index + i * d->y_stride);
+            if ((size_t)y >= classes) {
+                return SX_ERR_LABEL;
+            }
+            for (sx_size c = 0; c < k; c++) {
+                t[c] = k == 1 ? (double)y : (double)(c == y);
+            }
+        }
+        else {
+            for (sx_size c = 0; c < k; c++) {
+                t[c] = SX_LOAD(d->Y.data + i * d->Y.s0 + c * d->Y.s1);
+            }
+        }
+    }
+    return SX_OK;
+}
+
+/*
+ * The sigmoid link's losses and dl/dz for count outputs, from the logits Z,
+ * e = e^{-|z|} in E (block_exps), the targets T and, for the log loss,
+ * log(1 + e) in L (block_lognorms): each output's loss into L and its dl/dz
+ * into E, in place.  One vector loop over the block: a loop over its rows,
+ * output by output (two divisions and a branch on the sign of z each), took
+ * 40% of a binary model's loss_grad on 4 standard normal features (1000000
+ * rows, 2 threads: 8.5 ms, now 5.0; on 20 features 9.7 ms, now 6.9, on an
+ * AVX-512 EPYC).  Nothing cancels: a and sigma(-z) come from e, a - t as
+ * a (1 - t) - t sigma(-z), the log loss softplus(z) - t z as
+ * (1 - t) z + log(1 + e) for z >= 0 and -t z + log(1 + e) below; the squared
+ * loss (a - t)^2 has dl/dz = 2 (a - t) a sigma(-z).
+ */
+static void SX_NAME(block_sigmoid_losses)(sx_loss loss, const double *Z, const double *T,
+                                          sx_size count, double *E, double *L)
+{
+    for (sx_size i = 0; i < count; i++) {
+        const double z = Z[i], e = E[i], t = T[i];
+        const double a = sx_sigmoid_from_exp(z, e), a_neg = sx_sigmoid_from_exp(-z, e);
+        const double r = a * (1.0 - t) - t * a_neg; /* a - t */
+        if (loss == SX_LOSS_LOG) {
+            L[i] = (z >= 0.0 ? (1.0 - t) * z : -t * z) + L[i];
+            E[i] = r;
+        }
+        else {
+            L[i] = r * r;
+            E[i] = 2.0 * r * a * a_neg;
+        }
+    }
+}
+
+/*
  * Loss and gradient sums over the rows, on this thread, with W vector-aligned,
  * in blocks of `block` rows (at most w->br; the last one shorter); adds into
  * acc, the loss and weight sums going on from acc's own.  float32 gradient
@@ -1262,8 +1328,6 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
     double loss = acc->loss, weight = acc->weight;
     /* the caller checked y's class indices, but another thread may write y while the
      * kernel runs without the GIL: each index is checked again where it is read */
-    const size_t classes = (size_t)(d->link == SX_LINK_SIGMOID && k == 1 ? 2 : k);
-    const sx_size lognorms_per_row = d->link == SX_LINK_SOFTMAX ? 1 : k;  /* block_lognorms */
     for (sx_size start = 0; start < count; start += block) {
         const sx_size nrows = count - start < block ? count - start : block;
         const sx_rows next = SX_NAME(row_pointers)(&d->X, *rows, start, nrows, *after, w->xr);
@@ -1283,25 +1347,44 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
         if (d->loss == SX_LOSS_LOG) {
             SX_NAME(block_lognorms)(d->link, w->E, w->tsum, nrows, k, w->L);
         }
+        if (d->link == SX_LINK_SIGMOID) {
+            /* the block's targets, then its losses; the targets in P's room (br x k
+             * vectors, the logits' partial sums until block_logits returns) */
+            const int code = SX_NAME(block_targets)(d, rows, start, nrows, k, (double *)w->P);
+            if (code != SX_OK) {
+                return code;
+            }
+            SX_NAME(block_sigmoid_losses)(d->loss, w->Z, (const double *)w->P, nrows * k, w->E,
+                                          w->L);
+        }
         for (sx_size r = 0; r < nrows; r++) {
             const sx_size i = idx ? idx[start + r] : begin + start + r;
-            sx_size y = 0;
-            const double *t = NULL;
-            if (d->y_index) {
-                y = *(const sx_size *)(d->y_index + i * d->y_stride);
-                if ((size_t)y >= classes) {
-                    return SX_ERR_LABEL;
+            double l = 0.0;
+            const double *dz = w->dz;
+            if (d->link == SX_LINK_SIGMOID) { /* the sum of the row's outputs' losses */
+                for (sx_size c = 0; c < k; c++) {
+                    l += w->L[r * k + c];
                 }
+                dz = w->E + r * k;
             }
             else {
-                for (sx_size c = 0; c < k; c++) {
-                    w->t[c] = SX_LOAD(d->Y.data + i * d->Y.s0 + c * d->Y.s1);
+                sx_size y = 0;
+                const double *t = NULL;
+                if (d->y_index) {
+                    y = *(const sx_size *)(d->y_index + i * d->y_stride);
+                    if ((size_t)y >= (size_t)k) {
+                        return SX_ERR_LABEL;
+                    }
                 }
-                t = w->t;
+                else {
+                    for (sx_size c = 0; c < k; c++) {
+                        w->t[c] = SX_LOAD(d->Y.data + i * d->Y.s0 + c * d->Y.s1);
+                    }
+                    t = w->t;
+                }
+                l = sx_softmax_row_loss(d->loss, w->Z + r * k, w->E + r * k, w->zmax[r],
+                                        w->tsum[r], w->L + r, t, y, k, w->dz);
             }
-            const double l = sx_row_loss(d->link, d->loss, w->Z + r * k, w->E + r * k,
-                                         w->zmax[r], w->tsum[r],
-                                         w->L + r * lognorms_per_row, t, y, k, w->dz);
             if (!isfinite(l)) {
                 return SX_ERR_NONFINITE;
             }
@@ -1310,7 +1393,7 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
             weight += s;
             if (want_grad) {
                 for (sx_size c = 0; c < k; c++) {
-                    const double g = s * w->dz[c];
+                    const double g = s * dz[c];
                     acc->gb[c] += g;
                     w->dzs[r * k + c] = (SX_T)g;
                 }

@@ -107,10 +107,12 @@ static inline sx_size sx_part_start(sx_size count, sx_size q, sx_size parts)
  * below, so that nothing overflows (and sigma(-z) = sx_sigmoid_from_exp(-z, e),
  * with the same e); its log from l = log(1 + e): -l for z > 0, z - l below, so
  * that nothing cancels.  +/-inf give their limits (1 or 0, and -0 or -inf).
+ * The numerator is chosen, not the division: one division, which a loop over
+ * many values can do in vector lanes without a branch.
  */
 static inline double sx_sigmoid_from_exp(double z, double e)
 {
-    return z >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    return (z >= 0.0 ? 1.0 : e) / (1.0 + e);
 }
 
 static inline double sx_log_sigmoid_from_log1p(double z, double l)
@@ -119,21 +121,18 @@ static inline double sx_log_sigmoid_from_log1p(double z, double l)
 }
 
 /*
- * The per-row loss, on double logits z (k) and e (k): e_j = exp(z_j - zmax)
- * with zmax = max z for the softmax link, exp(-|z_j|) for the sigmoid link;
- * tsum = s - 1 with s = sum_j e_j, summed without the 1 of a maximum (softmax;
- * zmax and tsum are unused by the sigmoid link); for the log loss, lognorm =
- * the logs of the activations' denominators: log s = log1p(tsum) (one value)
- * for the softmax link, log(1 + e_j) (k values) for the sigmoid link (unused
- * by the mse loss).  The typed kernels compute e, tsum and lognorm for a whole
- * block at once, by vector code to about one ulp.  Returns the row's loss l
- * and writes dl/dz into dz.  The targets are t (k) when t is not NULL, else
- * the class index y (one-hot; with the sigmoid link and k = 1, the 0/1 target
- * y itself).
+ * The softmax link's per-row loss, on double logits z (k) and e (k): e_j =
+ * exp(z_j - zmax) with zmax = max z; tsum = s - 1 with s = sum_j e_j, summed
+ * without the 1 of a maximum; for the log loss, lognorm = log s = log1p(tsum)
+ * (unused by the mse loss).  The typed kernels compute e, tsum and lognorm for
+ * a whole block at once, by vector code to about one ulp.  Returns the row's
+ * loss l and writes dl/dz into dz.  The targets are t (k) when t is not NULL,
+ * else the class index y (one-hot).  (The sigmoid link's losses, output by
+ * output, are the typed kernels' block_sigmoid_losses.)
  */
-double sx_row_loss(sx_link link, sx_loss loss, const double *z, const double *e,
-                   double zmax, double tsum, const double *lognorm, const double *t, sx_size y,
-                   sx_size k, double *dz);
+double sx_softmax_row_loss(sx_loss loss, const double *z, const double *e, double zmax,
+                           double tsum, const double *lognorm, const double *t, sx_size y,
+                           sx_size k, double *dz);
 
 /* Compiler hints shared by the typed kernels. */
 #if defined(__GNUC__)

@@ -586,17 +586,19 @@ def test_threads_give_the_sequential_results():
         assert np.array_equal(got, want)
 
 
-def test_y_written_during_a_fit_is_an_error_not_a_crash():
+@pytest.mark.parametrize("link, k, bad", [(0, 3, 10**12), (1, 1, 2), (1, 3, 3)])
+def test_y_written_during_a_fit_is_an_error_not_a_crash(link, k, bad):
     """The kernels read y without the GIL; an index that leaves the range checked
     at the start is caught where it is read (here written between two L-BFGS
-    iterations, by the callback, which runs with the GIL)."""
-    Xr, yr = RNG.normal(size=(50, 3)), (np.arange(50) % 3).astype(np.intp)
+    iterations, by the callback, which runs with the GIL): the softmax's and
+    the sigmoid's (one label, or one-vs-rest) each read it where they do."""
+    Xr, yr = RNG.normal(size=(50, 3)), (np.arange(50) % max(k, 2)).astype(np.intp)
 
     def callback(*_):
-        yr[7] = 10**12
+        yr[7] = bad
 
     with pytest.raises(ValueError, match="y changed during the call"):
-        _core.lbfgs(Xr, yr, None, None, np.zeros((3, 3)), np.zeros(3), 0, 0, 0.1, True, 1e-8,
+        _core.lbfgs(Xr, yr, None, None, np.zeros((k, 3)), np.zeros(k), link, 0, 0.1, True, 1e-8,
                     50, 10, 1, callback, None)
 
 
