@@ -587,6 +587,19 @@ def test_nonfinite_parameters_targets_weights_raise(bad, dtype):
         sigmax.loss(X, yf, W, b)
 
 
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("loss", ["log", "mse"])
+def test_a_sigmoid_objective_that_overflows_raises(k, loss):
+    """Finite targets can make the sigmoid's loss overflow (t z beyond the
+    float64 range): an error, for one label and for several, not inf."""
+    X, W, b = np.ones((40, 2)), np.full((k, 2), 5.0), np.zeros(k)
+    Y = np.zeros((40, k))
+    Y[33, k - 1] = 1e308
+    for fn in (sigmax.loss, sigmax.loss_grad):
+        with pytest.raises(ValueError, match="overflowed"):
+            fn(X, Y, W, b, link="sigmoid", loss=loss)
+
+
 @pytest.mark.parametrize("fn", [sigmax.softmax, sigmax.log_softmax, sigmax.sigmoid])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_nan_in_activation_raises(fn, dtype):
