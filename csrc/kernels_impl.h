@@ -880,18 +880,12 @@ static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nro
                 Z[i] = SX_NAME(vsum)(P[i]);
             }
         }
-        if (mv < m) { /* the last columns, and the bias */
+        if (mv < m) { /* the last columns, and the bias with them */
             SX_NAME(logits_tail)(xr, nrows, p, m, mv, Z);
-        }
-        else {
-            for (sx_size r = 0; r < nrows; r++) {
-                for (sx_size c = 0; c < k; c++) {
-                    Z[r * k + c] += SX_LOAD(p->b + c * p->b_stride);
-                }
-            }
+            return;
         }
     }
-    else {  /* strided rows: one product at a time, then the bias */
+    else {  /* strided rows: one product at a time */
         for (sx_size r = 0; r < nrows; r++) {
             for (sx_size c = 0; c < k; c++) {
                 const SX_T *w = W + c * m;
@@ -899,8 +893,13 @@ static void SX_NAME(block_logits)(const char *const *xr, sx_size xs, sx_size nro
                 for (sx_size j = 0; j < m; j++) {
                     s += (double)w[j] * SX_LOAD(xr[r] + j * xs);
                 }
-                Z[r * k + c] = s + SX_LOAD(p->b + c * p->b_stride);
+                Z[r * k + c] = s;
             }
+        }
+    }
+    for (sx_size r = 0; r < nrows; r++) {  /* the bias, where no tail added it */
+        for (sx_size c = 0; c < k; c++) {
+            Z[r * k + c] += SX_LOAD(p->b + c * p->b_stride);
         }
     }
 }
