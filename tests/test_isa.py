@@ -143,6 +143,31 @@ def test_every_set_gives_a_row_the_logits_it_gets_alone(isa, dtype):
             np.testing.assert_array_equal(sigmax.logits(X, W, b), alone, err_msg=f"m={m}, k={k}")
 
 
+@pytest.mark.parametrize("isa", ISAS, indirect=True)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_set_uses_no_value_past_a_rows_end(isa, dtype):
+    # the columns past the last full vector are loaded whole vectors at a time
+    # where X's buffer goes on past them: the rows of a slice of wider rows,
+    # whose other columns are NaN, in stored and in reverse order, give the
+    # logits and loss_grad of their contiguous copy, bit for bit
+    rng = np.random.default_rng(5)
+    for m in range(1, 35):
+        wide = np.full((23, m + 17), np.nan, dtype)
+        wide[:, :m] = rng.normal(size=(23, m))
+        for order, X in (("stored", wide[:, :m]), ("reversed", wide[::-1, :m])):
+            copy = np.ascontiguousarray(X)
+            for k in (1, 3):
+                W, b = rng.normal(size=(k, m)).astype(dtype), rng.normal(size=k).astype(dtype)
+                what = f"m={m}, k={k}, rows in {order} order"
+                np.testing.assert_array_equal(sigmax.logits(X, W, b), sigmax.logits(copy, W, b),
+                                              err_msg=what)
+                link = "sigmoid" if k == 1 else "softmax"
+                y = rng.integers(0, max(k, 2), size=len(X))
+                for got, expected in zip(sigmax.loss_grad(X, y, W, b, link=link),
+                                         sigmax.loss_grad(copy, y, W, b, link=link)):
+                    np.testing.assert_array_equal(got, expected, err_msg=what)
+
+
 # per-sample steps of 0.05 raise this data's objective above its start (and say so)
 def _lecture_sgd(X, y, k, learning_rate, epochs, batch, alpha):
     """The lectures' minibatch rule from zero weights, rows in stored order, in
