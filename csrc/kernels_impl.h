@@ -142,7 +142,7 @@ static SX_INLINE void SX_NAME(vstore)(SX_T *p, VEC v)
     memcpy(p, &v, sizeof(v));
 }
 
-/* The count (< VLEN) values at p in the first lanes, zeros in the others; reads
+/* The count (<= VLEN) values at p in the first lanes, zeros in the others; reads
  * nothing past p + count. */
 static SX_INLINE VEC SX_NAME(vload_first)(const SX_T *p, sx_size count)
 {
@@ -193,21 +193,13 @@ static SX_INLINE DVEC SX_NAME(dload)(const SX_T *p)
  * others; reads nothing past p + count. */
 static SX_INLINE DVEC SX_NAME(dload_first)(const SX_T *p, sx_size count)
 {
-#if SX_VECTOR_BYTES == 64 && !defined(SX_AVX512_ON_AVX2)
-#if SX_TSIZE == 4
+#if SX_TSIZE == 8 /* DVEC is VEC */
+    return SX_NAME(vload_first)(p, count);
+#elif SX_VECTOR_BYTES == 64 && !defined(SX_AVX512_ON_AVX2)
     return (DVEC)_mm512_cvtps_pd(_mm256_maskz_loadu_ps((__mmask8)((1u << count) - 1), p));
-#else
-    return (DVEC)_mm512_maskz_loadu_pd((__mmask8)((1u << count) - 1), p);
-#endif
 #elif SX_VECTOR_BYTES == 32
-#if SX_TSIZE == 4
     const __m128i mask = _mm_cmpgt_epi32(_mm_set1_epi32((int)count), _mm_setr_epi32(0, 1, 2, 3));
     return (DVEC)_mm256_cvtps_pd(_mm_maskload_ps(p, mask));
-#else
-    const __m256i mask = _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)count),
-                                            _mm256_setr_epi64x(0, 1, 2, 3));
-    return (DVEC)_mm256_maskload_pd(p, mask);
-#endif
 #else
     double lanes[DLEN] = {0};
     for (sx_size i = 0; i < count; i++) {
