@@ -120,6 +120,8 @@ static double target(const double *t, sx_size y, sx_size j)
  *    tsum / s, the sum of the other outputs' e, never 1 - a_j by subtraction.
  *    The loops over the outputs take the plain formulas, and that one output
  *    is then mended (below the maximum, a_j <= 1/2: nothing cancels there);
+ *    the log loss with class indices (block_softmax_losses, kernels_impl.h)
+ *    the same way;
  *  - sigmoid (block_sigmoid_losses, kernels_impl.h): a - t as
  *    a (1 - t) - t sigma(-z), each of a = sigma(z) and sigma(-z) from
  *    e = e^{-|z|} without cancellation.
@@ -132,14 +134,6 @@ double sx_softmax_row_loss(sx_loss loss, const double *z, const double *e, doubl
     /* a = softmax(z) = e / s with s = sum_k e_k = 1 + tsum; at the maximum
      * (index top), a = inv and 1 - a = rest */
     const double inv = 1.0 / (1.0 + tsum), rest = tsum * inv;
-    if (loss == SX_LOSS_LOG && t == NULL) {
-        /* one-hot: l = lse - z_y; dl/dz_j = a_j - [j = y] */
-        for (sx_size j = 0; j < k; j++) {
-            dz[j] = e[j] * inv;
-        }
-        dz[y] = e[y] == 1.0 ? -rest : dz[y] - 1.0;
-        return (zmax - z[y]) + lognorm[0];
-    }
     sx_size top = 0; /* the first maximum, without a branch per output */
     for (sx_size j = k; j-- > 0;) {
         top = e[j] == 1.0 ? j : top;

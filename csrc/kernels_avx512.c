@@ -27,6 +27,8 @@
 #if defined(SX_AVX512_ON_AVX2) /* a 64-byte vector does not fit one AVX2 register */
 #undef SX_IN_REGISTER
 #define SX_IN_REGISTER(v) ((void)0)
+#undef SX_ROUNDED
+#define SX_ROUNDED(v) __asm__("" : "+m"(v))
 #endif
 #define SX_ISA avx512
 #define SX_ISA_NAME "avx512"

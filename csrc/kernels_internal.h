@@ -127,8 +127,10 @@ static inline double sx_log_sigmoid_from_log1p(double z, double l)
  * (unused by the mse loss).  The typed kernels compute e, tsum and lognorm for
  * a whole block at once, by vector code to about one ulp.  Returns the row's
  * loss l and writes dl/dz into dz.  The targets are t (k) when t is not NULL,
- * else the class index y (one-hot).  (The sigmoid link's losses, output by
- * output, are the typed kernels' block_sigmoid_losses.)
+ * else the class index y (one-hot), which only the mse loss takes here: the
+ * log loss with class indices is the typed kernels' block_softmax_losses, a
+ * loop over a block.  (The sigmoid link's losses, output by output, are their
+ * block_sigmoid_losses.)
  */
 double sx_softmax_row_loss(sx_loss loss, const double *z, const double *e, double zmax,
                            double tsum, const double *lognorm, const double *t, sx_size y,
@@ -143,6 +145,11 @@ double sx_softmax_row_loss(sx_loss loss, const double *z, const double *e, doubl
  * load the same vector several times: loads, not arithmetic, then bound the
  * loop). */
 #define SX_IN_REGISTER(v) __asm__("" : "+x"(v))
+/* v as computed, rounded on its own: the compiler may not fuse the operation
+ * that made v into the one that uses it (a product into the sum after it, as
+ * one multiply-add), so that a sum gets the rounded products it would get
+ * row by row, whatever the instruction set. */
+#define SX_ROUNDED(v) __asm__("" : "+x"(v))
 /* A loop over a register tile's rows, classes or vectors (at most 8), unrolled
  * completely early on: the tile's accumulator array then becomes registers
  * everywhere (unrolled later, it stays an array on the stack, copied into
@@ -158,6 +165,7 @@ double sx_softmax_row_loss(sx_loss loss, const double *z, const double *e, doubl
 #define SX_INLINE inline
 #define SX_PREFETCH(p) ((void)(p))
 #define SX_IN_REGISTER(v) ((void)0)
+#define SX_ROUNDED(v) ((void)0)
 #define SX_UNROLL
 #endif
 
