@@ -1383,7 +1383,7 @@ static const char *SX_NAME(aligned_W)(const sx_params *p, void **raw)
 }
 
 /*
- * The targets of the block's rows start .. start + nrows of `rows`, and their
+ * The targets of the block's rows (`block`, a run of them), and their
  * weights into S (1 without sample weights).  Dense targets (Y), nrows x k
  * values, go into T for both links; class indices (y) into Yc, which the
  * softmax's one-hot loss takes as they are, and for the sigmoid link also
@@ -1392,15 +1392,21 @@ static const char *SX_NAME(aligned_W)(const sx_params *p, void **raw)
  * another thread may write y while the kernel runs without the GIL, so each
  * is checked again where it is read.
  */
-static int SX_NAME(block_targets)(const sx_data *d, const sx_rows *rows, sx_size start,
-                                  sx_size nrows, sx_size k, double *T, sx_size *Yc, double *S)
+static int SX_NAME(block_targets)(const sx_data *d, const sx_rows *block, sx_size k, double *T,
+                                  sx_size *Yc, double *S)
 {
+    /* d's and block's fields in locals: a store to Yc could otherwise change them
+     * (the same type), and they would be read again for every row */
+    const sx_rows own = *block;
+    const sx_size nrows = own.count;
+    const char *const sw = d->sw, *const y_index = d->y_index;
+    const sx_size sw_stride = d->sw_stride, y_stride = d->y_stride;
     for (sx_size r = 0; r < nrows; r++) {
-        S[r] = d->sw ? SX_LOAD(d->sw + sx_row(rows, start + r) * d->sw_stride) : 1.0;
+        S[r] = sw ? SX_LOAD(sw + sx_row(&own, r) * sw_stride) : 1.0;
     }
-    if (d->y_index == NULL) {
+    if (y_index == NULL) {
         for (sx_size r = 0; r < nrows; r++) {
-            const char *y = d->Y.data + sx_row(rows, start + r) * d->Y.s0;
+            const char *y = d->Y.data + sx_row(&own, r) * d->Y.s0;
             for (sx_size c = 0; c < k; c++) {
                 T[r * k + c] = SX_LOAD(y + c * d->Y.s1);
             }
@@ -1411,7 +1417,7 @@ static int SX_NAME(block_targets)(const sx_data *d, const sx_rows *rows, sx_size
     const size_t classes = (size_t)(sigmoid && k == 1 ? 2 : k);
     int bad = 0;
     for (sx_size r = 0; r < nrows; r++) {
-        const sx_size y = *(const sx_size *)(d->y_index + sx_row(rows, start + r) * d->y_stride);
+        const sx_size y = *(const sx_size *)(y_index + sx_row(&own, r) * y_stride);
         bad |= (size_t)y >= classes;
         Yc[r] = y;
         for (sx_size c = 0; c < k && sigmoid; c++) {
@@ -1617,7 +1623,7 @@ static int SX_NAME(loss_grad_rows)(SX_NAME(work) *w, const sx_data *d, const sx_
         /* the block's targets (dense ones in P's room: br x k vectors, the logits'
          * partial sums until block_logits returns) and weights, its losses, their sums */
         double *const T = (double *)w->P;
-        const int code = SX_NAME(block_targets)(d, rows, start, nrows, k, T, w->Yc, w->S);
+        const int code = SX_NAME(block_targets)(d, &own, k, T, w->Yc, w->S);
         if (code != SX_OK) {
             return code;
         }
