@@ -1333,13 +1333,15 @@ static const char *SX_NAME(view_end)(const sx_view *X)
 static sx_rows SX_NAME(row_pointers)(const sx_view *X, const sx_rows rows, sx_size start,
                                      sx_size nrows, const sx_rows after, const char **xr)
 {
+    const char *const data = X->data; /* a store to xr could change X->data, of its type */
+    const sx_size s0 = X->s0;
     for (sx_size r = 0; r < nrows; r++) {
-        xr[r] = X->data + sx_row(&rows, start + r) * X->s0;
+        xr[r] = data + sx_row(&rows, start + r) * s0;
     }
     const sx_rows next = start + nrows < rows.count ? sx_rows_from(&rows, start + nrows, nrows)
                                                     : sx_rows_from(&after, 0, nrows);
     for (sx_size r = 0; r < next.count; r++) {
-        xr[nrows + r] = X->data + sx_row(&next, r) * X->s0;
+        xr[nrows + r] = data + sx_row(&next, r) * s0;
     }
     return next;
 }
