@@ -384,38 +384,65 @@ def read_x_tasks(X: np.ndarray, threads: Sequence[int], prefix: str = ""
     return tasks, names
 
 
+def _loss_grad_race(X: np.ndarray, y: np.ndarray, W: np.ndarray, b: np.ndarray, link: str,
+                    label: str, cfg: Config) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
+    """sigmax.loss_grad at each of cfg.threads raced against the reads of X:
+    the timings and, per thread count, the ratio to the fastest read, and the
+    summary's ratio rows ("loss_grad {label}, {t} thr")."""
+    tasks, read_names = read_x_tasks(X, cfg.threads)
+    for t in cfg.threads:
+        tasks.append(Task(f"loss_grad (n_jobs={t})",
+                          lambda t=t: sigmax.loss_grad(X, y, W, b, link=link, n_jobs=t)))
+    timings = race(tasks, cfg.fast_repeats, seed=cfg.seed)
+    per_threads, ratios = {}, []
+    for t in cfg.threads:
+        lg = f"loss_grad (n_jobs={t})"
+        read = best_of(timings, read_names[t])
+        row = ratio_row(f"loss_grad {label}, {t} thr: loss_grad / read-X", lg, timings[lg],
+                        read.name, read, meaning="sigmax / read-X")
+        ratios.append(row)
+        per_threads[str(t)] = {"loss_grad": lg, "read_x": read.name,
+                               "read_x_candidates": read_names[t], "ratio": row["ratio"],
+                               "ratio_median": row["ratio_median"],
+                               "loss_grad_GBps": X.nbytes / timings[lg].min / 1e9,
+                               "read_x_GBps": X.nbytes / read.min / 1e9}
+    return {"X_nbytes": X.nbytes, "timings": timings_dict(timings), "orders": timings.orders,
+            "by_threads": per_threads}, ratios
+
+
 def loss_grad_vs_read(data: Data, cfg: Config) -> Dict[str, Any]:
+    """A full-batch loss_grad against the fastest read of its X: on the training
+    set (softmax, its classes), and on the binary predict_proba section's
+    synthetic X (a binary model: one sigmoid, a few features per row)."""
     rng = np.random.default_rng(cfg.seed)
+    n = cfg.binary_rows
     out: Dict[str, Any] = {"title": "Full-batch loss_grad against one read of X",
-                           "by_dtype": {}, "ratios": [], "notes": [READ_X_NOTE]}
+                           "by_dtype": {}, "binary": {}, "ratios": [], "notes": [READ_X_NOTE]}
     out["notes"] += one_part_notes("the training set", data.X64.shape[0], cfg.threads)
+    out["notes"].append(f"binary: LogisticRegression's loss_grad (one sigmoid, the log "
+                        f"loss) on {n} rows of the binary predict_proba section's synthetic X; "
+                        "each row's few multiply-adds come with an exp and a log, which the "
+                        "training set's 7840 multiply-adds per row hide")
     if not thread_control():
         out["notes"].append(NO_THREAD_CONTROL)
     for dtype in DTYPES:
         X, y = data.train(dtype), data.y
         W = (0.01 * rng.standard_normal((data.k, X.shape[1]))).astype(dtype)
         b = np.zeros(data.k, dtype=dtype)
-        tasks, read_names = read_x_tasks(X, cfg.threads)
-        for t in cfg.threads:
-            tasks.append(Task(f"loss_grad (n_jobs={t})",
-                              lambda t=t: sigmax.loss_grad(X, y, W, b, n_jobs=t)))
-        timings = race(tasks, cfg.fast_repeats, seed=cfg.seed)
         dn = dtype_name(dtype)
-        per_threads = {}
-        for t in cfg.threads:
-            lg = f"loss_grad (n_jobs={t})"
-            read = best_of(timings, read_names[t])
-            row = ratio_row(f"loss_grad {dn}, {t} thr: loss_grad / read-X", lg, timings[lg],
-                            read.name, read, meaning="sigmax / read-X")
-            out["ratios"].append(row)
-            per_threads[str(t)] = {"loss_grad": lg, "read_x": read.name,
-                                   "read_x_candidates": read_names[t], "ratio": row["ratio"],
-                                   "ratio_median": row["ratio_median"],
-                                   "loss_grad_GBps": X.nbytes / timings[lg].min / 1e9,
-                                   "read_x_GBps": X.nbytes / read.min / 1e9}
-        out["by_dtype"][dn] = {"X_nbytes": X.nbytes, "timings": timings_dict(timings),
-                               "orders": timings.orders,
-                               "by_threads": per_threads}
+        out["by_dtype"][dn], ratios = _loss_grad_race(X, y, W, b, "softmax", dn, cfg)
+        out["ratios"] += ratios
+    for dtype in DTYPES:
+        dn = dtype_name(dtype)
+        for m in cfg.binary_features:
+            X, y = binary_data(n, m, dtype, cfg.seed + m)
+            W = (0.1 * rng.standard_normal((1, m))).astype(dtype)
+            b = np.zeros(1, dtype=dtype)
+            label = f"binary {dn}, {m} features"
+            res, ratios = _loss_grad_race(X, y, W, b, "sigmoid", label, cfg)
+            out["binary"][label] = dict(res, dtype=dn, features=m, rows=n)
+            out["ratios"] += ratios
+            del X, y
     return out
 
 

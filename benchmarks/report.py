@@ -121,7 +121,10 @@ def _cpu(timing: Dict[str, Any]) -> str:
 
 def _loss_grad(section: Dict[str, Any]) -> List[str]:
     rows = []
-    for dtype, res in section["by_dtype"].items():
+    problems = list(section["by_dtype"].items()) + [
+        (f"{res['dtype']}, binary, {res['features']} features ({res['rows']} rows)", res)
+        for res in section.get("binary", {}).values()]
+    for dtype, res in problems:
         for threads, r in res["by_threads"].items():
             t = res["timings"]
             rows.append([dtype, threads, fmt_time(t[r["loss_grad"]]["min_s"]),

@@ -278,6 +278,9 @@ def test_quick_run_sweeps_the_thread_counts_on_data_sigmax_splits(quick):
             assert {f"sigmax SoftmaxRegression (n_jobs={t})", f"NumPy lecture loop (BLAS {t} thr)",
                     f"sigmax in row order, no shuffle (n_jobs={t})"} <= set(sgd)
             assert str(t) in sections["loss_grad_vs_read"]["by_dtype"][dtype]["by_threads"]
+            for m in results["config"]["binary_features"]:
+                binary = sections["loss_grad_vs_read"]["binary"][f"binary {dtype}, {m} features"]
+                assert str(t) in binary["by_threads"] and binary["features"] == m
             assert f"n_jobs={t}" in sections["scaling"]["threads"][dtype]["timings"]
             for split in ("test", "train"):
                 assert f"sigmax (n_jobs={t})" in sections["predict_proba"]["by_dtype"][dtype][
