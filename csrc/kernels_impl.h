@@ -1496,7 +1496,8 @@ static void SX_NAME(block_softmax_losses)(sx_loss loss, const double *Z, const d
         for (sx_size r = 0; r < nrows; r++) {
             double *e = E + r * k;
             const sx_size y = Yc[r];
-            const double inv = 1.0 / (1.0 + tsum[r]), at_max = e[y] == 1.0;
+            const double inv = 1.0 / (1.0 + tsum[r]);
+            const int at_max = e[y] == 1.0;
             for (sx_size j = 0; j < k; j++) {
                 e[j] *= inv;
             }
